@@ -1,0 +1,22 @@
+/*
+ * NAME
+ *	builtin.h - docket's subcommands, one file each (git's builtin/)
+ * SUMMARY
+ *	Each command is "int cmd_NAME(int argc, char **argv)" in
+ *	pipeline/builtin/NAME.c. argv[0] is the command name. It returns a
+ *	sysexits.h status and prints errors to stderr as one line each.
+ *	To add one: write the file, declare it here, add a row to the
+ *	commands[] table in pipeline/docket.c (in its owner's section).
+ *	Two-word commands ("model info", "audit verify") are one builtin that
+ *	dispatches on argv[1].
+ */
+#ifndef DK_BUILTIN_H
+#define DK_BUILTIN_H
+
+/* pipeline */
+
+/* engine */
+
+/* stages */
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * NAME
+ *	docket - command-line entry point
+ * SUMMARY
+ *	docket [--version] [--help] COMMAND [ARGS]
+ * DESCRIPTION
+ *	A table of subcommands in the manner of git.c. Each command owns its
+ *	option parsing; this file only finds the command and maps nothing but
+ *	"unknown command" to an exit status itself.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "pipeline/builtin.h"
+#include "util/dk_log.h"
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("docket %s\n", DOCKET_VERSION);
+	return EX_OK;
+}
+
+struct cmd_struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+};
+
+static const struct cmd_struct commands[] = {
+	{ "version", cmd_version, "print the version" },
+
+	/* pipeline */
+
+
+	/* engine */
+
+	/* stages */
+
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: docket [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'docket COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	dk_log_init("docket", DK_LOG_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EX_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "docket: '%s' is not a docket command; see 'docket --help'\n", argv[1]);
+	return EX_USAGE;
+}
