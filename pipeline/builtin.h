@@ -18,5 +18,6 @@
 /* engine */
 
 /* stages */
+int cmd_entities(int argc, char **argv);
 
 #endif

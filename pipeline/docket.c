@@ -38,6 +38,7 @@ static const struct cmd_struct commands[] = {
 	/* engine */
 
 	/* stages */
+	{ "entities", cmd_entities, "print the rule-based entities of text on stdin as JSON" },
 
 };
 
