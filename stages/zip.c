@@ -11,7 +11,11 @@
  *	   without inflating them: they cost nothing and count nothing.
  *	3. Encrypted members are skipped: we have no password, and an office
  *	   document's text part is never encrypted inside a plain ZIP.
- *	4. libarchive's own warnings (ARCHIVE_WARN) are accepted; anything
+ *	4. Only libarchive's seekable ZIP reader is enabled: it trusts the
+ *	   central directory, as office suites do. A truncated archive (no
+ *	   end-of-central-directory record) is corrupt_zip rather than read
+ *	   half-way by the streaming reader from local headers.
+ *	5. libarchive's own warnings (ARCHIVE_WARN) are accepted; anything
  *	   worse ends the read as corrupt_zip with libarchive's message.
  */
 #include "stages/zip.h"
@@ -126,7 +130,7 @@ int zip_read(struct zip *z, const unsigned char *data, size_t len,
 
 	if (a == NULL)
 		return dk_err_setx(err, DK_ENOMEM, "out_of_memory", "cannot create zip reader");
-	if (archive_read_support_format_zip(a) != ARCHIVE_OK ||
+	if (archive_read_support_format_zip_seekable(a) != ARCHIVE_OK ||
 	    archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
 		rc = dk_err_setx(err, DK_EFORMAT, "corrupt_zip", "not a readable zip archive: %s",
 				 archive_error_string(a) ? archive_error_string(a) : "unknown error");
