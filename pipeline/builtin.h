@@ -18,5 +18,6 @@
 /* engine */
 
 /* stages */
+int cmd_extract(int argc, char **argv);
 
 #endif
