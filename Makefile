@@ -7,6 +7,7 @@
 #   make bench        engine benchmarks on generated standard models
 #   make fuzz         libFuzzer harnesses (clang) in build-fuzz/
 #   make install      PREFIX=/usr/local DESTDIR=
+#   V=1               show full compiler command lines
 #
 # Sources are found by wildcard: a new .c file in util/, engine/, stages/,
 # pipeline/ or tests/unit/ needs no edit here. Kernel files under
@@ -19,6 +20,8 @@ DESTDIR ?=
 SAN ?= 0
 CC ?= cc
 CXX ?= c++
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := glib-2.0 gio-2.0 poppler-glib libxml-2.0 libarchive gmime-3.0 \
 	icu-uc icu-i18n sqlite3 libseccomp libmagic libexttextcat openblas cairo
@@ -76,11 +79,13 @@ all: $(DOCKET)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(PKG_CFLAGS) $(ISA_$(word 3,$(subst /, ,$<))) -c $< -o $@
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(PKG_CFLAGS) $(ISA_$(word 3,$(subst /, ,$<))) -c $< -o $@
 
 $(B)/%.o: %.cc
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+	@echo "  CXX $<"
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
