@@ -19,5 +19,6 @@
 
 /* stages */
 int cmd_extract(int argc, char **argv);
+int cmd_langid(int argc, char **argv);
 
 #endif
