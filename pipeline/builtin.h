@@ -18,5 +18,6 @@
 /* engine */
 
 /* stages */
+int cmd_langid(int argc, char **argv);
 
 #endif

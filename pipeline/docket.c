@@ -38,6 +38,7 @@ static const struct cmd_struct commands[] = {
 	/* engine */
 
 	/* stages */
+	{ "langid", cmd_langid, "language of each line on stdin" },
 
 };
 
