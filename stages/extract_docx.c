@@ -25,9 +25,6 @@
 
 #define META_MAX 1024
 
-int extract_docx(const unsigned char *data, size_t len, const struct extract_limits *lim,
-		 struct extract_result *res, struct dk_err *err);
-
 static int starts_ends(const char *s, const char *pre, const char *suf)
 {
 	size_t n = strlen(s), np = strlen(pre), ns = strlen(suf);

@@ -2,7 +2,7 @@
  * NAME
  *	extract_html - text of an HTML document (libxml2's HTML parser)
  * SUMMARY
- *	extract_html() is the format extractor with extract.h's signature.
+ *	extract_html() (declared in extract.h) is the format extractor.
  *	extract_html_enc() is the same with the character encoding imposed by
  *	the caller (EML hands over HTML parts already decoded to UTF-8, whose
  *	own meta charset may claim otherwise); NULL lets libxml2 decide from
@@ -23,9 +23,6 @@
 #define DK_EXTRACT_HTML_H
 
 #include "stages/extract.h"
-
-int extract_html(const unsigned char *data, size_t len, const struct extract_limits *lim,
-		 struct extract_result *res, struct dk_err *err);
 
 int extract_html_enc(const unsigned char *data, size_t len, const char *encoding,
 		     const struct extract_limits *lim, struct extract_result *res,

@@ -24,9 +24,6 @@
 
 #define META_MAX 1024
 
-int extract_odt(const unsigned char *data, size_t len, const struct extract_limits *lim,
-		struct extract_result *res, struct dk_err *err);
-
 static int want(const char *name, void *ctx)
 {
 	(void)ctx;

@@ -20,9 +20,6 @@
 #include "stages/tsink.h"
 #include "stages/xmlwalk.h"
 
-int extract_xml(const unsigned char *data, size_t len, const struct extract_limits *lim,
-		struct extract_result *res, struct dk_err *err);
-
 /* holds_text - el has a non-blank text, CDATA or entity child (note 3) */
 static int holds_text(const xmlNode *el)
 {
