@@ -3,7 +3,8 @@
  *	ent_amount - sums of money, normalized to "1250.00 EUR"
  * DESIGN NOTES
  *	1. An amount is a number with a currency right before or after it,
- *	   at most one space apart: "1.250,00 €", "€ 1,250.00", "€6,500,000",
+ *	   at most one space apart (a sign may also end the line before its
+ *	   number; a sign on the next line belongs to the next cell): "1.250,00 €", "€ 1,250.00", "€6,500,000",
  *	   "1 250,00 EUR", "CHF 1'250.–", "2 000 euros", "8 460,00 zł". The
  *	   currency is a symbol, an ISO code or a name, all from ICU (ent_lex).
  *	2. Separators: a separator followed by exactly three digits groups
@@ -110,17 +111,25 @@ static bool parse_money(const struct ent_ctx *c, size_t p, struct money *m)
 /* short_word_ok - note 4 */
 static bool short_word_ok(const struct ent_ctx *c, size_t a, size_t b, const char *key)
 {
+	bool ascii = true, upper = true;
+
 	if (b - a > 2)
 		return true;
-	for (size_t i = a; i < b; i++)
-		if ((unsigned char)c->s[i] >= 0x80 || (c->s[i] >= 'A' && c->s[i] <= 'Z'))
-			return true;
-	return c->lang >= 0 && ent_lex_currency_word(key, c->lang) &&
-	       ent_lex_currency_word(key, c->lang) == ent_lex_currency_word(key, -1);
+	for (size_t i = a; i < b; i++) {
+		ascii = ascii && (unsigned char)c->s[i] < 0x80;
+		upper = upper && c->s[i] >= 'A' && c->s[i] <= 'Z';
+	}
+	if (!ascii)
+		return true;
+	return !upper && c->lang >= 0 && ent_lex_currency_word(key, c->lang) != NULL;
 }
 
-/* currency_at - ISO code of a currency sign or word at i, *end past it */
-static const char *currency_at(const struct ent_ctx *c, size_t i, size_t *end)
+/*
+ * currency_at - ISO code of a currency sign or word at i, *end past it;
+ * before a number only a sign or an ISO code counts ("EUR 100", "€ 100"):
+ * a name there is the end of spelled-out words ("zwei złote 00/100")
+ */
+static const char *currency_at(const struct ent_ctx *c, size_t i, size_t *end, bool prefix)
 {
 	size_t len = 0, e;
 	const char *code = ent_lex_currency_symbol(c->s + i, c->n - i, &len);
@@ -132,6 +141,8 @@ static const char *currency_at(const struct ent_ctx *c, size_t i, size_t *end)
 	}
 	e = ent_word_end(c, i);
 	if (e == i || !ent_word_key(c, i, e, key, sizeof key))
+		return NULL;
+	if (prefix && (e - i != 3 || !ent_lex_currency_code(c->s + i, 3)))
 		return NULL;
 	code = ent_lex_currency_word(key, c->lang);
 	if (code == NULL || !short_word_ok(c, i, e, key))
@@ -169,8 +180,8 @@ static int amount_at(struct ent_ctx *c, size_t i, size_t *next)
 	const char *code;
 
 	*next = i + 1;
-	if (ent_word_edge_before(c, i) && (code = currency_at(c, i, &ce)) != NULL) {
-		p = ce + ent_space_len(c, ce);
+	if (ent_word_edge_before(c, i) && (code = currency_at(c, i, &ce, true)) != NULL) {
+		p = ce + ent_gap_len(c, ce);
 		if (dig(c, p) &&
 		    parse_money(c, p, &m)) {
 			*next = m.end;
@@ -185,7 +196,7 @@ static int amount_at(struct ent_ctx *c, size_t i, size_t *next)
 	}
 	*next = m.end;
 	p = m.end + ent_space_len(c, m.end);
-	code = p < c->n ? currency_at(c, p, &ce) : NULL;
+	code = p < c->n ? currency_at(c, p, &ce, false) : NULL;
 	if (code == NULL)
 		return 0;
 	*next = ce;

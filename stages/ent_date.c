@@ -155,7 +155,7 @@ static size_t skip_word(const struct ent_ctx *c, size_t i, const char *w)
 
 	if (!ent_ascii_ieq(c, i, w))
 		return i;
-	sp = ent_space_len(c, i + k);
+	sp = ent_gap_len(c, i + k);
 	return sp ? i + k + sp : i;
 }
 
@@ -185,6 +185,26 @@ static int year4(const struct ent_ctx *c, size_t i)
 	return num(c, i, 4);
 }
 
+/*
+ * header_date - "Wed, 15 Jan 2025 14:03:51 +0100" is an e-mail's transport
+ * metadata (RFC 5322), not a date the letter talks about
+ */
+static bool header_date(const struct ent_ctx *c, size_t end)
+{
+	size_t i = end;
+
+	if (i + 15 > c->n || c->s[i] != ' ')
+		return false;
+	i++;
+	if (ent_digits(c, i) != 2 || c->s[i + 2] != ':' || ent_digits(c, i + 3) != 2)
+		return false;
+	i += 5;
+	if (c->s[i] == ':')
+		i += 3;
+	return i + 5 < c->n && c->s[i] == ' ' && ent_in(c->s[i + 1], "+-") &&
+	       ent_digits(c, i + 2) == 4;
+}
+
 /* day_month_year - "3 March 2025" and its relatives (note 2) */
 static int day_month_year(struct ent_ctx *c, size_t p)
 {
@@ -209,7 +229,7 @@ static int day_month_year(struct ent_ctx *c, size_t p)
 	i = ent_skip_blanks(c, i, 3);
 	i = skip_word(c, skip_word(c, i, "de"), "del");
 	y = year4(c, i);
-	if (y < 0)
+	if (y < 0 || header_date(c, i + 4))
 		return 0;
 	return emit_date(c, p, year_mark(c, i + 4), y, m, day, 0.99);
 }
@@ -227,9 +247,9 @@ static int year_month_day(struct ent_ctx *c, size_t p)
 	i = ent_skip_blanks(c, i, 3);
 	i = skip_word(c, i, "m.");
 	m = month_at(c, i, &e);
-	if (m == 0 || ent_space_len(c, e) == 0)
+	if (m == 0 || ent_gap_len(c, e) == 0)
 		return 0;
-	i = e + ent_space_len(c, e);
+	i = e + ent_gap_len(c, e);
 	d = ent_digits(c, i);
 	if (d < 1 || d > 2 || glued_after(c, i + d))
 		return 0;
@@ -249,9 +269,9 @@ static int month_day_year(struct ent_ctx *c, size_t p)
 	size_t i, e, d;
 	int m = month_at(c, p, &e), day, y;
 
-	if (m == 0 || ent_space_len(c, e) == 0)
+	if (m == 0 || ent_gap_len(c, e) == 0)
 		return 0;
-	i = e + ent_space_len(c, e);
+	i = e + ent_gap_len(c, e);
 	d = ent_digits(c, i);
 	if (d < 1 || d > 2)
 		return 0;

@@ -3,8 +3,8 @@
  *	ent_iban - IBANs, checked by ISO 7064 mod-97 and per-country length
  * DESIGN NOTES
  *	1. Written compact ("DE86670505050038447120") or in groups of four
- *	   separated by one space ("DE86 6705 0505 0038 4471 20"); the last
- *	   group may be shorter. The match ends exactly after the country's
+ *	   separated by one space ("DE86 6705 0505 0038 4471 20") or a line
+ *	   break where the text wrapped; the last group may be shorter. The match ends exactly after the country's
  *	   length and must not run on into further letters or digits.
  *	2. Only the lengths of the SWIFT IBAN registry's countries are known;
  *	   an unknown country is not an IBAN. A checksum failure is not an
@@ -70,7 +70,7 @@ bool ent_iban_check(const char *iban, size_t len)
 static int iban_at(struct ent_ctx *c, size_t p, size_t *end)
 {
 	char v[35];
-	size_t i = p, n = 0, group = 0;
+	size_t i = p, n = 0, group = 0, gap;
 	int want = country_len(c->s + p);
 
 	*end = 0;
@@ -83,10 +83,10 @@ static int iban_at(struct ent_ctx *c, size_t p, size_t *end)
 			v[n++] = ch;
 			group++;
 			i++;
-		} else if (ch == ' ' && group == 4 && i + 1 < c->n &&
-			   (is_digit(c->s[i + 1]) || is_upper(c->s[i + 1]))) {
+		} else if (group == 4 && (gap = ent_gap_len(c, i)) > 0 && i + gap < c->n &&
+			   (is_digit(c->s[i + gap]) || is_upper(c->s[i + gap]))) {
 			group = 0;
-			i++;
+			i += gap;
 		} else {
 			break;
 		}

@@ -40,6 +40,10 @@ struct ent_ctx {
 int ent_emit(struct ent_ctx *c, enum ent_type t, size_t start, size_t end,
 	     const char *value, double confidence);
 
+/* ent_emit_text - ent_emit with the text itself as value, blank runs as one space */
+int ent_emit_text(struct ent_ctx *c, enum ent_type t, size_t start, size_t end,
+		  double confidence);
+
 /* ent_free_span - no byte of [start, end) is claimed yet */
 bool ent_free_span(const struct ent_ctx *c, size_t start, size_t end);
 
@@ -61,6 +65,10 @@ size_t ent_digits(const struct ent_ctx *c, size_t i);
 
 /* ent_space_len - length of one horizontal space character at i (ASCII, NBSP, thin), or 0 */
 size_t ent_space_len(const struct ent_ctx *c, size_t i);
+
+/* ent_gap_len - one blank gap at i: spaces with at most one line break (a
+ * PDF line wrap inside an entity), or 0 */
+size_t ent_gap_len(const struct ent_ctx *c, size_t i);
 
 /* ent_skip_blanks - past spaces, tabs and line breaks (at most max bytes) */
 size_t ent_skip_blanks(const struct ent_ctx *c, size_t i, size_t max);

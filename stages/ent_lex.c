@@ -176,9 +176,10 @@ static void add_symbol(const UChar *u, int32_t n, int cur)
 
 /*
  * add_currency_name - a name as ICU gives it: a letter word goes to the
- * word table; a multi-word name ("złotych polskich", "svenska kronor")
- * contributes each word of three letters or more, since an amount is
- * usually followed by the noun alone; anything else is a symbol
+ * word table; a multi-word name ("złotych polskich", "svenska kronor",
+ * "dollar des États-Unis") contributes its first and last words of three
+ * letters or more, one of which is the noun that follows an amount (the
+ * middle words are particles such as "des"); anything else is a symbol
  */
 static void add_currency_name(const UChar *u, int32_t n, int lang, int cur)
 {
@@ -200,7 +201,7 @@ static void add_currency_name(const UChar *u, int32_t n, int lang, int cur)
 
 		while (b < n && u[b] != ' ' && u[b] != 0xA0)
 			b++;
-		if (b - a >= 3 && all_letters(u + a, b - a))
+		if ((a == 0 || b == n) && b - a >= 3 && all_letters(u + a, b - a))
 			lex_put(cur_tab, u + a, b - a, lang, cur + 1);
 		a = b + 1;
 	}

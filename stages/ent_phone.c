@@ -16,7 +16,10 @@
  *	   A lone run of digits without separators needs a cue as well.
  *	3. Dates, amounts and IBANs are claimed before phones run, so their
  *	   digits never become phone numbers; a number glued to letters or to
- *	   "," + digit is a decimal or an identifier, not a phone.
+ *	   "," + digit is a decimal or an identifier, not a phone, and digits
+ *	   right after "digit space" are the tail of a longer number.
+ *	4. A line break may split a number where a PDF line wrapped; the
+ *	   groups after it join only if the number was not complete before.
  */
 #include <string.h>
 
@@ -24,10 +27,21 @@
 
 #define PHONE_MAX_DIGITS 15
 
+#define PHONE_MAX_GROUPS 16
+
 struct phone {
 	size_t end;
 	int digits, groups;
 	char first[3];		/* first two digits after any "+" */
+};
+
+/* groups as parsed: where each ends, digits so far, reached across a line break */
+struct phone_groups {
+	size_t end[PHONE_MAX_GROUPS];
+	int digits[PHONE_MAX_GROUPS];
+	bool wrapped[PHONE_MAX_GROUPS];
+	int n;
+	char first[3];
 };
 
 static bool dig(const struct ent_ctx *c, size_t i)
@@ -71,29 +85,47 @@ static size_t group_at(const struct ent_ctx *c, size_t i, int *nd, size_t *end)
 	return k > 0;
 }
 
+/* sep_gap - a separator, or a line break where the text wrapped (note 4) */
+static size_t sep_gap(const struct ent_ctx *c, size_t i, bool *wrapped)
+{
+	size_t k = sep_len(c, i), g;
+
+	*wrapped = false;
+	if (k)
+		return k;
+	g = ent_gap_len(c, i);
+	if (g && memchr(c->s + i, '\n', g) && dig(c, i + g)) {
+		*wrapped = true;
+		return g;
+	}
+	return 0;
+}
+
 /* parse_phone - the digit groups starting at p (note 1) */
-static bool parse_phone(const struct ent_ctx *c, size_t p, struct phone *ph)
+static void parse_phone(const struct ent_ctx *c, size_t p, struct phone_groups *pg)
 {
 	size_t i = p, end;
-	int nd, k = 0;
+	int nd, k = 0, total = 0;
+	bool wrapped = false;
 
-	memset(ph, 0, sizeof *ph);
+	memset(pg, 0, sizeof *pg);
 	if (c->s[i] == '+')
 		i++;
-	while (i < c->n && group_at(c, i, &nd, &end)) {
-		if (ph->digits + nd > PHONE_MAX_DIGITS)
+	while (i < c->n && pg->n < PHONE_MAX_GROUPS && group_at(c, i, &nd, &end)) {
+		if (total + nd > PHONE_MAX_DIGITS)
 			break;
-		ph->digits += nd;
-		ph->groups++;
-		ph->end = end;
-		i = end + sep_len(c, end);
+		total += nd;
+		pg->end[pg->n] = end;
+		pg->digits[pg->n] = total;
+		pg->wrapped[pg->n] = wrapped;
+		pg->n++;
+		i = end + sep_gap(c, end, &wrapped);
 		if (i == end)
 			break;
 	}
-	for (i = p; i < ph->end && k < 2; i++)
+	for (i = p; pg->n && i < pg->end[pg->n - 1] && k < 2; i++)
 		if (dig(c, i))
-			ph->first[k++] = c->s[i];
-	return ph->groups > 0;
+			pg->first[k++] = c->s[i];
 }
 
 /* cue_before - a phone word, then nothing but punctuation, right before p */
@@ -142,29 +174,49 @@ static bool glued(const struct ent_ctx *c, size_t p, size_t end)
 	return end + 1 < c->n && ent_in(c->s[end], ",.") && dig(c, end + 1);
 }
 
+/*
+ * best_prefix - the longest run of groups that is a plausible number; a
+ * group after a line break joins only a number that was not yet complete
+ */
+static bool best_prefix(const struct ent_ctx *c, size_t p, const struct phone_groups *pg,
+			struct phone *best)
+{
+	bool found = false;
+
+	for (int k = 1; k <= pg->n; k++) {
+		struct phone ph = { pg->end[k - 1], pg->digits[k - 1], k, { 0 } };
+
+		if (pg->wrapped[k - 1] && found)
+			break;
+		memcpy(ph.first, pg->first, sizeof ph.first);
+		if (!glued(c, p, ph.end) && plausible(c, p, &ph)) {
+			*best = ph;
+			found = true;
+		}
+	}
+	return found;
+}
+
 /* ent_find_phones - every plausible telephone number */
 int ent_find_phones(struct ent_ctx *c)
 {
 	size_t i = 0;
 
 	while (i < c->n) {
-		struct phone ph;
+		struct phone_groups pg;
+		struct phone ph = { 0, 0, 0, { 0 } };
 		bool start = dig(c, i) || (c->s[i] == '+' && dig(c, i + 1)) ||
 			     (c->s[i] == '(' && dig(c, i + 1));
 
-		if (!start || c->claimed[i] || (i > 0 && dig(c, i - 1))) {
+		if (!start || c->claimed[i] || (i > 0 && dig(c, i - 1)) ||
+		    (i > 1 && c->s[i - 1] == ' ' && dig(c, i - 2))) {
 			i++;
 			continue;
 		}
-		if (parse_phone(c, i, &ph) && !glued(c, i, ph.end) && plausible(c, i, &ph) &&
-		    ent_free_span(c, i, ph.end)) {
-			int rc;
-			char v[96];
-			size_t n = ph.end - i < sizeof v ? ph.end - i : sizeof v - 1;
+		parse_phone(c, i, &pg);
+		if (best_prefix(c, i, &pg, &ph) && ent_free_span(c, i, ph.end)) {
+			int rc = ent_emit_text(c, ENT_PHONE, i, ph.end, 0.9);
 
-			memcpy(v, c->s + i, n);
-			v[n] = 0;
-			rc = ent_emit(c, ENT_PHONE, i, ph.end, v, 0.9);
 			if (rc)
 				return rc;
 			i = ph.end;

@@ -10,8 +10,9 @@
  *	2. Digits are everywhere, so a code counts only in address position:
  *	   followed on the same line by a capitalized place name, and preceded
  *	   by the start of the line, a comma or dash, or a house or PO box
- *	   number. A code alone on its line counts when the line before is a
- *	   place name (structured invoices list street, city, code).
+ *	   number. After a comma the place name may wrap to the next line. A
+ *	   code alone on its line counts when the line before is a place name
+ *	   (structured invoices list street, city, code).
  *	   The Eircode's shape is distinctive enough to stand alone.
  *	3. Four-digit codes that read as years (1900..2099) at the start of a
  *	   line are left alone: "2025 Jan Jansen" is a date line, not Antwerp.
@@ -103,10 +104,10 @@ static size_t code_len(const struct ent_ctx *c, size_t p, bool *four)
 	return 4;
 }
 
-/* place_after - a capitalized word follows on the same line */
-static bool place_after(const struct ent_ctx *c, size_t e)
+/* place_after - a capitalized word follows, on the same line unless wrap */
+static bool place_after(const struct ent_ctx *c, size_t e, bool wrap)
 {
-	size_t sp = ent_space_len(c, e);
+	size_t sp = wrap ? ent_gap_len(c, e) : ent_space_len(c, e);
 	int32_t cp;
 
 	if (sp == 0)
@@ -119,28 +120,32 @@ static bool place_after(const struct ent_ctx *c, size_t e)
 }
 
 /* address_before - line start, comma, dash, or a house number before p */
-static bool address_before(const struct ent_ctx *c, size_t p, bool *line_start)
+static bool address_before(const struct ent_ctx *c, size_t p, bool *line_start, bool *comma)
 {
 	size_t i = p;
 
 	*line_start = false;
+	*comma = false;
 	while (i > 0 && (c->s[i - 1] == ' ' || c->s[i - 1] == '\t'))
 		i--;
 	if (i == 0 || c->s[i - 1] == '\n') {
 		*line_start = true;
 		return true;
 	}
+	*comma = c->s[i - 1] == ',';
 	if (ent_in(c->s[i - 1], ",-|(") || dig(c, i - 1))
-		return i < p || c->s[i - 1] == ',';
+		return i < p || *comma;
 	return (i >= 3 && memcmp(c->s + i - 3, "\xe2\x80\x93", 3) == 0) ||
 	       (i >= 2 && memcmp(c->s + i - 2, "\xc2\xb7", 2) == 0);
 }
 
-/* place_line_before - the previous line is a place name only (note 2) */
+/* place_line_before - the previous non-blank line is a place name only (note 2) */
 static bool place_line_before(const struct ent_ctx *c, size_t ls)
 {
 	size_t a, words = 0;
 
+	while (ls >= 2 && c->s[ls - 2] == '\n')
+		ls--;
 	if (ls < 2)
 		return false;
 	a = ent_line_start(c, ls - 1);
@@ -173,20 +178,16 @@ static bool alone_on_line(const struct ent_ctx *c, size_t p, size_t e)
 
 static int emit_code(struct ent_ctx *c, size_t p, size_t e, double conf)
 {
-	char v[16];
-
-	if (!ent_free_span(c, p, e) || e - p >= sizeof v)
+	if (!ent_free_span(c, p, e))
 		return 0;
-	memcpy(v, c->s + p, e - p);
-	v[e - p] = 0;
-	return ent_emit(c, ENT_POSTAL_CODE, p, e, v, conf);
+	return ent_emit_text(c, ENT_POSTAL_CODE, p, e, conf);
 }
 
 /* postal_at - a code at p in address position (notes 2, 3) */
 static int postal_at(struct ent_ctx *c, size_t p, size_t *next)
 {
 	size_t k = eircode_len(c, p);
-	bool four, line_start;
+	bool four, line_start, comma;
 	int y;
 
 	*next = p + 1;
@@ -198,7 +199,7 @@ static int postal_at(struct ent_ctx *c, size_t p, size_t *next)
 	if (k == 0 || !ent_word_edge_after(c, p + k))
 		return 0;
 	*next = p + k;
-	if (place_after(c, p + k) && address_before(c, p, &line_start)) {
+	if (address_before(c, p, &line_start, &comma) && place_after(c, p + k, comma)) {
 		y = four ? (c->s[p] - '0') * 1000 + (c->s[p + 1] - '0') * 100 : 0;
 		if (four && line_start && (y == 1900 || y == 2000))
 			return 0;

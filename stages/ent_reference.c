@@ -19,10 +19,14 @@
  *	   00187"), then a token with digits, then more digit groups or one
  *	   short upper-case suffix ("UTR 24/4471 BESLU", "4821 LMT"). Inner
  *	   "-", "/", "." belong to a token; trailing punctuation does not.
- *	3. After a bare number sign ("nr", "n°", "No.") an identifier needs at
- *	   least three digits, or a letter or separator with its digits: "No.
- *	   17" after "District" is a district, not a file. A year alone is
- *	   never a reference.
+ *	3. An identifier needs three digits after a cue word and four after a
+ *	   bare number sign ("nr", "n°", "No."), or two with a letter or
+ *	   separator: "No. 17" after "District" is a district, "número 120" a
+ *	   house, "Btw 21%" a rate. A year alone is never a reference, and a
+ *	   word before another number is that number's label, not the tail of an
+ *	   identifier ("NIP 6182047735 NIP 6180000784").
+ *	4. Year-serial numbers stand alone only year first ("2025/0071345");
+ *	   serial-year ("472/1997") is how laws are cited and needs a cue.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +125,8 @@ static bool token_at(const struct ent_ctx *c, size_t i, struct tok *t)
 		}
 		t->b++;
 	}
-	return t->b > t->a && ent_word_edge_after(c, t->b) && ent_word_edge_before(c, t->a);
+	return t->b > t->a && ent_word_edge_after(c, t->b) && ent_word_edge_before(c, t->a) &&
+	       !(t->b < c->n && c->s[t->b] == '%');
 }
 
 static bool caps_word(const struct tok *t, int max)
@@ -134,12 +139,14 @@ static bool all_digits(const struct tok *t)
 	return t->digits > 0 && t->upper == 0 && t->lower == 0 && t->seps == 0;
 }
 
-/* next_tok - the token after one space following t, if any */
-static bool next_tok(const struct ent_ctx *c, const struct tok *t, struct tok *n)
+/* next_tok - the token after one space (or a line wrap, if wrap) following t */
+static bool next_tok(const struct ent_ctx *c, const struct tok *t, struct tok *n, bool wrap)
 {
-	return t->b + 1 < c->n && c->s[t->b] == ' ' && !c->claimed[t->b] &&
-	       token_at(c, t->b + 1, n);
+	size_t g = wrap ? ent_gap_len(c, t->b) : t->b < c->n && c->s[t->b] == ' ';
+
+	return g && t->b + g < c->n && !c->claimed[t->b] && token_at(c, t->b + g, n);
 }
+
 
 static bool year_only(const struct ent_ctx *c, const struct tok *t)
 {
@@ -152,12 +159,13 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 {
 	struct tok t, n, first;
 	int lead = 0, digits;
+	bool mixed;
 	size_t end;
 
 	if (!token_at(c, i, &t))
 		return 0;
 	first = t;
-	while (caps_word(&t, 4) && lead < 3 && next_tok(c, &t, &n)) {
+	while (caps_word(&t, 4) && lead < 3 && next_tok(c, &t, &n, true)) {
 		t = n;
 		lead++;
 	}
@@ -165,13 +173,14 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 		return 0;
 	digits = t.digits;
 	end = t.b;
-	while (next_tok(c, &t, &n)) {
+	while (next_tok(c, &t, &n, false)) {
 		struct tok after;
 
 		if (all_digits(&t) && all_digits(&n) && n.digits >= 2) {
 			digits += n.digits;
 		} else if (caps_word(&n, 7) && n.upper >= 2 &&
-			   !(next_tok(c, &n, &after) && caps_word(&after, 30) && after.upper >= 2)) {
+			   !(next_tok(c, &n, &after, false) &&
+			     ((caps_word(&after, 30) && after.upper >= 2) || after.digits))) {
 			end = n.b;
 			break;
 		} else {
@@ -182,7 +191,8 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 	}
 	if (lead == 0 && end == first.b && year_only(c, &first))
 		return 0;
-	if (digits < 2 || (weak && digits < 3 && first.seps == 0 && first.upper == 0))
+	mixed = first.seps > 0 || first.upper > 0 || first.lower > 0 || lead > 0;
+	if (digits < (mixed ? 2 : weak ? 4 : 3))
 		return 0;
 	return end;
 }
@@ -257,20 +267,9 @@ static bool user_cue(const struct ent_ctx *c, const char *key)
 
 static int emit_ref(struct ent_ctx *c, size_t a, size_t b, double conf)
 {
-	char *v;
-	int rc;
-
 	if (!ent_free_span(c, a, b))
 		return 0;
-	v = strndup(c->s + a, b - a);
-	if (v == NULL)
-		return DK_ENOMEM;
-	for (char *p = v; *p; p++)
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
-	rc = ent_emit(c, ENT_REFERENCE, a, b, v, conf);
-	free(v);
-	return rc;
+	return ent_emit_text(c, ENT_REFERENCE, a, b, conf);
 }
 
 /* cue_at - a cue word at i and the identifier after it (note 1b) */
@@ -419,16 +418,52 @@ static bool vat_ok(const struct ent_ctx *c, const struct tok *t)
 	       (is_digit(s[2]) || (s[0] == 'A' && s[2] == 'U') || s[0] == 'F' || s[0] == 'E');
 }
 
+/* pesel_ok - Polish personal number: weighted check digit and a birth date */
+static bool pesel_ok(const char *s)
+{
+	static const int w[10] = { 1, 3, 7, 9, 1, 3, 7, 9, 1, 3 };
+	int sum = 0, y, m, d;
+
+	for (int i = 0; i < 10; i++)
+		sum += w[i] * (s[i] - '0');
+	if ((10 - sum % 10) % 10 != s[10] - '0')
+		return false;
+	y = (s[0] - '0') * 10 + (s[1] - '0');
+	m = (s[2] - '0') * 10 + (s[3] - '0');
+	d = (s[4] - '0') * 10 + (s[5] - '0');
+	y += m > 80 ? 1800 : m > 60 ? 2200 : m > 40 ? 2100 : m > 20 ? 2000 : 1900;
+	return ent_date_valid(y, m % 20, d);
+}
+
+/* nip_ok - Polish tax id: weighted mod-11 check digit */
+static bool nip_ok(const char *s)
+{
+	static const int w[9] = { 6, 5, 7, 2, 3, 4, 5, 6, 7 };
+	int sum = 0;
+
+	for (int i = 0; i < 9; i++)
+		sum += w[i] * (s[i] - '0');
+	return sum % 11 == s[9] - '0';
+}
+
+/*
+ * national_id - ids whose check digits make them self-evident: Spanish
+ * DNI/NIE/CIF and Italian codice fiscale anywhere; the all-digit Polish
+ * PESEL and NIP only in Polish text, where a random number passes the
+ * check one time in ten
+ */
 static bool national_id(const struct ent_ctx *c, const struct tok *t)
 {
 	size_t len = t->b - t->a;
 	char s[17];
 
-	if (t->seps || t->lower || (len != 9 && len != 16))
+	if (t->seps || t->lower || len < 9 || len > 16)
 		return false;
 	memcpy(s, c->s + t->a, len);
 	s[len] = 0;
-	return len == 9 ? dni_ok(s) || cif_ok(s) : cf_ok(s);
+	if (all_digits(t) && c->lang == ent_lex_lang("pl"))
+		return (len == 11 && pesel_ok(s)) || (len == 10 && nip_ok(s));
+	return len == 9 ? dni_ok(s) || cif_ok(s) : len == 16 && cf_ok(s);
 }
 
 /* self_ref - how the token at t announces itself, or 0 */
@@ -446,7 +481,7 @@ static double self_ref(const struct ent_ctx *c, const struct tok *t)
 	if (t->seps && t->lower == 0 && t->upper > 0 && is_digit(first) && t->digits >= 4)
 		return 0.8;
 	if (t->seps == 1 && t->upper == 0 && t->lower == 0 && year && other >= 3 &&
-	    !ent_in(c->s[t->a + 4], "."))
+	    ent_in(c->s[t->a + 4], "-/"))
 		return 0.75;
 	if (!t->seps && !t->lower && t->upper >= 2 && t->digits >= 2 && t->b - t->a >= 6 &&
 	    alternations(c, t) >= 3)
@@ -462,7 +497,7 @@ static size_t register_ref(const struct ent_ctx *c, const struct tok *t)
 
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
 		if (t->b - t->a == strlen(kinds[k]) && memcmp(c->s + t->a, kinds[k], t->b - t->a) == 0 &&
-		    next_tok(c, t, &n) && all_digits(&n) && n.digits >= 3)
+		    next_tok(c, t, &n, false) && all_digits(&n) && n.digits >= 3)
 			return n.b;
 	return 0;
 }

@@ -96,6 +96,29 @@ int ent_emit(struct ent_ctx *c, enum ent_type t, size_t start, size_t end,
 	return 0;
 }
 
+int ent_emit_text(struct ent_ctx *c, enum ent_type t, size_t start, size_t end,
+		  double confidence)
+{
+	char *v = malloc(end - start + 1);
+	size_t n = 0;
+	int rc;
+
+	if (v == NULL)
+		return DK_ENOMEM;
+	for (size_t i = start; i < end; i++) {
+		bool blank = ent_in(c->s[i], " \t\r\n");
+
+		if (!blank)
+			v[n++] = c->s[i];
+		else if (n && v[n - 1] != ' ')
+			v[n++] = ' ';
+	}
+	v[n] = 0;
+	rc = ent_emit(c, t, start, end, v, confidence);
+	free(v);
+	return rc;
+}
+
 /* ent_cp - decode one code point (note 1) */
 int32_t ent_cp(const struct ent_ctx *c, size_t i, size_t *next)
 {
@@ -159,6 +182,25 @@ size_t ent_space_len(const struct ent_ctx *c, size_t i)
 		return 0;
 	cp = ent_cp(c, i, &next);
 	return cp == 0xA0 || cp == 0x202F || cp == 0x2009 || cp == 0x2007 ? next - i : 0;
+}
+
+size_t ent_gap_len(const struct ent_ctx *c, size_t i)
+{
+	size_t j = i;
+	int lines = 0;
+
+	while (j < c->n && j - i < 8) {
+		size_t k = ent_space_len(c, j);
+
+		if (k == 0 && (c->s[j] == '\t' || c->s[j] == '\r'))
+			k = 1;
+		if (k == 0 && c->s[j] == '\n' && lines++ == 0)
+			k = 1;
+		if (k == 0)
+			break;
+		j += k;
+	}
+	return j - i;
 }
 
 size_t ent_skip_blanks(const struct ent_ctx *c, size_t i, size_t max)
@@ -275,16 +317,7 @@ static int email_at(struct ent_ctx *c, size_t at, size_t *resume)
 			return 0;
 	if (!ent_word_edge_before(c, a) || !ent_free_span(c, a, b))
 		return 0;
-	{
-		char *v = strndup(c->s + a, b - a);
-		int rc;
-
-		if (v == NULL)
-			return DK_ENOMEM;
-		rc = ent_emit(c, ENT_EMAIL, a, b, v, 0.99);
-		free(v);
-		return rc;
-	}
+	return ent_emit_text(c, ENT_EMAIL, a, b, 0.99);
 }
 
 /* ent_find_emails - local@domain.tld, ASCII addresses */

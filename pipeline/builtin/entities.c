@@ -20,6 +20,7 @@
 
 #include "pipeline/builtin.h"
 #include "stages/entities.h"
+#include "stages/langid.h"
 #include "util/dk_buf.h"
 #include "util/dk_err.h"
 
@@ -38,7 +39,8 @@ static const char usage_text[] =
 	"Values: date YYYY-MM-DD, amount \"1250.00 EUR\", iban compact upper case,\n"
 	"the text itself for the other types.\n"
 	"\n"
-	"  --lang LL        ISO 639-1 language of the text (breaks month-name ties)\n"
+	"  --lang LL        ISO 639-1 language of the text (default: detected);\n"
+	"                   it breaks month-name ties and enables national ids\n"
 	"  --pattern REGEX  extra reference format (ICU regex; group 1 or the match)\n"
 	"  --cue WORD       extra cue word after which an identifier is a reference\n"
 	"  --config F       accepted for uniformity; entities read nothing from it\n";
@@ -72,8 +74,28 @@ static int print_entities(const struct ent_list *l, const char *text)
 	return rc;
 }
 
+/*
+ * detect_lang - the text's language when --lang did not say; entities are
+ * still found without one, so any failure here just leaves it unknown
+ */
+static void detect_lang(const struct dk_buf *text, char *code, size_t cap)
+{
+	struct langid *lid = NULL;
+	struct langid_result res;
+	struct dk_err err = DK_ERR_INIT;
+
+	code[0] = 0;
+	if (langid_open(&lid, NULL, NULL, &err) != 0)
+		return;
+	if (langid_detect(lid, text->buf, text->len, &res, &err) == 0 &&
+	    strcmp(res.lang.code, "und") != 0)
+		snprintf(code, cap, "%s", res.lang.code);
+	langid_free(lid);
+}
+
 int cmd_entities(int argc, char **argv)
 {
+	char detected[12];
 	const char *patterns[ENTITIES_MAX_OPTS], *cues[ENTITIES_MAX_OPTS];
 	struct ent_config cfg = { NULL, patterns, 0, cues, 0 };
 	struct dk_buf text;
@@ -114,6 +136,10 @@ int cmd_entities(int argc, char **argv)
 			"input is over the 256 MiB limit" : "cannot read standard input");
 		dk_buf_release(&text);
 		return rc == DK_ENOMEM ? EX_DATAERR : EX_IOERR;
+	}
+	if (cfg.lang == NULL) {
+		detect_lang(&text, detected, sizeof detected);
+		cfg.lang = detected[0] ? detected : NULL;
 	}
 	rc = ent_extract(text.buf, text.len, &cfg, &list, &err);
 	if (rc == 0)
