@@ -121,7 +121,7 @@ static bool short_word_ok(const struct ent_ctx *c, size_t a, size_t b, const cha
 	}
 	if (!ascii)
 		return true;
-	return !upper && c->lang >= 0 && ent_lex_currency_word(key, c->lang) != NULL;
+	return !upper && ent_lex_currency_in(key, c->lang);
 }
 
 /*

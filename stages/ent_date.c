@@ -10,7 +10,8 @@
  *	2. Written forms need day, month name and a four-digit year, so that
  *	   abbreviations that are also words ("mar", "Jan") only count inside
  *	   a full date: "3 March 2025", "28. April 2025", "1er mars 2025",
- *	   "3 de marzo de 2025", "12th day of March 2025", "March 3, 2025",
+ *	   "3 de marzo de 2025", "12th day of March 2025", "3 ta’ Marzu 2025",
+ *	   "March 3, 2025",
  *	   "2025. március 3." (year first), "15 lutego 2025 r." (the Polish
  *	   "r." and Bulgarian "г." year marks belong to the date).
  *	3. A date is emitted only if it exists in the Gregorian calendar
@@ -219,7 +220,8 @@ static int day_month_year(struct ent_ctx *c, size_t p)
 	if (i == p + d)
 		return 0;
 	i = skip_word(c, skip_word(c, i, "day"), "of");
-	i = skip_word(c, i, "de");
+	i = skip_word(c, skip_word(c, i, "de"), "ta\xe2\x80\x99");
+	i = skip_word(c, i, "ta'");
 	m = month_at(c, i, &e);
 	if (m == 0)
 		return 0;

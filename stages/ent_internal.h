@@ -112,6 +112,9 @@ int ent_lex_month(const char *key, int lang);
 /* ent_lex_currency_word - ISO code for a folded currency word (ICU names), or NULL */
 const char *ent_lex_currency_word(const char *key, int lang);
 
+/* ent_lex_currency_in - the word names a currency in language lang itself */
+bool ent_lex_currency_in(const char *key, int lang);
+
 /* ent_lex_currency_symbol - ISO code of the non-letter symbol at text[i..], its length in *len */
 const char *ent_lex_currency_symbol(const char *s, size_t n, size_t *len);
 

@@ -306,6 +306,13 @@ const char *ent_lex_currency_word(const char *key, int lang)
 	return v ? currencies[v - 1] : NULL;
 }
 
+bool ent_lex_currency_in(const char *key, int lang)
+{
+	const struct lex_val *lv = g_hash_table_lookup(cur_tab, key);
+
+	return lv != NULL && lang >= 0 && lang < ENT_N_LANGS && lv->v[lang] != 0;
+}
+
 const char *ent_lex_currency_symbol(const char *s, size_t n, size_t *len)
 {
 	for (size_t i = 0; i < n_syms; i++)

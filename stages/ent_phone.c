@@ -120,7 +120,7 @@ static void parse_phone(const struct ent_ctx *c, size_t p, struct phone_groups *
 		pg->wrapped[pg->n] = wrapped;
 		pg->n++;
 		i = end + sep_gap(c, end, &wrapped);
-		if (i == end)
+		if (i == end && !(c->s[end - 1] == ')' && dig(c, end)))
 			break;
 	}
 	for (i = p; pg->n && i < pg->end[pg->n - 1] && k < 2; i++)

@@ -16,8 +16,9 @@
  *	      codes ("Z4A3F08B21").
  *	2. An identifier is one or more tokens joined by single spaces:
  *	   leading short upper-case tokens ("I C 2198/24", "PC 013 055 24
- *	   00187"), then a token with digits, then more digit groups or one
- *	   short upper-case suffix ("UTR 24/4471 BESLU", "4821 LMT"). Inner
+ *	   00187"), then a token with digits, then more digit groups, a one- or
+ *	   two-letter register between numbers ("3 K 123/24", German courts)
+ *	   or one short upper-case suffix ("UTR 24/4471 BESLU", "4821 LMT"). Inner
  *	   "-", "/", "." belong to a token; trailing punctuation does not.
  *	3. An identifier needs three digits after a cue word and four after a
  *	   bare number sign ("nr", "n°", "No."), or two with a letter or
@@ -159,7 +160,7 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 {
 	struct tok t, n, first;
 	int lead = 0, digits;
-	bool mixed;
+	bool mixed = false;
 	size_t end;
 
 	if (!token_at(c, i, &t))
@@ -178,6 +179,10 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 
 		if (all_digits(&t) && all_digits(&n) && n.digits >= 2) {
 			digits += n.digits;
+		} else if (caps_word(&n, 2) && next_tok(c, &n, &after, false) && after.digits) {
+			digits += after.digits;
+			mixed = true;
+			n = after;
 		} else if (caps_word(&n, 7) && n.upper >= 2 &&
 			   !(next_tok(c, &n, &after, false) &&
 			     ((caps_word(&after, 30) && after.upper >= 2) || after.digits))) {
@@ -191,7 +196,7 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 	}
 	if (lead == 0 && end == first.b && year_only(c, &first))
 		return 0;
-	mixed = first.seps > 0 || first.upper > 0 || first.lower > 0 || lead > 0;
+	mixed = mixed || first.seps > 0 || first.upper > 0 || first.lower > 0 || lead > 0;
 	if (digits < (mixed ? 2 : weak ? 4 : 3))
 		return 0;
 	return end;
