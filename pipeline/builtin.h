@@ -22,6 +22,7 @@ int cmd_audit(int argc, char **argv);	/* store: builtin/audit.c */
 /* engine */
 
 /* stages */
+int cmd_extract(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
 
 #endif
