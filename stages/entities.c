@@ -390,7 +390,8 @@ int ent_extract(const char *text, size_t len, const struct ent_config *cfg,
 		return dk_err_set(err, rc, "out of memory for entities");
 	if (rc)
 		return rc;
-	qsort(out->v + c.first, out->n - c.first, sizeof *out->v, by_start);
+	if (out->n > c.first)
+		qsort(out->v + c.first, out->n - c.first, sizeof *out->v, by_start);
 	return 0;
 }
 
