@@ -14,6 +14,8 @@
 #define DK_BUILTIN_H
 
 /* pipeline */
+int cmd_batch(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* engine */
 

@@ -30,6 +30,7 @@ struct sbx_limits {
 	size_t fsize_bytes;	/* RLIMIT_FSIZE with allow_files; 0 = leave */
 	unsigned nofile;	/* RLIMIT_NOFILE; 0 = leave */
 	int allow_files;	/* 0: extract workers (fsize 0 too); 1: the writer */
+	int seccomp;		/* 1: install the seccomp filter */
 };
 
 /* sbx_enter - apply limits, namespace and seccomp; *netns tells whether a netns was made */

@@ -102,7 +102,8 @@ struct sup {
 	struct dk_err fatal_err;
 	struct ipc_view *view;
 	double next_scan, last_sync, last_progress, t0;
-	int scan_now, dirty, inbox_pending, claimed_last;
+	GQueue ready;		/* inbox names found complete by the last scan */
+	int scan_now, dirty, inbox_pending, claimed_since_scan;
 	struct supervisor_counts *c;
 	int64_t stuck;		/* committed but could not be moved out of work/ */
 };
@@ -123,29 +124,31 @@ static double wall(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* pipeline_opts_default - defaults for every setting */
-void pipeline_opts_default(struct pipeline_opts *o)
+/* pipeline_opts_from_config - map the settings table onto the pipeline's view */
+void pipeline_opts_from_config(const struct config *cfg, struct pipeline_opts *o)
 {
-	memset(o, 0, sizeof *o);
-	o->spool = "spool";
-	o->db = "docket.db";
-	o->workers = 2;
-	o->threads = 2;
-	o->stable_secs = 2;
-	o->rescan_secs = 2;
-	o->timeout_secs = 60;
-	o->cpu_secs = 60;
-	o->mem_bytes = (size_t)2 << 30;
-	o->retire_after = 500;
-	extract_limits_default(&o->lim);
+	o->config = cfg->config_file;
+	o->spool = cfg->spool;
+	o->db = cfg->db;
+	o->model = cfg->model;
+	o->workers = (int)cfg->workers;
+	o->threads = (int)cfg->threads;
+	o->stable_secs = cfg->stable_seconds;
+	o->rescan_secs = cfg->rescan_seconds;
+	o->timeout_secs = cfg->doc_timeout_seconds;
+	o->cpu_secs = (unsigned)cfg->worker_cpu_seconds;
+	o->mem_bytes = cfg->worker_memory_bytes;
+	o->output_bytes = cfg->worker_output_bytes;
+	o->retire_after = (unsigned)cfg->worker_max_docs;
+	o->respawn_delay = cfg->respawn_delay_seconds;
+	o->seccomp = cfg->seccomp;
+	config_extract_limits(cfg, &o->lim);
 }
 
-/* pipeline_frame_cap - a result may hold the parent's and every child's text */
+/* pipeline_frame_cap - the configured result-message cap */
 size_t pipeline_frame_cap(const struct pipeline_opts *o)
 {
-	size_t one = o->lim.max_text_bytes + ((size_t)1 << 20);
-
-	return one * (size_t)(o->lim.max_children + 1) + ((size_t)1 << 20);
+	return o->output_bytes;
 }
 
 static void fatal(struct sup *s, const struct dk_err *e)
@@ -454,7 +457,8 @@ static void died(struct sup *s, struct proc *p, int status, int is_writer)
 	if (clean) {
 		p->respawn_at = now;
 	} else {
-		p->backoff = p->backoff == 0 ? 0.1 : fmin(p->backoff * 2, MAX_BACKOFF);
+		p->backoff = p->backoff == 0 ? fmax(s->o.respawn_delay, 0.05) :
+			     fmin(p->backoff * 2, MAX_BACKOFF);
 		p->respawn_at = now + p->backoff;
 		log_warn("stage=%s status=%d respawn_in=%.1fs", is_writer ? "writer" : "extract",
 			 status, p->backoff);
@@ -501,47 +505,60 @@ static int in_flight(const struct sup *s)
 	return n;
 }
 
-/* on_ready - the scanner found a complete inbox entry (note 6) */
+/* on_ready - the scanner found a complete inbox entry: remember it */
 static int on_ready(const char *name, void *arg)
 {
 	struct sup *s = arg;
-	struct spool_entry e;
-	struct dk_err err = DK_ERR_INIT;
-	int rc;
 
-	if (s->stopping || (int)s->queue.length >= CLAIM_AHEAD * s->nw)
-		return 1;
-	rc = spool_claim(&s->sp, name, &e, &err);
-	if (rc == 0) {
-		g_queue_push_tail(&s->queue, doc_new(s, &e));
-		s->claimed_last++;
-	} else if (rc == DK_EAGAIN) {
-		s->inbox_pending++;
-	} else if (rc == DK_EIO) {
-		/* The rename may have happened and the stat failed: look again. */
-		log_warn("stage=spool error=\"%s\"", err.msg);
-		if (spool_examine(&s->sp, name, &e, &err) == 0) {
-			g_queue_push_tail(&s->queue, doc_new(s, &e));
-			s->claimed_last++;
-		} else {
-			s->inbox_pending++;
-		}
-	}
+	g_queue_push_tail(&s->ready, g_strdup(name));
 	return 0;
 }
 
+/* scan - a fresh list of ready inbox names */
 static void scan(struct sup *s)
 {
 	struct dk_err err = DK_ERR_INIT;
 	int pending = 0;
+	char *name;
 
-	s->claimed_last = 0;
-	s->inbox_pending = 0;
+	while ((name = g_queue_pop_head(&s->ready)) != NULL)
+		g_free(name);
 	if (scanner_scan(&s->sc, wall(), on_ready, s, &pending, &err) != 0)
 		log_error("stage=scanner error=\"%s\"", err.msg);
-	s->inbox_pending += pending;
-	s->next_scan = mono() + (s->inbox_pending ? fmin(s->o.rescan_secs, 0.25) : s->o.rescan_secs);
+	s->inbox_pending = pending;
+	s->claimed_since_scan = 0;
+	s->next_scan = mono() + (pending ? fmin(s->o.rescan_secs, 0.25) : s->o.rescan_secs);
 	s->scan_now = 0;
+}
+
+/* claim_some - claim ready names while the queue has room (note 6) */
+static void claim_some(struct sup *s)
+{
+	char *name;
+
+	while (!s->stopping && (int)s->queue.length < CLAIM_AHEAD * s->nw &&
+	       (name = g_queue_pop_head(&s->ready)) != NULL) {
+		struct spool_entry e;
+		struct dk_err err = DK_ERR_INIT;
+		int rc = spool_claim(&s->sp, name, &e, &err);
+
+		if (rc == DK_EIO) {
+			/* The rename may have happened and the stat failed: look again. */
+			log_warn("stage=spool error=\"%s\"", err.msg);
+			rc = spool_examine(&s->sp, name, &e, &err);
+		}
+		if (rc == 0) {
+			g_queue_push_tail(&s->queue, doc_new(s, &e));
+			s->claimed_since_scan++;
+		} else if (rc == DK_EAGAIN || rc == DK_EIO) {
+			s->inbox_pending++;	/* try again at the next scan */
+			s->next_scan = fmin(s->next_scan, mono() + 0.25);
+		}
+		g_free(name);
+	}
+	/* The ready list ran dry after claiming: there may be more (batch). */
+	if (s->ready.length == 0 && s->claimed_since_scan > 0)
+		s->scan_now = 1;
 }
 
 /* dispatch - give queued documents to idle workers */
@@ -656,7 +673,7 @@ static void progress(struct sup *s, int last)
 {
 	const struct supervisor_counts *c = s->c;
 	int64_t fin = c->done + c->failed + c->duplicate;
-	int64_t total = fin + in_flight(s) + s->inbox_pending;
+	int64_t total = fin + in_flight(s) + s->inbox_pending + (int64_t)s->ready.length;
 	double el = mono() - s->t0, now = mono();
 	int width = 30, fill;
 
@@ -681,8 +698,8 @@ static int finished(struct sup *s)
 		busy += s->w[i].doc != NULL;
 	if (s->stopping)
 		return busy == 0 || (s->fatal && s->writer.pid == 0);
-	return s->o.batch && busy == 0 && s->queue.length == 0 && s->inbox_pending == 0 &&
-	       s->claimed_last == 0 && !s->scan_now;
+	return s->o.batch && busy == 0 && s->queue.length == 0 && s->ready.length == 0 &&
+	       s->inbox_pending == 0 && s->claimed_since_scan == 0 && !s->scan_now;
 }
 
 static int poll_once(struct sup *s)
@@ -706,7 +723,7 @@ static int poll_once(struct sup *s)
 		}
 	if (next - now < 0.2)
 		ms = next <= now ? 0 : (int)((next - now) * 1000) + 1;
-	if (s->scan_now)
+	if (s->scan_now && s->ready.length == 0 && !s->stopping)
 		ms = 0;
 	if (poll(pf, (nfds_t)n, ms) < 0 && errno != EINTR)
 		return -1;
@@ -769,6 +786,7 @@ static void teardown(struct sup *s)
 {
 	struct dk_err err = DK_ERR_INIT;
 	struct doc *d;
+	char *name;
 
 	for (int i = 0; s->w && i < s->nw; i++)
 		if (s->w[i].pid) {
@@ -789,6 +807,8 @@ static void teardown(struct sup *s)
 		doc_free(d);
 	while ((d = g_queue_pop_head(&s->writing)) != NULL)
 		doc_free(d);
+	while ((name = g_queue_pop_head(&s->ready)) != NULL)
+		g_free(name);
 	for (int i = 0; s->w && i < s->nw; i++)
 		if (s->w[i].doc)
 			doc_free(s->w[i].doc);
@@ -814,14 +834,16 @@ int supervisor_run(const struct pipeline_opts *o, struct supervisor_counts *c,
 		s.nw = 64;
 	g_queue_init(&s.queue);
 	g_queue_init(&s.writing);
+	g_queue_init(&s.ready);
 	s.view = malloc(sizeof *s.view);
 	sigprocmask(SIG_BLOCK, NULL, &old);
 	s.t0 = mono();
 	rc = s.view ? setup(&s, err) : dk_err_set(err, DK_ENOMEM, "out of memory");
 	s.scan_now = 1;
 	while (rc == 0) {
-		if (!s.stopping && (s.scan_now || mono() >= s.next_scan))
+		if (!s.stopping && s.ready.length == 0 && (s.scan_now || mono() >= s.next_scan))
 			scan(&s);
+		claim_some(&s);
 		dispatch(&s);
 		housekeeping(&s);
 		progress(&s, 0);

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/config.h"
 #include "pipeline/worker.h"
 #include "stages/extract.h"
 #include "util/dk_err.h"
@@ -45,14 +46,22 @@ struct pipeline_opts {
 	double timeout_secs;	/* wall clock per document */
 	unsigned cpu_secs;	/* CPU seconds per document (RLIMIT_CPU) */
 	size_t mem_bytes;	/* address space per worker (RLIMIT_AS) */
+	size_t output_bytes;	/* largest result message */
 	unsigned retire_after;	/* documents per worker before it is replaced */
+	double respawn_delay;	/* first pause before restarting a crashed worker */
+	int seccomp;		/* 1: seccomp filter in workers */
 	struct extract_limits lim;
+	/* reload - SIGHUP: re-read the settings into o (spool and db stay); may be NULL */
+	int (*reload)(struct pipeline_opts *o, struct dk_err *err);
 };
 
-/* pipeline_opts_default - built-in defaults (DESIGN §2 and the limits' own) */
-void pipeline_opts_default(struct pipeline_opts *o);
+/*
+ * pipeline_opts_from_config - the settings the pipeline uses; string
+ * fields are borrowed from cfg (the caller keeps cfg's spool/db alive)
+ */
+void pipeline_opts_from_config(const struct config *cfg, struct pipeline_opts *o);
 
-/* pipeline_frame_cap - the largest result/doc frame accepted (text cap x children) */
+/* pipeline_frame_cap - the largest result/doc frame accepted */
 size_t pipeline_frame_cap(const struct pipeline_opts *o);
 
 /* supervisor_run - run the pipeline; fills *summary counts */

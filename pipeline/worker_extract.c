@@ -280,10 +280,11 @@ void worker_extract_service(const struct pipeline_opts *o, struct worker_service
 	svc->serve = x_serve;
 	svc->limits.mem_bytes = o->mem_bytes;
 	svc->limits.cpu_seconds = o->cpu_secs * (o->retire_after + 1);
+	svc->limits.seccomp = o->seccomp;
 	svc->limits.nofile = 64;
 	svc->limits.allow_files = 0;
 	svc->max_uses = o->retire_after;
 	svc->frame_cap = 4096;
-	svc->reply_cap = 0;
+	svc->reply_cap = pipeline_frame_cap(o);
 	*ctx = &x;
 }

@@ -281,6 +281,7 @@ void writer_service(const struct pipeline_opts *o, int64_t run_id,
 	svc->pre_init = w_pre_init;
 	svc->serve = w_serve;
 	svc->fini = w_fini;
+	svc->limits.seccomp = o->seccomp;
 	svc->limits.nofile = 256;
 	svc->limits.allow_files = 1;
 	svc->max_uses = 0;
