@@ -64,14 +64,16 @@ static const char *const cues[] = {
 	"betalingskenmerk", "aanvraagnummer", "beschikking", "factuur",
 	/* pl */ "sygn", "sygnatura", "znak", "sprawy", "pesel", "nip", "regon", "krs",
 	"faktura", "obreb", "umowa", "umowy", "decyzja", "decyzji", "wniosek",
-	/* cs sk */ "c.j", "cj", "zn", "znacka", "ic", "ico", "dic", "spis",
+	/* cs sk */ "c.j", "c. j", "cj", "zn", "znacka", "ic", "ico", "dic", "spis",
 	/* hu */ "ugyszam", "iktatoszam", "hivatkozasi", "adoszam", "szamla",
 	/* ro */ "dosar", "cui", "cnp", "factura",
 	/* sv da fi et */ "diarienummer", "dnr", "arende", "referens", "organisationsnummer",
 	"journalnummer", "j.nr", "sagsnummer", "cvr", "diaarinumero", "dnro", "viite",
 	"viitenumero", "viitenumber", "registrikood",
 	/* lt lv sl hr bg el mt */ "bylos", "lietas", "klasa", "urbroj", "oib", "zadeva",
-	"stevilka", "\xce\xb1\xcf\x81", "\xcf\x80\xcf\x81\xcf\x89\xcf\x84",
+	"stevilka", "\xd0\xb8\xd0\xb7\xd1\x85", "\xd0\xb2\xd1\x85", "\xd1\x80\xd0\xb5\xd0\xb3",
+	"\xd0\xb5\xd0\xb8\xd0\xba", "\xd0\xb1\xd1\x83\xd0\xbb\xd1\x81\xd1\x82\xd0\xb0\xd1\x82",
+	"sagsnr", "inregistrare", "numarul", "\xce\xb1\xcf\x81", "\xcf\x80\xcf\x81\xcf\x89\xcf\x84",
 	"\xd0\xb4\xd0\xbe\xd0\xba\xd0\xbb\xd0\xb0\xd0\xb4", "\xd1\x80\xd0\xb5\xd1\x84",
 };
 
@@ -207,10 +209,22 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 /* cue_key - folded key of the cue-like word at i ("C.F." → "c.f"), *end after it */
 static bool cue_key(const struct ent_ctx *c, size_t i, char *key, size_t cap, size_t *end)
 {
-	size_t e = ent_word_end(c, i);
+	size_t e = ent_word_end(c, i), next;
 
 	while (e + 1 < c->n && ent_in(c->s[e], ".-") && ent_word_end(c, e + 1) > e + 1)
 		e = ent_word_end(c, e + 1);
+	/* "č. j." (Czech číslo jednací): one-letter abbreviations spaced out */
+	ent_cp(c, i, &next);
+	while (next == e && e + 3 < c->n && c->s[e] == '.' && c->s[e + 1] == ' ' &&
+	       ent_word_end(c, e + 2) > e + 2) {
+		size_t w = ent_word_end(c, e + 2), n2;
+
+		ent_cp(c, e + 2, &n2);
+		if (n2 != w || w >= c->n || c->s[w] != '.')
+			break;
+		e = w;
+		next = w;
+	}
 	if (e == i || e - i > 40 || !ent_word_key(c, i, e, key, cap))
 		return false;
 	*end = e;
@@ -228,6 +242,11 @@ static size_t skip_fillers(const struct ent_ctx *c, size_t i, bool *saw_sign)
 		if (ent_in(c->s[i], ".:#(\"'=-") || ent_space_len(c, i) ||
 		    c->s[i] == '\n' || c->s[i] == '\t') {
 			i += ent_space_len(c, i) ? ent_space_len(c, i) : 1;
+			continue;
+		}
+		if (i + 3 <= c->n && memcmp(c->s + i, "\xe2\x84\x96", 3) == 0) {
+			i += 3;		/* № */
+			*saw_sign = true;
 			continue;
 		}
 		if (i + 2 <= c->n && (memcmp(c->s + i, "\xc2\xb0", 2) == 0 ||
