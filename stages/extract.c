@@ -10,8 +10,10 @@
  *	   and text/plain that opens with an RFC 5322 header block naming
  *	   From/To/Subject/Date is an e-mail.
  *	2. The dispatch table is the one place that knows which formats
- *	   exist; a format whose extractor has not been written is simply
- *	   absent and its type fails unsupported_type.
+ *	   exist. A row whose extractor is NULL names a format that docket
+ *	   knows but that this build cannot read: its type fails
+ *	   unsupported_type rather than falling through to the "text/" row
+ *	   (HTML or XML read as plain text would keep scripts and markup).
  *	3. extract_file() never follows a symlink (O_NOFOLLOW) and only reads
  *	   regular files: a FIFO or device in the inbox cannot block or feed
  *	   a worker forever. The size is checked on the descriptor (fstat),
@@ -51,11 +53,20 @@ struct format {
 
 /*
  * ---- DISPATCH TABLE (note 2): one row per MIME type --------------------
- * extract-b adds the rows of html, xml, docx, odt and eml here as their
- * extractors land. First match wins; "text/" (any other text) stays last.
+ * extract-b puts extract_html, extract_xml, extract_docx, extract_odt and
+ * extract_eml in place of the NULLs as they land. First match wins;
+ * "text/" (any other text) stays last.
  */
 static const struct format formats[] = {
 	{ "application/pdf", "pdf", extract_pdf, NORMALIZE_PDF },
+	{ "text/html", "html", NULL, 0 },
+	{ "application/xhtml+xml", "html", NULL, 0 },
+	{ "text/xml", "xml", NULL, 0 },
+	{ "application/xml", "xml", NULL, 0 },
+	{ "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	  "docx", NULL, 0 },
+	{ "application/vnd.oasis.opendocument.text", "odt", NULL, 0 },
+	{ "message/rfc822", "eml", NULL, 0 },
 	{ "text/plain", "txt", extract_txt, 0 },
 	{ "text/", "txt", extract_txt, 0 },
 };
@@ -283,7 +294,7 @@ int extract_buffer(const unsigned char *data, size_t len,
 				   len, lim->max_input_bytes);
 	if ((rc = sniff(data, len, res->mime, sizeof res->mime, err)) != 0)
 		return rc;
-	if ((f = find_format(res->mime)) == NULL)
+	if ((f = find_format(res->mime)) == NULL || f->fn == NULL)
 		return dk_err_setx(err, DK_EUNSUPPORTED, "unsupported_type",
 				   "unsupported file type '%s'", res->mime);
 	res->format = f->name;
