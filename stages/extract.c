@@ -10,10 +10,8 @@
  *	   and text/plain that opens with an RFC 5322 header block naming
  *	   From/To/Subject/Date is an e-mail.
  *	2. The dispatch table is the one place that knows which formats
- *	   exist. A row whose extractor is NULL names a format that docket
- *	   knows but that this build cannot read: its type fails
- *	   unsupported_type rather than falling through to the "text/" row
- *	   (HTML or XML read as plain text would keep scripts and markup).
+ *	   exist. HTML and XML rows come before the "text/" catch-all, so
+ *	   markup is never read as plain text (scripts and all).
  *	3. extract_file() never follows a symlink (O_NOFOLLOW) and only reads
  *	   regular files: a FIFO or device in the inbox cannot block or feed
  *	   a worker forever. The size is checked on the descriptor (fstat),
@@ -53,20 +51,20 @@ struct format {
 
 /*
  * ---- DISPATCH TABLE (note 2): one row per MIME type --------------------
- * extract-b puts extract_html, extract_xml, extract_docx, extract_odt and
- * extract_eml in place of the NULLs as they land. First match wins;
- * "text/" (any other text) stays last.
+ * A new format is one row here and one extract_<fmt> in extract.h.
+ * First match wins; "text/" (any other text) stays last.
  */
 static const struct format formats[] = {
 	{ "application/pdf", "pdf", extract_pdf, NORMALIZE_PDF },
-	{ "text/html", "html", NULL, 0 },
-	{ "application/xhtml+xml", "html", NULL, 0 },
-	{ "text/xml", "xml", NULL, 0 },
-	{ "application/xml", "xml", NULL, 0 },
-	{ "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	  "docx", NULL, 0 },
-	{ "application/vnd.oasis.opendocument.text", "odt", NULL, 0 },
-	{ "message/rfc822", "eml", NULL, 0 },
+	{ "text/html", "html", extract_html, 0 },
+	{ "application/xhtml+xml", "html", extract_html, 0 },
+	{ "text/xml", "xml", extract_xml, 0 },
+	{ "application/xml", "xml", extract_xml, 0 },
+	{ "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx",
+	  extract_docx, 0 },
+	{ "application/vnd.oasis.opendocument.text", "odt", extract_odt, 0 },
+	{ "message/rfc822", "eml", extract_eml, 0 },
+	{ "message/news", "eml", extract_eml, 0 },
 	{ "text/plain", "txt", extract_txt, 0 },
 	{ "text/", "txt", extract_txt, 0 },
 };
@@ -294,7 +292,7 @@ int extract_buffer(const unsigned char *data, size_t len,
 				   len, lim->max_input_bytes);
 	if ((rc = sniff(data, len, res->mime, sizeof res->mime, err)) != 0)
 		return rc;
-	if ((f = find_format(res->mime)) == NULL || f->fn == NULL)
+	if ((f = find_format(res->mime)) == NULL)
 		return dk_err_setx(err, DK_EUNSUPPORTED, "unsupported_type",
 				   "unsupported file type '%s'", res->mime);
 	res->format = f->name;
