@@ -19,5 +19,7 @@
 
 /* stages */
 int cmd_langid(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
 
 #endif

@@ -39,6 +39,8 @@ static const struct cmd_struct commands[] = {
 
 	/* stages */
 	{ "langid", cmd_langid, "language of each line on stdin" },
+	{ "train", cmd_train, "build a classifier model from labeled texts" },
+	{ "classify", cmd_classify, "classify one text with a trained model" },
 
 };
 
