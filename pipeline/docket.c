@@ -33,14 +33,23 @@ static const struct cmd_struct commands[] = {
 	{ "version", cmd_version, "print the version" },
 
 	/* pipeline */
+	{ "batch", cmd_batch, "process everything in the inbox, then exit" },
+	{ "watch", cmd_watch, "process files as they arrive, until SIGTERM" },
+	{ "export", cmd_export, "print one result record per document (jsonl or csv)" },
+	{ "list", cmd_list, "list documents, with filters" },
+	{ "show", cmd_show, "show one document" },
+	{ "audit", cmd_audit, "audit verify: check the audit hash chain" },
 
 
 	/* engine */
+	{ "tokenize", cmd_tokenize, "text to token ids and back with a model's tokenizer" },
 
 	/* stages */
+	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },
 	{ "langid", cmd_langid, "language of each line on stdin" },
 	{ "train", cmd_train, "build a classifier model from labeled texts" },
 	{ "classify", cmd_classify, "classify one text with a trained model" },
+	{ "entities", cmd_entities, "print the rule-based entities of text on stdin as JSON" },
 
 };
 
