@@ -16,6 +16,7 @@
 /* pipeline */
 
 /* engine */
+int cmd_logits(int argc, char **argv);
 
 /* stages */
 int cmd_langid(int argc, char **argv);

@@ -36,6 +36,7 @@ static const struct cmd_struct commands[] = {
 
 
 	/* engine */
+	{ "logits", cmd_logits, "top-K logits at every position of a token sequence" },
 
 	/* stages */
 	{ "langid", cmd_langid, "language of each line on stdin" },
