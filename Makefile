@@ -24,7 +24,8 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := glib-2.0 gio-2.0 poppler-glib libxml-2.0 libarchive gmime-3.0 \
-	icu-uc icu-i18n sqlite3 libseccomp libmagic libexttextcat openblas cairo
+	icu-uc icu-i18n sqlite3 libseccomp libmagic libexttextcat openblas cairo \
+	json-glib-1.0 fontconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcld2
 
@@ -89,24 +90,28 @@ $(B)/%.o: %.cc
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(DOCKET): $(B)/pipeline/docket.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIB)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 # Every fuzz harness is also linked with a replay driver: make check runs
 # its stored corpus (tests/fuzz/corpus/<name>/) as an ordinary test.
 $(B)/tests/unit/test_fuzzreplay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 test-bins: $(DOCKET) $(TEST_BIN) $(TOOL_BIN) $(FUZZ_REPLAY_BIN)
 
@@ -134,7 +139,8 @@ fuzz:
 fuzz-bins: $(FUZZ_BIN)
 build-fuzz/fuzz/%: build-fuzz/tests/fuzz/fuzz_%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 fuzz-smoke: fuzz
 	sh tests/fuzz/smoke.sh
 

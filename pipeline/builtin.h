@@ -14,11 +14,18 @@
 #define DK_BUILTIN_H
 
 /* pipeline */
+int cmd_batch(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_export(int argc, char **argv);	/* store: builtin/export.c */
+int cmd_list(int argc, char **argv);	/* store: builtin/list.c */
+int cmd_show(int argc, char **argv);	/* store: builtin/show.c */
+int cmd_audit(int argc, char **argv);	/* store: builtin/audit.c */
 
 /* engine */
 int cmd_logits(int argc, char **argv);
 
 /* stages */
+int cmd_extract(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
 
 #endif

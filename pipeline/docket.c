@@ -33,12 +33,19 @@ static const struct cmd_struct commands[] = {
 	{ "version", cmd_version, "print the version" },
 
 	/* pipeline */
+	{ "batch", cmd_batch, "process everything in the inbox, then exit" },
+	{ "watch", cmd_watch, "process files as they arrive, until SIGTERM" },
+	{ "export", cmd_export, "print one result record per document (jsonl or csv)" },
+	{ "list", cmd_list, "list documents, with filters" },
+	{ "show", cmd_show, "show one document" },
+	{ "audit", cmd_audit, "audit verify: check the audit hash chain" },
 
 
 	/* engine */
 	{ "logits", cmd_logits, "top-K logits at every position of a token sequence" },
 
 	/* stages */
+	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },
 	{ "langid", cmd_langid, "language of each line on stdin" },
 
 };
