@@ -26,5 +26,6 @@ int cmd_audit(int argc, char **argv);	/* store: builtin/audit.c */
 /* stages */
 int cmd_extract(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
+int cmd_entities(int argc, char **argv);
 
 #endif
