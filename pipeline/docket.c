@@ -42,6 +42,7 @@ static const struct cmd_struct commands[] = {
 
 
 	/* engine */
+	{ "tokenize", cmd_tokenize, "text to token ids and back with a model's tokenizer" },
 
 	/* stages */
 	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },
