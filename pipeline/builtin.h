@@ -22,9 +22,13 @@ int cmd_show(int argc, char **argv);	/* store: builtin/show.c */
 int cmd_audit(int argc, char **argv);	/* store: builtin/audit.c */
 
 /* engine */
+int cmd_tokenize(int argc, char **argv);
 
 /* stages */
 int cmd_extract(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_entities(int argc, char **argv);
 
 #endif
