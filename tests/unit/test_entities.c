@@ -178,6 +178,8 @@ static void test_amounts(void)
 		{ "de", "Kaution 42.000 € bezahlt", "42.000 €", "42000.00 EUR" },
 		{ "el", "ποσό 1.250,00 ευρώ", "1.250,00 ευρώ", "1250.00 EUR" },
 		{ "ro", "suma de 300 lei", "300 lei", "300.00 RON" },
+		{ "da", "i alt kr. 1.250,00 inkl. moms", "kr. 1.250,00", "1250.00 DKK" },
+		{ "cs", "celkem Kč 2 500,00", "Kč 2 500,00", "2500.00 CZK" },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
