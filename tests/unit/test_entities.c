@@ -257,7 +257,8 @@ static void test_postal_codes(void)
 static void test_postal_traps(void)
 {
 	/* numbers before capitalized nouns outside an address */
-	REQUIRE(run("Es kamen 12000 Besucher.\n2025 Jan Jansen schrieb\nmit 50000 Einwohnern", "de") == 0);
+	REQUIRE(run("Es kamen 12000 Besucher.\n2025 Jan Jansen schrieb\nmit 50000 Einwohnern\n"
+		    "Pos. Artikel\n5000 Blatt Papier\n10000 Schrauben", "de") == 0);
 	CHECKF(count(ENT_POSTAL_CODE) == 0, "%zu codes", count(ENT_POSTAL_CODE));
 	/* structured invoice: street, city, then the code on its own line */
 	REQUIRE(run("Via dell'Industria 44\n\nPesaro\n\n61122\n\nIT\n", "it") == 0);
