@@ -7,6 +7,7 @@
 #   make bench        engine benchmarks on generated standard models
 #   make fuzz         libFuzzer harnesses (clang) in build-fuzz/
 #   make install      PREFIX=/usr/local DESTDIR=
+#   V=1               show full compiler command lines
 #
 # Sources are found by wildcard: a new .c file in util/, engine/, stages/,
 # pipeline/ or tests/unit/ needs no edit here. Kernel files under
@@ -19,9 +20,12 @@ DESTDIR ?=
 SAN ?= 0
 CC ?= cc
 CXX ?= c++
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := glib-2.0 gio-2.0 poppler-glib libxml-2.0 libarchive gmime-3.0 \
-	icu-uc icu-i18n sqlite3 libseccomp libmagic libexttextcat openblas cairo
+	icu-uc icu-i18n sqlite3 libseccomp libmagic libexttextcat openblas cairo \
+	json-glib-1.0 fontconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcld2
 
@@ -76,32 +80,38 @@ all: $(DOCKET)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(PKG_CFLAGS) $(ISA_$(word 3,$(subst /, ,$<))) -c $< -o $@
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(PKG_CFLAGS) $(ISA_$(word 3,$(subst /, ,$<))) -c $< -o $@
 
 $(B)/%.o: %.cc
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+	@echo "  CXX $<"
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(DOCKET): $(B)/pipeline/docket.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(LIB)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 # Every fuzz harness is also linked with a replay driver: make check runs
 # its stored corpus (tests/fuzz/corpus/<name>/) as an ordinary test.
 $(B)/tests/unit/test_fuzzreplay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 
 test-bins: $(DOCKET) $(TEST_BIN) $(TOOL_BIN) $(FUZZ_REPLAY_BIN)
 
@@ -129,7 +139,8 @@ fuzz:
 fuzz-bins: $(FUZZ_BIN)
 build-fuzz/fuzz/%: build-fuzz/tests/fuzz/fuzz_%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	@echo "  LD  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
 fuzz-smoke: fuzz
 	sh tests/fuzz/smoke.sh
 

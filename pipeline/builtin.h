@@ -18,5 +18,7 @@
 /* engine */
 
 /* stages */
+int cmd_extract(int argc, char **argv);
+int cmd_langid(int argc, char **argv);
 
 #endif

@@ -38,6 +38,8 @@ static const struct cmd_struct commands[] = {
 	/* engine */
 
 	/* stages */
+	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },
+	{ "langid", cmd_langid, "language of each line on stdin" },
 
 };
 

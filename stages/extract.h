@@ -15,6 +15,10 @@
  *	after each page (paged formats only), separate paragraphs with a blank
  *	line ("\n\n"), fill metadata and, for containers (EML), children.
  *	Normalization happens after them, in extract_file()/extract_buffer().
+ *	While an extractor runs, page_start[i] holds the END of page i (what
+ *	extract_page_break() recorded); extract_buffer() turns the ends into
+ *	starts when it normalizes. A raw text that outgrows the cap makes
+ *	dk_buf return DK_ENOMEM: extractors report it as slug text_too_large.
  * OWNERSHIP
  *	struct extract_result is caller storage; extract_result_release() frees
  *	everything it points at. Child data buffers belong to the result.
@@ -93,5 +97,31 @@ int extract_page_break(struct extract_result *res);
 /* extract_add_child - for extractors: keep a copy of an attachment */
 int extract_add_child(struct extract_result *res, const char *name,
 		      const unsigned char *data, size_t len);
+
+/*
+ * Format extractors, one per stages/extract_<fmt>.c, called by the
+ * dispatch table in stages/extract.c only (see SUMMARY above).
+ */
+int extract_pdf(const unsigned char *data, size_t len,
+		const struct extract_limits *lim,
+		struct extract_result *res, struct dk_err *err);
+int extract_txt(const unsigned char *data, size_t len,
+		const struct extract_limits *lim,
+		struct extract_result *res, struct dk_err *err);
+int extract_html(const unsigned char *data, size_t len,
+		 const struct extract_limits *lim,
+		 struct extract_result *res, struct dk_err *err);
+int extract_xml(const unsigned char *data, size_t len,
+		const struct extract_limits *lim,
+		struct extract_result *res, struct dk_err *err);
+int extract_docx(const unsigned char *data, size_t len,
+		 const struct extract_limits *lim,
+		 struct extract_result *res, struct dk_err *err);
+int extract_odt(const unsigned char *data, size_t len,
+		const struct extract_limits *lim,
+		struct extract_result *res, struct dk_err *err);
+int extract_eml(const unsigned char *data, size_t len,
+		const struct extract_limits *lim,
+		struct extract_result *res, struct dk_err *err);
 
 #endif

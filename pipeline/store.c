@@ -1,0 +1,761 @@
+/*
+ * NAME
+ *	store - the SQLite results database
+ * DESIGN NOTES
+ *	1. Durability: journal_mode=WAL with synchronous=FULL. In WAL mode
+ *	   NORMAL survives a process crash but may lose the newest commits on
+ *	   power loss; the spool renames a file to done/ right after its
+ *	   commit, so a commit that could still vanish would lose that
+ *	   document. FULL syncs the WAL at every commit (one fsync per
+ *	   document), which is the price of invariant 2.
+ *	2. A file leaves work/ only after store_put_document() returned 0:
+ *	   at that moment its document row (or duplicate receipt), text,
+ *	   pages, timings and audit record are all committed, or none is.
+ *	3. Exactly once: the same claim twice is a STORE_REPLAY (nothing
+ *	   written); the same bytes under a new claim are STORE_DUPLICATE (a
+ *	   receipt, never a second documents row). Both decisions are made
+ *	   inside the write transaction, so they cannot race another writer.
+ *	4. Migrations: user_version is re-read after taking the write lock,
+ *	   so two processes opening a fresh file apply each migration once.
+ *	5. Every put validates its input before writing; text must be valid
+ *	   UTF-8 without NUL bytes because export emits it as JSON.
+ */
+#include <glib.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline/audit.h"
+#include "pipeline/store.h"
+#include "pipeline/store_schema.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* store_now - RFC 3339 UTC with milliseconds */
+void store_now(char buf[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* store_sha256_hex - SHA-256 as lower-case hex */
+void store_sha256_hex(const void *data, size_t len, char out[65])
+{
+	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+
+	g_checksum_update(c, data, (gssize)len);
+	memcpy(out, g_checksum_get_string(c), 65);
+	g_checksum_free(c);
+}
+
+/* store_valid_id - 64 lower-case hex digits */
+int store_valid_id(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+static int sql_fail(struct store *st, struct dk_err *err, const char *what)
+{
+	int ext = sqlite3_extended_errcode(st->db);
+	int code = (ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED ? DK_EAGAIN
+		 : (ext & 0xff) == SQLITE_CORRUPT || (ext & 0xff) == SQLITE_NOTADB ? DK_ECORRUPT
+		 : (ext & 0xff) == SQLITE_NOMEM ? DK_ENOMEM : DK_EIO;
+
+	return dk_err_set(err, code, "cannot %s in '%s': %s", what, st->path,
+			  sqlite3_errmsg(st->db));
+}
+
+/*
+ * run - prepare sql, bind arguments described by types, step once.
+ * Types: 't' text (const char *, NULL binds NULL), 'T' text with length
+ * (const char *, size_t), 'b' blob (const void *, size_t), 'i' int64_t,
+ * 'n' int64_t bound as NULL when negative, 'd' double. A row result is ignored; use the statement API to read.
+ */
+static int run(struct store *st, struct dk_err *err, const char *what,
+	       const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int rc, i = 1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(st, err, what);
+	va_start(ap, types);
+	for (const char *t = types; *t; t++, i++) {
+		const char *p;
+		size_t n;
+
+		switch (*t) {
+		case 't':
+			p = va_arg(ap, const char *);
+			sqlite3_bind_text(s, i, p, -1, SQLITE_STATIC);
+			break;
+		case 'T':
+			p = va_arg(ap, const char *);
+			n = va_arg(ap, size_t);
+			sqlite3_bind_text64(s, i, p, n, SQLITE_STATIC, SQLITE_UTF8);
+			break;
+		case 'b':
+			p = va_arg(ap, const void *);
+			n = va_arg(ap, size_t);
+			sqlite3_bind_blob64(s, i, p, n, SQLITE_STATIC);
+			break;
+		case 'i':
+			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+			break;
+		case 'n': {
+			int64_t v = va_arg(ap, int64_t);
+
+			if (v >= 0)
+				sqlite3_bind_int64(s, i, v);
+			break;
+		}
+		case 'd':
+			sqlite3_bind_double(s, i, va_arg(ap, double));
+			break;
+		}
+	}
+	va_end(ap);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sql_fail(st, err, what);
+	return 0;
+}
+
+/* query_int - first column of the first row of sql with one text arg, or dflt */
+static int query_int(struct store *st, const char *sql, const char *arg,
+		     int64_t dflt, int64_t *out, struct dk_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "read");
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : dflt;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(st, err, "read");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- open */
+
+int store_schema_version(void)
+{
+	return store_migrations[store_n_migrations - 1].version;
+}
+
+/* migrate_one - apply migration m unless another process already did */
+static int migrate_one(struct store *st, const struct store_migration *m, struct dk_err *err)
+{
+	int64_t v;
+	char pragma[48];
+	int rc;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "lock the database for migration");
+	rc = query_int(st, "PRAGMA user_version", NULL, 0, &v, err);
+	if (rc == 0 && v < m->version) {
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
+		if (sqlite3_exec(st->db, m->sql, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK)
+			rc = dk_err_set(err, DK_EIO, "cannot apply '%s' to '%s': %s", m->file,
+					st->path, sqlite3_errmsg(st->db));
+	}
+	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = sql_fail(st, err, "commit a migration");
+	if (rc)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int migrate(struct store *st, int readonly, struct dk_err *err)
+{
+	int64_t v;
+	int rc = query_int(st, "PRAGMA user_version", NULL, 0, &v, err);
+
+	if (rc)
+		return rc;
+	if (v > store_schema_version())
+		return dk_err_set(err, DK_ECORRUPT, "database '%s' has schema version %lld, newer "
+				  "than this docket's %d", st->path, (long long)v,
+				  store_schema_version());
+	if (v < store_schema_version() && readonly)
+		return dk_err_set(err, DK_EINVAL, "database '%s' needs migrating; open it "
+				  "read-write once", st->path);
+	for (size_t i = 0; rc == 0 && i < store_n_migrations; i++)
+		if (store_migrations[i].version > v)
+			rc = migrate_one(st, &store_migrations[i], err);
+	return rc;
+}
+
+static int configure(struct store *st, int readonly, struct dk_err *err)
+{
+	int64_t fk;
+	char mode[16] = "";
+	sqlite3_stmt *s;
+
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (!readonly) {
+		if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
+			return sql_fail(st, err, "set journal mode");
+		if (sqlite3_step(s) == SQLITE_ROW)
+			snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+		if (strcmp(mode, "wal") != 0)
+			return dk_err_set(err, DK_EIO, "cannot use write-ahead logging for '%s'",
+					  st->path);
+	}
+	if (sqlite3_exec(st->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "configure");
+	if (query_int(st, "PRAGMA foreign_keys", NULL, 0, &fk, err) || fk != 1)
+		return dk_err_set(err, DK_EIO, "sqlite without foreign key support");
+	return 0;
+}
+
+/* store_open - open path; apply pending migrations */
+int store_open(struct store *st, const char *path, int flags, struct dk_err *err)
+{
+	int readonly = (flags & STORE_READONLY) != 0;
+	int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int rc;
+
+	st->db = NULL;
+	st->path = strdup(path ? path : "");
+	if (st->path == NULL)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (path == NULL || *path == 0)
+		rc = dk_err_set(err, DK_EINVAL, "no database path given");
+	else if (!(flags & STORE_CREATE) && access(path, F_OK) != 0)
+		rc = dk_err_set(err, DK_ENOTFOUND, "database '%s' does not exist", path);
+	else if (sqlite3_open_v2(path, &st->db, oflags | ((flags & STORE_CREATE) && !readonly ?
+			SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
+		rc = st->db ? sql_fail(st, err, "open the database")
+			    : dk_err_set(err, DK_ENOMEM, "out of memory opening '%s'", path);
+	else
+		rc = configure(st, readonly, err);
+	if (rc == 0)
+		rc = migrate(st, readonly, err);
+	if (rc)
+		store_close(st);
+	return rc;
+}
+
+/* store_close - close the connection */
+void store_close(struct store *st)
+{
+	if (st->db)
+		sqlite3_close_v2(st->db);
+	st->db = NULL;
+	free(st->path);
+	st->path = NULL;
+}
+
+/* ---------------------------------------------------------------- transactions */
+
+int store_begin(struct store *st, struct dk_err *err)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "begin a transaction");
+	return 0;
+}
+
+int store_commit(struct store *st, struct dk_err *err)
+{
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = sql_fail(st, err, "commit");
+
+		store_rollback(st);
+		return rc;
+	}
+	return 0;
+}
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* tx_open - own transaction if none is open, else a savepoint; *own says which */
+static int tx_open(struct store *st, int *own, struct dk_err *err)
+{
+	*own = sqlite3_get_autocommit(st->db);
+	if (*own)
+		return store_begin(st, err);
+	if (sqlite3_exec(st->db, "SAVEPOINT put", NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "open a savepoint");
+	return 0;
+}
+
+/* tx_close - commit (rc == 0) or undo exactly what tx_open() started */
+static int tx_close(struct store *st, int own, int rc, struct dk_err *err)
+{
+	if (own)
+		return rc ? (store_rollback(st), rc) : store_commit(st, err);
+	if (rc)
+		sqlite3_exec(st->db, "ROLLBACK TO put", NULL, NULL, NULL);
+	if (sqlite3_exec(st->db, "RELEASE put", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+		rc = sql_fail(st, err, "release a savepoint");
+	return rc;
+}
+
+/* ---------------------------------------------------------------- documents */
+
+void store_doc_init(struct store_doc *d)
+{
+	memset(d, 0, sizeof *d);
+	d->status = STORE_DONE;
+	d->size_bytes = -1;
+}
+
+static int has(struct store *st, const char *sql, const char *arg, struct dk_err *err)
+{
+	int64_t n;
+	int rc = query_int(st, sql, arg, 0, &n, err);
+
+	return rc ? rc : n != 0;
+}
+
+int store_has_document(struct store *st, const char *id, struct dk_err *err)
+{
+	return has(st, "SELECT count(*) FROM documents WHERE id = ?", id, err);
+}
+
+int store_has_claim(struct store *st, const char *claim, struct dk_err *err)
+{
+	return has(st, "SELECT count(*) FROM receipts WHERE claim = ?", claim, err);
+}
+
+static int check_doc(const struct store_doc *d, struct dk_err *err)
+{
+	if (!store_valid_id(d->id))
+		return dk_err_set(err, DK_EINVAL, "document id '%s' is not 64 lower-case hex digits",
+				  d->id ? d->id : "(null)");
+	if (d->source_name == NULL)
+		return dk_err_set(err, DK_EINVAL, "document %.12s has no source name", d->id);
+	if (d->parent && !store_valid_id(d->parent))
+		return dk_err_set(err, DK_EINVAL, "document %.12s has a malformed parent id", d->id);
+	if (d->status == STORE_FAILED && (d->error_code == NULL || !*d->error_code))
+		return dk_err_set(err, DK_EINVAL, "failed document %.12s has no error code", d->id);
+	if (d->status != STORE_FAILED && d->status != STORE_DONE)
+		return dk_err_set(err, DK_EINVAL, "document %.12s has an unknown status", d->id);
+	if (d->text_len && d->text == NULL)
+		return dk_err_set(err, DK_EINVAL, "document %.12s has a length but no text", d->id);
+	if (d->text && !g_utf8_validate_len(d->text, d->text_len, NULL))
+		return dk_err_set(err, DK_EINVAL, "text of document %.12s is not valid utf-8 "
+				  "or holds a nul byte", d->id);
+	if (d->pages < 0 || (d->pages > 0 && d->page_start == NULL))
+		return dk_err_set(err, DK_EINVAL, "document %.12s has malformed pages", d->id);
+	for (int i = 0; i < d->pages; i++)
+		if (d->page_start[i] > d->text_len || (i && d->page_start[i] < d->page_start[i - 1]))
+			return dk_err_set(err, DK_EINVAL, "page %d of document %.12s starts at "
+					  "byte %zu, out of order or past the text", i + 1,
+					  d->id, d->page_start[i]);
+	return 0;
+}
+
+/* json_opt - a JSON string or null */
+static int json_opt(struct dk_buf *b, const char *key, const char *s)
+{
+	int rc = dk_buf_addf(b, ",\"%s\":", key);
+
+	if (rc == 0)
+		rc = s ? dk_buf_add_json_str(b, s, strlen(s)) : dk_buf_adds(b, "null");
+	return rc;
+}
+
+/* doc_payload - the document's audit payload: what was stored, and its text hash */
+static int doc_payload(struct dk_buf *b, const struct store_doc *d, const char *name,
+		       const char *received_at, int64_t text_chars, const char *text_sha)
+{
+	int rc = dk_buf_addf(b, "{\"id\":\"%s\"", d->id);
+
+	if (rc == 0)
+		rc = json_opt(b, "source_name", name);
+	if (rc == 0)
+		rc = json_opt(b, "received_at", received_at);
+	if (rc == 0)
+		rc = json_opt(b, "status", d->status == STORE_FAILED ? "failed" : "done");
+	if (rc == 0 && d->status == STORE_FAILED) {
+		rc = dk_buf_adds(b, ",\"error\":{\"code\":");
+		if (rc == 0)
+			rc = dk_buf_add_json_str(b, d->error_code, strlen(d->error_code));
+		if (rc == 0)
+			rc = json_opt(b, "message", d->error_message);
+		if (rc == 0)
+			rc = json_opt(b, "stage", d->error_stage);
+		if (rc == 0)
+			rc = dk_buf_addch(b, '}');
+	} else if (rc == 0) {
+		rc = dk_buf_adds(b, ",\"error\":null");
+	}
+	if (rc == 0)
+		rc = json_opt(b, "parent", d->parent);
+	if (rc == 0)
+		rc = json_opt(b, "mime", d->mime);
+	if (rc == 0)
+		rc = json_opt(b, "format", d->format);
+	if (rc == 0)
+		rc = dk_buf_addf(b, ",\"size_bytes\":%lld,\"pages\":%d,\"text_chars\":%lld",
+				 (long long)d->size_bytes, d->pages, (long long)text_chars);
+	if (rc == 0)
+		rc = json_opt(b, "text_sha256", text_sha);
+	if (rc == 0)
+		rc = dk_buf_adds(b, ",\"page_start\":[");
+	for (int i = 0; rc == 0 && i < d->pages; i++)
+		rc = dk_buf_addf(b, "%s%zu", i ? "," : "", d->page_start[i]);
+	if (rc == 0)
+		rc = dk_buf_adds(b, "]}");
+	return rc;
+}
+
+/* receipt - one receipts row */
+static int receipt(struct store *st, const struct store_doc *d, const char *name,
+		   const char *received_at, const char *outcome, struct dk_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO receipts(claim, source_name, "
+			       "source_name_bytes, received_at, doc_id, outcome, run_id) "
+			       "VALUES (?,?,?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "record a receipt");
+	sqlite3_bind_text(s, 1, d->claim, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, d->source_name, (int)strlen(d->source_name), SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, received_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, d->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, outcome, -1, SQLITE_STATIC);
+	if (d->run_id > 0)
+		sqlite3_bind_int64(s, 7, d->run_id);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, err, "record a receipt");
+}
+
+/* put_duplicate - receipt plus audit record for bytes already stored */
+static int put_duplicate(struct store *st, const struct store_doc *d, const char *name,
+			 const char *received_at, struct dk_err *err)
+{
+	struct dk_buf p = DK_BUF_INIT;
+	int rc = receipt(st, d, name, received_at, "duplicate", err);
+
+	if (rc == 0 && (dk_buf_addf(&p, "{\"duplicate_of\":\"%s\"", d->id) ||
+			json_opt(&p, "source_name", name) ||
+			json_opt(&p, "received_at", received_at) || dk_buf_addch(&p, '}')))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = audit_append(st->db, "duplicate", d->id, p.buf, p.len, NULL, NULL, err);
+	dk_buf_release(&p);
+	return rc;
+}
+
+static int put_row(struct store *st, const struct store_doc *d, const char *name,
+		   const char *received_at, int64_t chars, struct dk_err *err)
+{
+	int failed = d->status == STORE_FAILED;
+	char now[32];
+
+	store_now(now);
+	return run(st, err, "store a document",
+		   "INSERT INTO documents(id, source_name, source_name_bytes, received_at, "
+		   "status, error_code, error_message, error_stage, parent_id, size_bytes, "
+		   "mime, format, pages, text_chars, title, author, source_charset, run_id, "
+		   "stored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		   "ttbttttttnttiitttnt", d->id, name, d->source_name, strlen(d->source_name),
+		   received_at, failed ? "failed" : "done",
+		   failed ? d->error_code : NULL, failed ? d->error_message : NULL,
+		   failed ? d->error_stage : NULL, d->parent, d->size_bytes, d->mime,
+		   d->format, (int64_t)d->pages, chars, d->title, d->author,
+		   d->source_charset, d->run_id > 0 ? d->run_id : (int64_t)-1, now);
+}
+
+/* put_parts - text, pages and timings of a new document */
+static int put_parts(struct store *st, const struct store_doc *d, const char *text_sha,
+		     struct dk_err *err)
+{
+	int64_t run_id = d->run_id > 0 ? d->run_id : -1;
+	int rc = 0;
+
+	if (d->text)
+		rc = run(st, err, "store a text", "INSERT INTO texts(doc_id, text, sha256) "
+			 "VALUES (?,?,?)", "tTt", d->id, d->text, d->text_len, text_sha);
+	for (int i = 0; rc == 0 && i < d->pages; i++) {
+		size_t end = i + 1 < d->pages ? d->page_start[i + 1] : d->text_len;
+
+		rc = run(st, err, "store a page", "INSERT INTO pages(doc_id, page_no, start_byte, "
+			 "end_byte) VALUES (?,?,?,?)", "tiii", d->id, (int64_t)i + 1,
+			 (int64_t)d->page_start[i], (int64_t)end);
+	}
+	for (size_t i = 0; rc == 0 && i < d->n_timings; i++)
+		rc = run(st, err, "store a timing", "INSERT OR REPLACE INTO stage_timings(doc_id, "
+			 "run_id, stage, ms) VALUES (?,?,?,?)", "tntd", d->id, run_id,
+			 d->timings[i].stage, d->timings[i].ms);
+	return rc;
+}
+
+/* put_new - a document not stored before */
+static int put_new(struct store *st, const struct store_doc *d, const char *name,
+		   const char *received_at, struct dk_err *err)
+{
+	struct dk_buf p = DK_BUF_INIT;
+	char text_sha[65];
+	int64_t chars = d->text ? g_utf8_strlen(d->text, (gssize)d->text_len) : 0;
+	int rc;
+
+	store_sha256_hex(d->text ? d->text : "", d->text_len, text_sha);
+	rc = put_row(st, d, name, received_at, chars, err);
+	if (rc == 0)
+		rc = put_parts(st, d, text_sha, err);
+	if (rc == 0)
+		rc = receipt(st, d, name, received_at,
+			     d->status == STORE_FAILED ? "failed" : "new", err);
+	if (rc == 0 && doc_payload(&p, d, name, received_at, chars, d->text ? text_sha : NULL))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = audit_append(st->db, "document", d->id, p.buf, p.len, NULL, NULL, err);
+	dk_buf_release(&p);
+	return rc;
+}
+
+/*
+ * put - the body shared by store_put_document and store_put_receipt.
+ * receipt_only: the bytes must already be stored.
+ */
+static int put(struct store *st, const struct store_doc *d, int receipt_only,
+	       enum store_outcome *outcome, struct dk_err *err)
+{
+	char now[32], *name;
+	const char *received_at;
+	int rc, own, known;
+
+	rc = receipt_only && store_valid_id(d->id) && d->source_name ? 0 : check_doc(d, err);
+	if (rc)
+		return rc;
+	store_now(now);
+	received_at = d->received_at ? d->received_at : now;
+	name = g_utf8_make_valid(d->source_name, -1);
+	if ((rc = tx_open(st, &own, err)) != 0) {
+		g_free(name);
+		return rc;
+	}
+	if (d->claim && (rc = store_has_claim(st, d->claim, err)) > 0) {
+		rc = 0;
+		if (outcome)
+			*outcome = STORE_REPLAY;
+	} else if (rc == 0 && (known = store_has_document(st, d->id, err)) >= 0) {
+		if (known)
+			rc = put_duplicate(st, d, name, received_at, err);
+		else if (receipt_only)
+			rc = dk_err_set(err, DK_ENOTFOUND, "document %s is not stored", d->id);
+		else
+			rc = put_new(st, d, name, received_at, err);
+		if (rc == 0 && outcome)
+			*outcome = known ? STORE_DUPLICATE : STORE_NEW;
+	} else if (rc == 0) {
+		rc = known;
+	}
+	g_free(name);
+	return tx_close(st, own, rc, err);
+}
+
+/* store_put_document - one document, its receipt and audit record, atomically */
+int store_put_document(struct store *st, const struct store_doc *d,
+		       enum store_outcome *outcome, struct dk_err *err)
+{
+	return put(st, d, 0, outcome, err);
+}
+
+/* store_put_receipt - a new arrival of bytes already stored */
+int store_put_receipt(struct store *st, const struct store_doc *d,
+		      enum store_outcome *outcome, struct dk_err *err)
+{
+	return put(st, d, 1, outcome, err);
+}
+
+/* ---------------------------------------------------------------- runs */
+
+int store_run_begin(struct store *st, const char *command, int64_t *run_id,
+		    struct dk_err *err)
+{
+	char now[32];
+	int rc;
+
+	store_now(now);
+	rc = run(st, err, "start a run", "INSERT INTO runs(command, host, pid, started_at) "
+		 "VALUES (?,?,?,?)", "ttit", command, g_get_host_name(), (int64_t)getpid(), now);
+	if (rc == 0)
+		*run_id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+static int read_counts(struct store *st, int64_t run_id, struct store_run_summary *s,
+		       struct dk_err *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+			"SELECT CASE r.outcome WHEN 'new' THEN 'done' ELSE r.outcome END, "
+			"coalesce(d.format, 'unknown'), count(*) FROM receipts r "
+			"JOIN documents d ON d.id = r.doc_id WHERE r.run_id = ? "
+			"GROUP BY 1, 2 ORDER BY 1, 2", -1, &q, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "read run counts");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_count *c = realloc(s->counts, (s->n_counts + 1) * sizeof *c);
+		int64_t n = sqlite3_column_int64(q, 2);
+		const char *status = (const char *)sqlite3_column_text(q, 0);
+
+		if (c == NULL)
+			break;
+		s->counts = c;
+		c += s->n_counts++;
+		c->status = g_strdup(status);
+		c->format = g_strdup((const char *)sqlite3_column_text(q, 1));
+		c->n = n;
+		if (strcmp(status, "done") == 0)
+			s->n_done += n;
+		else if (strcmp(status, "failed") == 0)
+			s->n_failed += n;
+		else
+			s->n_duplicate += n;
+	}
+	sqlite3_finalize(q);
+	if (rc == SQLITE_ROW)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc != SQLITE_DONE)
+		return sql_fail(st, err, "read run counts");
+	s->n_new = s->n_done + s->n_failed;
+	return 0;
+}
+
+static int read_stages(struct store *st, int64_t run_id, struct store_run_summary *s,
+		       struct dk_err *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT stage, count(*), sum(ms), max(ms) FROM "
+			       "stage_timings WHERE run_id = ? GROUP BY stage ORDER BY stage",
+			       -1, &q, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "read run timings");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_stage_time *t = realloc(s->stages, (s->n_stages + 1) * sizeof *t);
+
+		if (t == NULL)
+			break;
+		s->stages = t;
+		t += s->n_stages++;
+		t->stage = g_strdup((const char *)sqlite3_column_text(q, 0));
+		t->n = sqlite3_column_int64(q, 1);
+		t->total_ms = sqlite3_column_double(q, 2);
+		t->max_ms = sqlite3_column_double(q, 3);
+	}
+	sqlite3_finalize(q);
+	if (rc == SQLITE_ROW)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc != SQLITE_DONE)
+		return sql_fail(st, err, "read run timings");
+	return 0;
+}
+
+static int read_seconds(struct store *st, int64_t run_id, double *sec, struct dk_err *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT (julianday(coalesce(ended_at, "
+			       "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) - julianday(started_at)) "
+			       "* 86400.0 FROM runs WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "read a run");
+	sqlite3_bind_int64(q, 1, run_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*sec = sqlite3_column_double(q, 0);
+	sqlite3_finalize(q);
+	if (rc == SQLITE_DONE)
+		return dk_err_set(err, DK_ENOTFOUND, "no run %lld in '%s'", (long long)run_id,
+				  st->path);
+	return rc == SQLITE_ROW ? 0 : sql_fail(st, err, "read a run");
+}
+
+/* store_run_summary_get - counts by status and format, time per stage */
+int store_run_summary_get(struct store *st, int64_t run_id,
+			  struct store_run_summary *s, struct dk_err *err)
+{
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	rc = read_seconds(st, run_id, &s->seconds, err);
+	if (rc == 0)
+		rc = read_counts(st, run_id, s, err);
+	if (rc == 0)
+		rc = read_stages(st, run_id, s, err);
+	if (rc)
+		store_run_summary_release(s);
+	return rc;
+}
+
+void store_run_summary_release(struct store_run_summary *s)
+{
+	for (size_t i = 0; i < s->n_counts; i++) {
+		g_free(s->counts[i].status);
+		g_free(s->counts[i].format);
+	}
+	for (size_t i = 0; i < s->n_stages; i++)
+		g_free(s->stages[i].stage);
+	free(s->counts);
+	free(s->stages);
+	memset(s, 0, sizeof *s);
+}
+
+/* store_run_end - stamp the end and the counts of a run */
+int store_run_end(struct store *st, int64_t run_id,
+		  struct store_run_summary *summary, struct dk_err *err)
+{
+	struct store_run_summary s;
+	char now[32];
+	int rc;
+
+	store_now(now);
+	rc = run(st, err, "end a run", "UPDATE runs SET ended_at = ? WHERE id = ?", "ti",
+		 now, run_id);
+	if (rc == 0)
+		rc = store_run_summary_get(st, run_id, &s, err);
+	if (rc)
+		return rc;
+	rc = run(st, err, "end a run", "UPDATE runs SET n_new = ?, n_done = ?, n_failed = ?, "
+		 "n_duplicate = ? WHERE id = ?", "iiiii", s.n_new, s.n_done, s.n_failed,
+		 s.n_duplicate, run_id);
+	if (rc == 0 && summary)
+		*summary = s;
+	else
+		store_run_summary_release(&s);
+	return rc;
+}

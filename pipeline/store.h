@@ -1,0 +1,224 @@
+/*
+ * NAME
+ *	store - docket's SQLite results database
+ * SUMMARY
+ *	store_open() opens (or creates) the database in WAL mode with foreign
+ *	keys on, a busy timeout and synchronous=FULL, and applies the numbered
+ *	migrations in schemas/ that it has not applied yet (PRAGMA
+ *	user_version). store_put_document() writes one document - its row,
+ *	text, pages, stage timings, receipt and audit record - in ONE
+ *	transaction, and decides by itself whether the bytes are new, a
+ *	duplicate of a document already stored, or a replay of a claim that
+ *	was already committed (crash between commit and rename to done/).
+ *
+ *	The pipeline's writer process is the only writer; readers (export,
+ *	show, list, audit verify) may run at the same time thanks to WAL.
+ *
+ *	Typical writer loop (spool):
+ *	    store_open(&st, cfg.db_path, STORE_CREATE, &err);
+ *	    store_run_begin(&st, "batch", &run_id, &err);
+ *	    for each document the workers return:
+ *	        struct store_doc d;
+ *	        store_doc_init(&d);
+ *	        d.id = sha256hex; d.claim = work_name; d.source_name = name; ...
+ *	        d.run_id = run_id;
+ *	        store_put_document(&st, &d, &outcome, &err);  (0 = committed)
+ *	        only now rename work/<claim> to done/ or failed/
+ *	    store_run_end(&st, run_id, &summary, &err);
+ *	    store_close(&st);
+ *	A duplicate detected before extraction (store_has_document() says
+ *	yes) needs no extraction: store_put_receipt() records it.
+ * OWNERSHIP
+ *	struct store is caller storage; store_close() releases what it holds.
+ *	Every pointer inside struct store_doc is BORROWED for the duration of
+ *	the call only; the store copies what it keeps. struct store_run_summary
+ *	is caller storage filled by the store; store_run_summary_release()
+ *	frees its contents.
+ * LIFETIME
+ *	A struct store is valid from a successful store_open() to
+ *	store_close(). Nothing returned points into the store.
+ * THREADS
+ *	One struct store per thread (it wraps one sqlite3 connection). Several
+ *	processes may open the same file; writes are serialised by SQLite's
+ *	lock and wait up to busy_timeout_ms.
+ * ERRORS
+ *	0 or a negative DK_E* code with err filled:
+ *	DK_EIO (SQLite I/O error, disk full, cannot open), DK_EINVAL (bad
+ *	argument, e.g. an id that is not 64 lower-case hex digits),
+ *	DK_ENOTFOUND (no such document / database absent without
+ *	STORE_CREATE), DK_EAGAIN (database busy past the timeout),
+ *	DK_ECORRUPT (database newer than this program or malformed),
+ *	DK_ENOMEM. After an error inside store_put_document() nothing of that
+ *	document is in the database (the transaction was rolled back).
+ */
+#ifndef DK_STORE_H
+#define DK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/dk_err.h"
+
+typedef struct sqlite3 sqlite3;
+
+struct store {
+	sqlite3 *db;
+	char *path;			/* owned copy of the file name */
+};
+
+enum {
+	STORE_CREATE = 1 << 0,		/* create the file if absent */
+	STORE_READONLY = 1 << 1,	/* open read-only; fails if migrations are due */
+};
+
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+/* store_open - open path; apply pending migrations */
+int store_open(struct store *st, const char *path, int flags, struct dk_err *err);
+
+/* store_close - close the connection (NULL db is fine); st can be reopened */
+void store_close(struct store *st);
+
+/* store_schema_version - the user_version the migrations reach */
+int store_schema_version(void);
+
+enum store_status { STORE_DONE = 0, STORE_FAILED = 1 };
+
+/* What store_put_document() and store_put_receipt() did. */
+enum store_outcome {
+	STORE_NEW = 0,		/* document stored (done or failed) */
+	STORE_DUPLICATE = 1,	/* same bytes already stored: receipt only */
+	STORE_REPLAY = 2,	/* this claim was already committed: nothing written */
+};
+
+struct store_timing {
+	const char *stage;	/* "extract", "normalize", ... */
+	double ms;		/* wall-clock milliseconds */
+};
+
+/*
+ * store_doc - everything a stage-1 result record needs. All pointers are
+ * borrowed for the call. Fields marked "may be NULL" are stored as NULL.
+ */
+struct store_doc {
+	const char *id;			/* 64 lower-case hex: SHA-256 of the bytes */
+	const char *claim;		/* unique per claimed file (e.g. its work/
+					   name); a second put with the same claim
+					   is STORE_REPLAY. May be NULL: then every
+					   put is a new receipt */
+	const char *source_name;	/* name as dropped; any bytes (invalid
+					   UTF-8 is kept in source_name_bytes and
+					   shown with U+FFFD) */
+	const char *received_at;	/* RFC 3339 UTC; NULL = now */
+	int64_t run_id;			/* from store_run_begin(), 0 = none */
+	enum store_status status;
+	const char *error_code;		/* STORE_FAILED: slug (dk_err.slug), required */
+	const char *error_message;	/* STORE_FAILED: one line; may be NULL */
+	const char *error_stage;	/* STORE_FAILED: "extract", ...; may be NULL */
+	const char *parent;		/* id of the containing e-mail; may be NULL */
+	int64_t size_bytes;		/* file size, -1 = unknown */
+	const char *mime;		/* may be NULL */
+	const char *format;		/* may be NULL */
+	const char *text;		/* normalized UTF-8 text; may be NULL (failed) */
+	size_t text_len;		/* bytes of text */
+	int pages;			/* 0 for unpaged formats */
+	const size_t *page_start;	/* (pages) byte offset of each page in text,
+					   ascending; page i ends where page i+1
+					   starts, the last at text_len */
+	const char *title;		/* may be NULL */
+	const char *author;		/* may be NULL */
+	const char *source_charset;	/* may be NULL */
+	const struct store_timing *timings;	/* (n_timings) may be NULL */
+	size_t n_timings;
+};
+
+/* store_doc_init - all fields empty/NULL, size_bytes = -1, status done */
+void store_doc_init(struct store_doc *d);
+
+/*
+ * store_put_document - store one document with its receipt and audit
+ * record in one durable transaction (or inside the caller's transaction,
+ * see store_begin()). Sets *outcome (may be NULL). A document whose id is
+ * already stored becomes a duplicate receipt (its text etc. are ignored).
+ */
+int store_put_document(struct store *st, const struct store_doc *d,
+		       enum store_outcome *outcome, struct dk_err *err);
+
+/*
+ * store_put_receipt - record a file whose bytes are already stored
+ * (d->id must exist; only id, claim, source_name, received_at and run_id
+ * are read). Outcome is STORE_DUPLICATE or STORE_REPLAY. DK_ENOTFOUND if
+ * the document is not stored.
+ */
+int store_put_receipt(struct store *st, const struct store_doc *d,
+		      enum store_outcome *outcome, struct dk_err *err);
+
+/* store_has_document - 1 if id is stored, 0 if not, <0 on error */
+int store_has_document(struct store *st, const char *id, struct dk_err *err);
+
+/* store_has_claim - 1 if a receipt with this claim is committed, 0 if not */
+int store_has_claim(struct store *st, const char *claim, struct dk_err *err);
+
+/*
+ * store_begin/store_commit/store_rollback - group several puts (an e-mail
+ * and its attachments) into one transaction. BEGIN IMMEDIATE: the write
+ * lock is taken at once. Without them, each put is its own transaction.
+ * If a put fails inside a group, that put's changes are already undone;
+ * the caller decides between store_commit() and store_rollback().
+ */
+int store_begin(struct store *st, struct dk_err *err);
+int store_commit(struct store *st, struct dk_err *err);
+void store_rollback(struct store *st);
+
+/* store_run_begin - insert a runs row (command: "batch", "watch") */
+int store_run_begin(struct store *st, const char *command, int64_t *run_id,
+		    struct dk_err *err);
+
+struct store_count {
+	char *status;		/* "done", "failed", "duplicate" */
+	char *format;		/* "pdf", ... or "unknown" */
+	int64_t n;
+};
+
+struct store_stage_time {
+	char *stage;
+	int64_t n;		/* documents timed */
+	double total_ms;
+	double max_ms;
+};
+
+struct store_run_summary {
+	int64_t n_new, n_done, n_failed, n_duplicate;
+	double seconds;			/* started_at to ended_at */
+	struct store_count *counts;	/* (n_counts) by status and format */
+	size_t n_counts;
+	struct store_stage_time *stages;	/* (n_stages) by stage name */
+	size_t n_stages;
+};
+
+/*
+ * store_run_end - close the run: counts come from the receipts and timings
+ * stored with its documents. summary may be NULL; otherwise it is filled
+ * and must be released with store_run_summary_release().
+ */
+int store_run_end(struct store *st, int64_t run_id,
+		  struct store_run_summary *summary, struct dk_err *err);
+
+/* store_run_summary_get - the same summary for any run, ended or not */
+int store_run_summary_get(struct store *st, int64_t run_id,
+			  struct store_run_summary *summary, struct dk_err *err);
+void store_run_summary_release(struct store_run_summary *s);
+
+/* store_db - the underlying connection, for audit_* and later stages */
+static inline sqlite3 *store_db(struct store *st) { return st->db; }
+
+/* store_now - the current time as RFC 3339 UTC with milliseconds */
+void store_now(char buf[32]);
+
+/* store_sha256_hex - SHA-256 of data as 64 lower-case hex digits + NUL */
+void store_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* store_valid_id - 1 if s is 64 lower-case hex digits */
+int store_valid_id(const char *s);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * NAME
+ *	store_schema - the SQL files of schemas/ embedded into the binary
+ * DESIGN NOTES
+ *	1. Each file is pulled in by .incbin from the source tree (the build
+ *	   runs at the top of the tree), followed by one NUL byte, into
+ *	   .rodata under a hidden global symbol.
+ *	2. Versions are consecutive from 1; store_open() relies on
+ *	   store_migrations[i].version == i + 1.
+ *	3. Adding a migration: write schemas/NNN_name.sql, add one EMBED line
+ *	   and one table row here. Shipped files are never edited.
+ */
+#include "pipeline/store_schema.h"
+
+#define EMBED(sym, file) __asm__( \
+	".pushsection .rodata\n" \
+	".globl " #sym "\n" \
+	".hidden " #sym "\n" \
+	#sym ":\n" \
+	".incbin \"" file "\"\n" \
+	".byte 0\n" \
+	".popsection\n")
+
+EMBED(store_schema_001, "schemas/001_init.sql");
+extern const char store_schema_001[];
+
+const struct store_migration store_migrations[] = {
+	{ 1, "schemas/001_init.sql", store_schema_001 },
+};
+
+const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

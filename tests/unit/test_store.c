@@ -1,0 +1,429 @@
+/* Unit tests for pipeline/store: migrations, puts, duplicates, atomicity, faults. */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pipeline/audit.h"
+#include "pipeline/store.h"
+#include "pipeline/store_schema.h"
+#include "tests/test.h"
+
+static char *db_path(const char *name)
+{
+	static char p[512];
+
+	snprintf(p, sizeof p, "%s/%s", test_tmpdir(), name);
+	unlink(p);
+	return p;
+}
+
+static int64_t count(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+		return -2;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+static void make_id(const char *seed, char id[65])
+{
+	store_sha256_hex(seed, strlen(seed), id);
+}
+
+/* sample - a two-page document with non-ASCII text */
+static void sample(struct store_doc *d, const char *id, const char *claim)
+{
+	static const char text[] = "Grüße aus Köln\n\nSeite zwei";
+	static const size_t starts[] = { 0, 19 };
+	static const struct store_timing t[] = { { "extract", 12.5 }, { "normalize", 1.0 } };
+
+	store_doc_init(d);
+	d->id = id;
+	d->claim = claim;
+	d->source_name = "brief.pdf";
+	d->received_at = "2025-03-12T09:30:00.000Z";
+	d->mime = "application/pdf";
+	d->format = "pdf";
+	d->size_bytes = 1234;
+	d->text = text;
+	d->text_len = strlen(text);
+	d->pages = 2;
+	d->page_start = starts;
+	d->title = "Brief";
+	d->timings = t;
+	d->n_timings = 2;
+}
+
+static void embedded_schema_matches_files(void)
+{
+	for (size_t i = 0; i < store_n_migrations; i++) {
+		char path[512], *data = NULL;
+		FILE *f;
+		long n;
+
+		CHECKF(store_migrations[i].version == (int)i + 1, "migration %zu out of order", i);
+		snprintf(path, sizeof path, "%s/%s", getenv("DOCKET_TOP") ? getenv("DOCKET_TOP") : "..",
+			 store_migrations[i].file);
+		f = fopen(path, "rb");
+		REQUIRE(f != NULL);
+		fseek(f, 0, SEEK_END);
+		n = ftell(f);
+		rewind(f);
+		data = calloc(1, (size_t)n + 1);
+		CHECK(data && fread(data, 1, (size_t)n, f) == (size_t)n);
+		fclose(f);
+		CHECKF(data && strcmp(data, store_migrations[i].sql) == 0,
+		       "%.200s differs from the embedded copy: rebuild pipeline/store_schema.o", path);
+		free(data);
+	}
+}
+
+static void migrations_fresh_and_reopen(void)
+{
+	struct store st;
+	struct dk_err e = DK_ERR_INIT;
+	const char *p = db_path("mig.db");
+
+	REQUIRE(store_open(&st, p, STORE_CREATE, &e) == 0);
+	CHECK(count(&st, "PRAGMA user_version") == store_schema_version());
+	CHECK(count(&st, "SELECT count(*) FROM sqlite_master WHERE name = 'audit_log'") == 1);
+	CHECK(count(&st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 2);
+	store_close(&st);
+	REQUIRE(store_open(&st, p, 0, &e) == 0);
+	CHECK(count(&st, "PRAGMA user_version") == store_schema_version());
+	CHECK(count(&st, "PRAGMA foreign_keys") == 1);
+	CHECK(count(&st, "PRAGMA synchronous") == 2);	/* FULL */
+	store_close(&st);
+}
+
+static void open_refuses_missing_and_newer(void)
+{
+	struct store st;
+	struct dk_err e = DK_ERR_INIT;
+	const char *p = db_path("newer.db");
+
+	CHECK(store_open(&st, p, 0, &e) == DK_ENOTFOUND);
+	CHECK(strstr(e.msg, "does not exist") != NULL);
+	REQUIRE(store_open(&st, p, STORE_CREATE, &e) == 0);
+	REQUIRE(sqlite3_exec(store_db(&st), "PRAGMA user_version = 999", NULL, NULL, NULL) == SQLITE_OK);
+	store_close(&st);
+	CHECK(store_open(&st, p, 0, &e) == DK_ECORRUPT);
+	CHECK(strstr(e.msg, "newer") != NULL);
+}
+
+static void put_and_read_back(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	enum store_outcome o = STORE_REPLAY;
+	char id[65];
+
+	REQUIRE(store_open(&st, db_path("put.db"), STORE_CREATE, &e) == 0);
+	make_id("one", id);
+	sample(&d, id, "claim-1");
+	CHECK(store_has_document(&st, id, &e) == 0);
+	REQUIRE(store_put_document(&st, &d, &o, &e) == 0);
+	CHECK(o == STORE_NEW);
+	CHECK(store_has_document(&st, id, &e) == 1);
+	CHECK(store_has_claim(&st, "claim-1", &e) == 1);
+	CHECK(count(&st, "SELECT text_chars FROM documents") == 26);	/* code points */
+	CHECK(count(&st, "SELECT length(CAST(text AS BLOB)) FROM texts") == (int64_t)d.text_len);
+	CHECK(count(&st, "SELECT count(*) FROM pages") == 2);
+	CHECK(count(&st, "SELECT end_byte FROM pages WHERE page_no = 1") == 19);
+	CHECK(count(&st, "SELECT end_byte FROM pages WHERE page_no = 2") == (int64_t)d.text_len);
+	CHECK(count(&st, "SELECT count(*) FROM receipts WHERE outcome = 'new'") == 1);
+	CHECK(count(&st, "SELECT count(*) FROM stage_timings") == 2);
+	CHECK(count(&st, "SELECT count(*) FROM audit_log WHERE kind = 'document'") == 1);
+	CHECK(count(&st, "SELECT size_bytes FROM documents") == 1234);
+	CHECK(count(&st, "SELECT run_id IS NULL FROM documents") == 1);
+	CHECK(audit_verify(store_db(&st), NULL, &e) == 0);
+	store_close(&st);
+}
+
+static void duplicates_and_replays(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	enum store_outcome o;
+	char id[65];
+
+	REQUIRE(store_open(&st, db_path("dup.db"), STORE_CREATE, &e) == 0);
+	make_id("dup", id);
+	sample(&d, id, "c1");
+	REQUIRE(store_put_document(&st, &d, &o, &e) == 0);
+	CHECK(o == STORE_NEW);
+	d.claim = "c2";
+	d.source_name = "copy of brief.pdf";
+	REQUIRE(store_put_document(&st, &d, &o, &e) == 0);
+	CHECK(o == STORE_DUPLICATE);
+	d.claim = "c2";
+	REQUIRE(store_put_document(&st, &d, &o, &e) == 0);
+	CHECK(o == STORE_REPLAY);
+	d.claim = "c3";
+	REQUIRE(store_put_receipt(&st, &d, &o, &e) == 0);
+	CHECK(o == STORE_DUPLICATE);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 1);
+	CHECK(count(&st, "SELECT count(*) FROM texts") == 1);
+	CHECK(count(&st, "SELECT count(*) FROM receipts") == 3);
+	CHECK(count(&st, "SELECT count(*) FROM receipts WHERE outcome = 'duplicate'") == 2);
+	CHECK(count(&st, "SELECT count(*) FROM audit_log WHERE kind = 'duplicate'") == 2);
+	make_id("never stored", id);
+	d.claim = "c4";
+	CHECK(store_put_receipt(&st, &d, &o, &e) == DK_ENOTFOUND);
+	CHECK(count(&st, "SELECT count(*) FROM receipts") == 3);
+	CHECK(audit_verify(store_db(&st), NULL, &e) == 0);
+	store_close(&st);
+}
+
+static void failed_document_row(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	char id[65];
+
+	REQUIRE(store_open(&st, db_path("failed.db"), STORE_CREATE, &e) == 0);
+	make_id("enc", id);
+	store_doc_init(&d);
+	d.id = id;
+	d.source_name = "secret.pdf";
+	d.status = STORE_FAILED;
+	CHECK(store_put_document(&st, &d, NULL, &e) == DK_EINVAL);	/* no error code */
+	d.error_code = "encrypted_pdf";
+	d.error_message = "pdf 'secret.pdf' is encrypted";
+	d.error_stage = "extract";
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(count(&st, "SELECT count(*) FROM documents WHERE status = 'failed' AND "
+		    "error_code = 'encrypted_pdf' AND error_stage = 'extract'") == 1);
+	CHECK(count(&st, "SELECT count(*) FROM receipts WHERE outcome = 'failed'") == 1);
+	CHECK(count(&st, "SELECT count(*) FROM texts") == 0);
+	store_close(&st);
+}
+
+static void bad_input_writes_nothing(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	static const size_t backwards[] = { 10, 2 };
+	char id[65];
+
+	REQUIRE(store_open(&st, db_path("bad.db"), STORE_CREATE, &e) == 0);
+	make_id("bad", id);
+	sample(&d, "ABC", NULL);
+	CHECK(store_put_document(&st, &d, NULL, &e) == DK_EINVAL);
+	sample(&d, id, NULL);
+	d.text = "ok\xff";
+	d.text_len = 3;
+	d.pages = 0;
+	CHECK(store_put_document(&st, &d, NULL, &e) == DK_EINVAL);
+	CHECK(strstr(e.msg, "utf-8") != NULL);
+	sample(&d, id, NULL);
+	d.page_start = backwards;
+	CHECK(store_put_document(&st, &d, NULL, &e) == DK_EINVAL);
+	sample(&d, id, NULL);
+	d.source_name = "bad\xffname\n.txt";
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(count(&st, "SELECT source_name = 'bad' || char(65533) || 'name' || char(10) || '.txt' "
+		    "FROM documents") == 1);
+	CHECK(count(&st, "SELECT hex(source_name_bytes) = '626164FF6E616D650A2E747874' "
+		    "FROM documents") == 1);
+	CHECK(count(&st, "SELECT count(*) FROM receipts") == 1);
+	store_close(&st);
+}
+
+/* A failure at the last step (the audit record) leaves nothing behind. */
+static void put_is_atomic(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	char id[65];
+
+	REQUIRE(store_open(&st, db_path("atomic.db"), STORE_CREATE, &e) == 0);
+	REQUIRE(sqlite3_exec(store_db(&st), "CREATE TEMP TRIGGER boom BEFORE INSERT ON audit_log "
+			     "BEGIN SELECT RAISE(ABORT, 'injected'); END", NULL, NULL, NULL) == SQLITE_OK);
+	make_id("atomic", id);
+	sample(&d, id, "c1");
+	CHECK(store_put_document(&st, &d, NULL, &e) == DK_EIO);
+	CHECK(strstr(e.msg, "injected") != NULL);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 0);
+	CHECK(count(&st, "SELECT count(*) FROM texts") == 0);
+	CHECK(count(&st, "SELECT count(*) FROM pages") == 0);
+	CHECK(count(&st, "SELECT count(*) FROM receipts") == 0);
+	CHECK(count(&st, "SELECT count(*) FROM stage_timings") == 0);
+	CHECK(sqlite3_get_autocommit(store_db(&st)));
+	REQUIRE(sqlite3_exec(store_db(&st), "DROP TRIGGER temp.boom", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 1);
+	store_close(&st);
+}
+
+/* An e-mail and its attachment in one transaction: all or nothing. */
+static void group_transaction(void)
+{
+	struct store st;
+	struct store_doc d, c;
+	struct dk_err e = DK_ERR_INIT;
+	char pid[65], cid[65];
+
+	REQUIRE(store_open(&st, db_path("group.db"), STORE_CREATE, &e) == 0);
+	make_id("mail", pid);
+	make_id("attachment", cid);
+	sample(&d, pid, "m1");
+	sample(&c, cid, NULL);
+	c.parent = pid;
+	REQUIRE(store_begin(&st, &e) == 0);
+	CHECK(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(store_put_document(&st, &c, NULL, &e) == 0);
+	store_rollback(&st);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 0);
+	REQUIRE(store_begin(&st, &e) == 0);
+	CHECK(store_put_document(&st, &c, NULL, &e) == 0);	/* child first is fine */
+	c.id = "bad";
+	CHECK(store_put_document(&st, &c, NULL, &e) == DK_EINVAL);
+	CHECK(store_put_document(&st, &d, NULL, &e) == 0);
+	REQUIRE(store_commit(&st, &e) == 0);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 2);
+	CHECK(count(&st, "SELECT count(*) FROM documents WHERE parent_id IS NOT NULL") == 1);
+	CHECK(audit_verify(store_db(&st), NULL, &e) == 0);
+	store_close(&st);
+}
+
+/* Disk full (max_page_count): a clean error, nothing partial, still usable. */
+static void disk_full_is_clean(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	char id[65], sql[64];
+	size_t n = 2u << 20;
+	char *big = malloc(n + 1);
+
+	REQUIRE(big != NULL);
+	memset(big, 'x', n);
+	big[n] = 0;
+	REQUIRE(store_open(&st, db_path("full.db"), STORE_CREATE, &e) == 0);
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+		 (long long)count(&st, "PRAGMA page_count") + 20);
+	REQUIRE(sqlite3_exec(store_db(&st), sql, NULL, NULL, NULL) == SQLITE_OK);
+	make_id("big", id);
+	sample(&d, id, "c1");
+	d.text = big;
+	d.text_len = n;
+	d.pages = 0;
+	CHECK(store_put_document(&st, &d, NULL, &e) == DK_EIO);
+	CHECK(strstr(e.msg, "full") != NULL);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 0);
+	CHECK(count(&st, "SELECT count(*) FROM receipts") == 0);
+	CHECK(count(&st, "SELECT count(*) FROM audit_log") == 0);
+	make_id("small", id);
+	sample(&d, id, "c2");
+	CHECK(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(audit_verify(store_db(&st), NULL, &e) == 0);
+	store_close(&st);
+	free(big);
+}
+
+static void readonly_refuses_writes(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	const char *p = db_path("ro.db");
+	char id[65];
+
+	REQUIRE(store_open(&st, p, STORE_CREATE, &e) == 0);
+	store_close(&st);
+	REQUIRE(store_open(&st, p, STORE_READONLY, &e) == 0);
+	make_id("ro", id);
+	sample(&d, id, NULL);
+	CHECK(store_put_document(&st, &d, NULL, &e) != 0);
+	CHECKF(strstr(e.msg, "readonly") != NULL || strstr(e.msg, "read-only") != NULL, "%.200s", e.msg);
+	store_close(&st);
+	REQUIRE(store_open(&st, p, 0, &e) == 0);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 0);
+	store_close(&st);
+}
+
+static void runs_count_and_time(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct store_run_summary s;
+	struct dk_err e = DK_ERR_INIT;
+	int64_t run;
+	char a[65], b[65];
+
+	REQUIRE(store_open(&st, db_path("runs.db"), STORE_CREATE, &e) == 0);
+	REQUIRE(store_run_begin(&st, "batch", &run, &e) == 0);
+	make_id("a", a);
+	make_id("b", b);
+	sample(&d, a, "r1");
+	d.run_id = run;
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	d.claim = "r2";
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);	/* duplicate */
+	store_doc_init(&d);
+	d.id = b;
+	d.claim = "r3";
+	d.source_name = "empty.txt";
+	d.status = STORE_FAILED;
+	d.error_code = "empty_file";
+	d.run_id = run;
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	REQUIRE(store_run_end(&st, run, &s, &e) == 0);
+	CHECK(s.n_done == 1 && s.n_failed == 1 && s.n_duplicate == 1 && s.n_new == 2);
+	CHECK(s.n_counts == 3);
+	CHECK(s.n_stages == 2);
+	CHECK(s.n_stages == 2 && strcmp(s.stages[0].stage, "extract") == 0 &&
+	      s.stages[0].total_ms == 12.5 && s.stages[0].n == 1);
+	CHECK(s.seconds >= 0);
+	CHECK(count(&st, "SELECT n_done + 10 * n_failed + 100 * n_duplicate FROM runs") == 111);
+	CHECK(count(&st, "SELECT ended_at IS NOT NULL FROM runs") == 1);
+	store_run_summary_release(&s);
+	CHECK(store_run_summary_get(&st, run + 7, &s, &e) == DK_ENOTFOUND);
+	store_close(&st);
+}
+
+static void audit_log_refuses_update(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	char id[65];
+
+	REQUIRE(store_open(&st, db_path("trig.db"), STORE_CREATE, &e) == 0);
+	make_id("t", id);
+	sample(&d, id, NULL);
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(sqlite3_exec(store_db(&st), "UPDATE audit_log SET kind = 'x'", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(store_db(&st), "DELETE FROM audit_log", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(count(&st, "SELECT count(*) FROM audit_log") == 1);
+	store_close(&st);
+}
+
+int main(void)
+{
+	RUN(embedded_schema_matches_files);
+	RUN(migrations_fresh_and_reopen);
+	RUN(open_refuses_missing_and_newer);
+	RUN(put_and_read_back);
+	RUN(duplicates_and_replays);
+	RUN(failed_document_row);
+	RUN(bad_input_writes_nothing);
+	RUN(put_is_atomic);
+	RUN(group_transaction);
+	RUN(disk_full_is_clean);
+	RUN(readonly_refuses_writes);
+	RUN(runs_count_and_time);
+	RUN(audit_log_refuses_update);
+	return TEST_END();
+}
