@@ -342,11 +342,10 @@ static enum ggml_type mixture_type(const struct type_ctx *c, enum category cat, 
 	enum ggml_type t = c->ft->base;
 	enum ftype_id f = c->ft->ft;
 
+	/* a tied embedding is quantized as the output tensor it also is */
+	if (cat == CAT_TOKEN_EMBD && c->tied)
+		cat = CAT_OUTPUT;
 	switch (cat) {
-	case CAT_TOKEN_EMBD:
-		if (!c->tied)
-			return t;
-		/* fall through: a tied embedding is quantized as the output */
 	case CAT_OUTPUT:
 		if (ne0 % QK_K != 0)
 			return GGML_TYPE_Q8_0;

@@ -16,6 +16,7 @@
 /* pipeline */
 
 /* engine */
+int cmd_mkmodel(int argc, char **argv);
 
 /* stages */
 int cmd_extract(int argc, char **argv);

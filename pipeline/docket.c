@@ -36,6 +36,7 @@ static const struct cmd_struct commands[] = {
 
 
 	/* engine */
+	{ "mkmodel", cmd_mkmodel, "write random-weight GGUF models; convert llama2.c" },
 
 	/* stages */
 	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },
