@@ -56,6 +56,15 @@ struct format {
  */
 static const struct format formats[] = {
 	{ "application/pdf", "pdf", extract_pdf, NORMALIZE_PDF },
+	{ "text/html", "html", extract_html, 0 },
+	{ "application/xhtml+xml", "html", extract_html, 0 },
+	{ "text/xml", "xml", extract_xml, 0 },
+	{ "application/xml", "xml", extract_xml, 0 },
+	{ "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx",
+	  extract_docx, 0 },
+	{ "application/vnd.oasis.opendocument.text", "odt", extract_odt, 0 },
+	{ "message/rfc822", "eml", extract_eml, 0 },
+	{ "message/news", "eml", extract_eml, 0 },
 	{ "text/plain", "txt", extract_txt, 0 },
 	{ "text/", "txt", extract_txt, 0 },
 };
