@@ -14,6 +14,10 @@
 #define DK_BUILTIN_H
 
 /* pipeline */
+int cmd_export(int argc, char **argv);	/* store: builtin/export.c */
+int cmd_list(int argc, char **argv);	/* store: builtin/list.c */
+int cmd_show(int argc, char **argv);	/* store: builtin/show.c */
+int cmd_audit(int argc, char **argv);	/* store: builtin/audit.c */
 
 /* engine */
 int cmd_mkmodel(int argc, char **argv);

@@ -33,6 +33,10 @@ static const struct cmd_struct commands[] = {
 	{ "version", cmd_version, "print the version" },
 
 	/* pipeline */
+	{ "export", cmd_export, "print one result record per document (jsonl or csv)" },
+	{ "list", cmd_list, "list documents, with filters" },
+	{ "show", cmd_show, "show one document" },
+	{ "audit", cmd_audit, "audit verify: check the audit hash chain" },
 
 
 	/* engine */

@@ -486,11 +486,12 @@ static int put_row(struct store *st, const struct store_doc *d, const char *name
 		   "status, error_code, error_message, error_stage, parent_id, size_bytes, "
 		   "mime, format, pages, text_chars, title, author, source_charset, run_id, "
 		   "stored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		   "ttbttttttnttiitttnt", d->id, name, d->source_name, strlen(d->source_name),
+		   "ttbttttttnttnntttnt", d->id, name, d->source_name, strlen(d->source_name),
 		   received_at, failed ? "failed" : "done",
 		   failed ? d->error_code : NULL, failed ? d->error_message : NULL,
 		   failed ? d->error_stage : NULL, d->parent, d->size_bytes, d->mime,
-		   d->format, (int64_t)d->pages, chars, d->title, d->author,
+		   d->format, failed && d->pages == 0 ? (int64_t)-1 : (int64_t)d->pages,
+		   d->text ? chars : (int64_t)-1, d->title, d->author,
 		   d->source_charset, d->run_id > 0 ? d->run_id : (int64_t)-1, now);
 }
 
@@ -542,6 +543,63 @@ static int put_new(struct store *st, const struct store_doc *d, const char *name
 	return rc;
 }
 
+/* make_valid - replace *s by a valid UTF-8 copy if it is not; keep the copy in owned */
+static void make_valid(const char **s, char **owned, size_t *n)
+{
+	if (*s && !g_utf8_validate(*s, -1, NULL)) {
+		owned[*n] = g_utf8_make_valid(*s, -1);
+		*s = owned[(*n)++];
+	}
+}
+
+/* utc_time - an RFC 3339 time as UTC "YYYY-MM-DDTHH:MM:SS.sssZ" */
+static int utc_time(struct store *st, const char *t, char out[32], struct dk_err *err)
+{
+	sqlite3_stmt *q;
+	const char *u;
+	int rc = DK_EINVAL;
+
+	if (strlen(t) < 20 || t[10] != 'T')
+		return dk_err_set(err, DK_EINVAL, "received_at '%s' is not an RFC 3339 time", t);
+	if (sqlite3_prepare_v2(st->db, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?)", -1, &q,
+			       NULL) != SQLITE_OK)
+		return sql_fail(st, err, "read");
+	sqlite3_bind_text(q, 1, t, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && (u = (const char *)sqlite3_column_text(q, 0)) != NULL) {
+		snprintf(out, 32, "%s", u);
+		rc = 0;
+	}
+	sqlite3_finalize(q);
+	if (rc)
+		dk_err_set(err, DK_EINVAL, "received_at '%s' is not an RFC 3339 time", t);
+	return rc;
+}
+
+/* decide - inside the transaction: replay, duplicate or new (invariant 3) */
+static int decide(struct store *st, const struct store_doc *d, const char *name,
+		  const char *received_at, int receipt_only, enum store_outcome *outcome,
+		  struct dk_err *err)
+{
+	int rc = d->claim ? store_has_claim(st, d->claim, err) : 0;
+
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		*outcome = STORE_REPLAY;
+		return 0;
+	}
+	if ((rc = store_has_document(st, d->id, err)) < 0)
+		return rc;
+	if (rc > 0) {
+		*outcome = STORE_DUPLICATE;
+		return put_duplicate(st, d, name, received_at, err);
+	}
+	if (receipt_only)
+		return dk_err_set(err, DK_ENOTFOUND, "document %s is not stored", d->id);
+	*outcome = STORE_NEW;
+	return put_new(st, d, name, received_at, err);
+}
+
 /*
  * put - the body shared by store_put_document and store_put_receipt.
  * receipt_only: the bytes must already be stored.
@@ -549,38 +607,36 @@ static int put_new(struct store *st, const struct store_doc *d, const char *name
 static int put(struct store *st, const struct store_doc *d, int receipt_only,
 	       enum store_outcome *outcome, struct dk_err *err)
 {
-	char now[32], *name;
-	const char *received_at;
-	int rc, own, known;
+	struct store_doc v = *d;
+	enum store_outcome o = STORE_NEW;
+	char now[32], *name, *owned[8];
+	size_t n_owned = 0;
+	int rc, own;
 
 	rc = receipt_only && store_valid_id(d->id) && d->source_name ? 0 : check_doc(d, err);
-	if (rc)
+	if (rc || (rc = tx_open(st, &own, err)) != 0)
 		return rc;
-	store_now(now);
-	received_at = d->received_at ? d->received_at : now;
+	/* invariant 5: export writes these as JSON, so they must be UTF-8 */
+	make_valid(&v.error_code, owned, &n_owned);
+	make_valid(&v.error_message, owned, &n_owned);
+	make_valid(&v.error_stage, owned, &n_owned);
+	make_valid(&v.mime, owned, &n_owned);
+	make_valid(&v.format, owned, &n_owned);
+	make_valid(&v.title, owned, &n_owned);
+	make_valid(&v.author, owned, &n_owned);
+	make_valid(&v.source_charset, owned, &n_owned);
 	name = g_utf8_make_valid(d->source_name, -1);
-	if ((rc = tx_open(st, &own, err)) != 0) {
-		g_free(name);
-		return rc;
-	}
-	if (d->claim && (rc = store_has_claim(st, d->claim, err)) > 0) {
-		rc = 0;
-		if (outcome)
-			*outcome = STORE_REPLAY;
-	} else if (rc == 0 && (known = store_has_document(st, d->id, err)) >= 0) {
-		if (known)
-			rc = put_duplicate(st, d, name, received_at, err);
-		else if (receipt_only)
-			rc = dk_err_set(err, DK_ENOTFOUND, "document %s is not stored", d->id);
-		else
-			rc = put_new(st, d, name, received_at, err);
-		if (rc == 0 && outcome)
-			*outcome = known ? STORE_DUPLICATE : STORE_NEW;
-	} else if (rc == 0) {
-		rc = known;
-	}
+	store_now(now);
+	rc = d->received_at ? utc_time(st, d->received_at, now, err) : 0;
+	if (rc == 0)
+		rc = decide(st, &v, name, now, receipt_only, &o, err);
 	g_free(name);
-	return tx_close(st, own, rc, err);
+	while (n_owned)
+		g_free(owned[--n_owned]);
+	rc = tx_close(st, own, rc, err);
+	if (rc == 0 && outcome)
+		*outcome = o;
+	return rc;
 }
 
 /* store_put_document - one document, its receipt and audit record, atomically */

@@ -109,7 +109,8 @@ struct store_doc {
 	const char *source_name;	/* name as dropped; any bytes (invalid
 					   UTF-8 is kept in source_name_bytes and
 					   shown with U+FFFD) */
-	const char *received_at;	/* RFC 3339 UTC; NULL = now */
+	const char *received_at;	/* RFC 3339, any offset (stored as UTC
+					   "YYYY-MM-DDTHH:MM:SS.sssZ"); NULL = now */
 	int64_t run_id;			/* from store_run_begin(), 0 = none */
 	enum store_status status;
 	const char *error_code;		/* STORE_FAILED: slug (dk_err.slug), required */

@@ -23,9 +23,12 @@
 
 EMBED(store_schema_001, "schemas/001_init.sql");
 extern const char store_schema_001[];
+EMBED(store_schema_002, "schemas/002_views.sql");
+extern const char store_schema_002[];
 
 const struct store_migration store_migrations[] = {
 	{ 1, "schemas/001_init.sql", store_schema_001 },
+	{ 2, "schemas/002_views.sql", store_schema_002 },
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -22,7 +22,9 @@
  *	   lim->max_children; the rest are dropped silently (counted in the
  *	   log line). Unnamed inline non-text parts (logos in
  *	   multipart/related) are not documents and are skipped.
- *	5. MIME nesting deeper than MAX_DEPTH is ignored, so our walk is
+ *	5. Header values and attachment names are made valid UTF-8 (invalid
+ *	   bytes become U+FFFD): GMime passes undecodable raw bytes through.
+ *	6. MIME nesting deeper than MAX_DEPTH is ignored, so our walk is
  *	   bounded whatever GMime accepted.
  */
 #include <string.h>
@@ -56,12 +58,23 @@ static void header_line(struct eml *e, const char *name, const char *value)
 	tsink_text(&e->sink, value, strlen(value));
 }
 
-/* addresses - decoded address list, or NULL; g_free() it */
+/* clean - s as valid UTF-8 (GMime passes undecodable header bytes through), or NULL; g_free() it */
+static char *clean(const char *s)
+{
+	return s != NULL && s[0] != 0 ? g_utf8_make_valid(s, -1) : NULL;
+}
+
+/* addresses - decoded address list as valid UTF-8, or NULL; g_free() it */
 static char *addresses(InternetAddressList *list)
 {
+	char *raw, *out;
+
 	if (list == NULL || internet_address_list_length(list) == 0)
 		return NULL;
-	return internet_address_list_to_string(list, NULL, FALSE);
+	raw = internet_address_list_to_string(list, NULL, FALSE);
+	out = clean(raw);
+	g_free(raw);
+	return out;
 }
 
 /* headers - the header paragraph, title and author (note 1) */
@@ -70,21 +83,24 @@ static void headers(struct eml *e, GMimeMessage *msg)
 	char *from = addresses(g_mime_message_get_from(msg));
 	char *to = addresses(g_mime_message_get_to(msg));
 	char *cc = addresses(g_mime_message_get_cc(msg));
-	const char *subject = g_mime_message_get_subject(msg);
+	char *date = clean(g_mime_object_get_header(GMIME_OBJECT(msg), "Date"));
+	char *subject = clean(g_mime_message_get_subject(msg));
 
 	header_line(e, "From", from);
 	header_line(e, "To", to);
 	header_line(e, "Cc", cc);
-	header_line(e, "Date", g_mime_object_get_header(GMIME_OBJECT(msg), "Date"));
+	header_line(e, "Date", date);
 	header_line(e, "Subject", subject);
 	tsink_sep(&e->sink, TSINK_PARA);
-	if (subject != NULL && subject[0] != 0 && e->res->title == NULL)
+	if (subject != NULL && e->res->title == NULL)
 		e->res->title = strdup(subject);
 	if (from != NULL && e->res->author == NULL)
 		e->res->author = strdup(from);
 	g_free(from);
 	g_free(to);
 	g_free(cc);
+	g_free(date);
+	g_free(subject);
 }
 
 /* utf8_text - the part's text as valid UTF-8 without CRs (note 3); g_free() it */
@@ -141,20 +157,26 @@ static int body_text(struct eml *e, GMimeObject *obj, int html)
 /* add_child - keep bytes as an attachment, within max_children (note 4) */
 static int add_child(struct eml *e, const char *name, const unsigned char *data, size_t len)
 {
-	char fallback[64];
+	char fallback[64], *valid = NULL;
+	int rc = 0;
 
 	e->n_attach++;
 	if (e->res->n_children >= (size_t)(e->lim->max_children > 0 ? e->lim->max_children : 0)) {
 		e->dropped++;
 		return 0;
 	}
+	if (data == NULL)
+		data = (const unsigned char *)"";	/* empty GByteArray: never memcpy from NULL */
 	if (name == NULL || name[0] == 0 || strlen(name) > NAME_MAX_BYTES) {
 		snprintf(fallback, sizeof fallback, "attachment-%d", e->n_attach);
 		name = fallback;
+	} else {
+		name = valid = clean(name);
 	}
 	if (extract_add_child(e->res, name, data, len) != 0)
-		return dk_err_setx(e->err, DK_ENOMEM, "out_of_memory", "cannot keep attachment '%s'", name);
-	return 0;
+		rc = dk_err_setx(e->err, DK_ENOMEM, "out_of_memory", "cannot keep attachment '%s'", name);
+	g_free(valid);
+	return rc;
 }
 
 /* child_part - decoded content of a leaf part as a child */
@@ -256,7 +278,7 @@ static int walk_leaf(struct eml *e, GMimePart *part)
 	return 0;
 }
 
-/* walk - one MIME object, depth-capped (note 5) */
+/* walk - one MIME object, depth-capped (note 6) */
 static int walk(struct eml *e, GMimeObject *obj, int depth)
 {
 	if (obj == NULL || depth > MAX_DEPTH)

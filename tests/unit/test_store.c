@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pipeline/audit.h"
+#include "pipeline/query.h"
 #include "pipeline/store.h"
 #include "pipeline/store_schema.h"
 #include "tests/test.h"
@@ -410,6 +411,101 @@ static void audit_log_refuses_update(void)
 	store_close(&st);
 }
 
+/* The export record of DESIGN section 4, byte for byte. */
+static void export_record_shape(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	struct query_filter f = { 0 };
+	sqlite3_stmt *q;
+	char id[65], want[1024];
+	int n = 0;
+
+	REQUIRE(store_open(&st, db_path("export.db"), STORE_CREATE, &e) == 0);
+	make_id("x", id);
+	store_doc_init(&d);
+	d.id = id;
+	d.claim = "c1";
+	d.source_name = "a\"b.pdf";
+	d.received_at = "2025-03-12T10:30:00+01:00";
+	d.status = STORE_FAILED;
+	d.error_code = "encrypted_pdf";
+	d.error_message = "pdf is encrypted";
+	d.mime = "application/pdf";
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	d.claim = "c2";
+	d.source_name = "again.pdf";
+	d.received_at = "2025-03-13T00:00:00Z";
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	REQUIRE(query_records(&st, "record, status", &f, &q, &e) == 0);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *rec = (const char *)sqlite3_column_text(q, 0);
+		struct dk_buf b = DK_BUF_INIT;
+
+		CHECKF(audit_canonical(rec, strlen(rec), &b, &e) == 0, "record %d is not json", n);
+		dk_buf_release(&b);
+		if (n++ == 0) {
+			snprintf(want, sizeof want, "{\"id\":\"%s\",\"source_name\":\"a\\\"b.pdf\","
+				 "\"received_at\":\"2025-03-12T09:30:00.000Z\",\"status\":\"failed\","
+				 "\"error\":{\"code\":\"encrypted_pdf\",\"message\":\"pdf is encrypted\"},"
+				 "\"parent\":null,\"mime\":\"application/pdf\",\"pages\":null,"
+				 "\"text_chars\":null,\"language\":null,\"classification\":null,"
+				 "\"entities\":[],\"summary\":null,\"decisions\":[]}", id);
+			CHECKF(strcmp(rec, want) == 0, "%.400s", rec);
+		} else {
+			CHECK(strcmp((const char *)sqlite3_column_text(q, 1), "duplicate") == 0);
+			CHECK(strstr(rec, "\"source_name\":\"again.pdf\"") != NULL);
+		}
+	}
+	sqlite3_finalize(q);
+	CHECK(n == 2);
+	f.status = "duplicate";
+	REQUIRE(query_records(&st, "id", &f, &q, &e) == 0);
+	n = 0;
+	while (sqlite3_step(q) == SQLITE_ROW)
+		n++;
+	sqlite3_finalize(q);
+	CHECK(n == 1);
+	f.status = NULL;
+	f.until = "2025-03-12";
+	f.since = "2025-03-12";
+	REQUIRE(query_records(&st, "id", &f, &q, &e) == 0);
+	n = 0;
+	while (sqlite3_step(q) == SQLITE_ROW)
+		n++;
+	sqlite3_finalize(q);
+	CHECK(n == 1);
+	f.since = "yesterday";
+	CHECK(query_records(&st, "id", &f, &q, &e) == DK_EINVAL);
+	d.received_at = "12.03.2025";
+	d.claim = "c3";
+	CHECK(store_put_document(&st, &d, NULL, &e) == DK_EINVAL);
+	store_close(&st);
+}
+
+static void id_prefix(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	char id[65], got[65];
+
+	REQUIRE(store_open(&st, db_path("prefix.db"), STORE_CREATE, &e) == 0);
+	make_id("p", id);
+	sample(&d, id, NULL);
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(query_resolve_id(&st, id, got, &e) == 0 && strcmp(got, id) == 0);
+	id[6] = 0;
+	CHECK(query_resolve_id(&st, id, got, &e) == 0);
+	id[3] = 0;
+	CHECK(query_resolve_id(&st, id, got, &e) == DK_EINVAL);
+	make_id("p", got);
+	got[0] = got[0] == '0' ? '1' : '0';
+	CHECK(query_resolve_id(&st, got, got, &e) == DK_ENOTFOUND);
+	store_close(&st);
+}
+
 int main(void)
 {
 	RUN(embedded_schema_matches_files);
@@ -425,5 +521,7 @@ int main(void)
 	RUN(readonly_refuses_writes);
 	RUN(runs_count_and_time);
 	RUN(audit_log_refuses_update);
+	RUN(export_record_shape);
+	RUN(id_prefix);
 	return TEST_END();
 }

@@ -1,0 +1,11 @@
+/*
+ * fuzz_extract_eml - libFuzzer harness for extract_eml (see fuzz_common.h)
+ */
+#include "tests/fuzz/fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_run(extract_eml, data, size);
+}
