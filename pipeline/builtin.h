@@ -14,6 +14,8 @@
 #define DK_BUILTIN_H
 
 /* pipeline */
+int cmd_batch(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_export(int argc, char **argv);	/* store: builtin/export.c */
 int cmd_list(int argc, char **argv);	/* store: builtin/list.c */
 int cmd_show(int argc, char **argv);	/* store: builtin/show.c */

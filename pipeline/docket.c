@@ -33,6 +33,8 @@ static const struct cmd_struct commands[] = {
 	{ "version", cmd_version, "print the version" },
 
 	/* pipeline */
+	{ "batch", cmd_batch, "process everything in the inbox, then exit" },
+	{ "watch", cmd_watch, "process files as they arrive, until SIGTERM" },
 	{ "export", cmd_export, "print one result record per document (jsonl or csv)" },
 	{ "list", cmd_list, "list documents, with filters" },
 	{ "show", cmd_show, "show one document" },

@@ -1,0 +1,291 @@
+/*
+ * NAME
+ *	writer - the single SQLite writer service
+ * DESCRIPTION
+ *	One process owns the database's write side (WAL; readers run
+ *	beside it). Each MSG_DOC becomes one store transaction: the document
+ *	with its receipt and audit record, and for an e-mail its attachments
+ *	in the same transaction. The reply says whether the bytes were new,
+ *	a duplicate, or a replay of a claim committed before a crash; only
+ *	then does the supervisor move the file out of work/.
+ * SECURITY
+ *	The writer trusts the supervisor's framing but not the document
+ *	fields (they come from a sandboxed worker): ids are validated by the
+ *	store, text is stored as bytes, nothing is interpreted. It runs
+ *	without network and cannot exec.
+ * DESIGN NOTES
+ *	1. Idempotence: the claim key names one claim of one file; the store
+ *	   answers STORE_REPLAY for a claim it has, so the supervisor may
+ *	   resend everything unacknowledged after a writer crash.
+ *	2. An error reply (disk full, database busy) commits nothing; the
+ *	   supervisor retries later and the file stays in work/.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline/spool.h"
+#include "pipeline/store.h"
+#include "pipeline/supervisor.h"
+
+#define WRITER_MAX_TIMINGS 16
+
+struct wctx {
+	char *db;
+	int64_t run_id;
+	struct store st;
+	struct ipc_view *child;	/* scratch for nested payloads */
+};
+
+/* field_dup - a field as a NUL-terminated copy (NULL if absent) */
+static char *field_dup(const struct ipc_view *v, unsigned char tag)
+{
+	const struct ipc_field *f = ipc_get(v, tag);
+	char *s;
+
+	if (f == NULL)
+		return NULL;
+	s = malloc((size_t)f->len + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, f->data, f->len);
+	s[f->len] = 0;
+	return s;
+}
+
+/* Owned copies of one document's string fields, freed by doc_strings_free. */
+struct doc_strings {
+	char *id, *name, *claim, *received, *slug, *msg, *stage, *mime, *format;
+	char *title, *author, *charset, *pages;
+	char *timing[WRITER_MAX_TIMINGS];
+	size_t *page_start;
+	struct store_timing t[WRITER_MAX_TIMINGS];
+};
+
+static void doc_strings_free(struct doc_strings *s)
+{
+	char **all[] = { &s->id, &s->name, &s->claim, &s->received, &s->slug, &s->msg,
+			 &s->stage, &s->mime, &s->format, &s->title, &s->author,
+			 &s->charset, &s->pages };
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		free(*all[i]);
+	for (size_t i = 0; i < WRITER_MAX_TIMINGS; i++)
+		free(s->timing[i]);
+	free(s->page_start);
+	memset(s, 0, sizeof *s);
+}
+
+/* parse_pages - page offsets "0 12 40" into an array of n */
+static size_t *parse_pages(const char *text, int n)
+{
+	size_t *a;
+	char *end;
+
+	if (n <= 0 || text == NULL)
+		return NULL;
+	a = calloc((size_t)n, sizeof *a);
+	for (int i = 0; a && i < n; i++) {
+		a[i] = (size_t)strtoull(text, &end, 10);
+		if (end == text) {
+			free(a);
+			return NULL;
+		}
+		text = end;
+	}
+	return a;
+}
+
+/* fill_doc - store_doc from a MSG_DOC (or nested child) view */
+static void fill_doc(const struct ipc_view *v, struct doc_strings *s, struct store_doc *d)
+{
+	const struct ipc_field *text = ipc_get(v, TAG_TEXT);
+	size_t nt = 0;
+
+	store_doc_init(d);
+	s->id = field_dup(v, TAG_ID);
+	s->name = field_dup(v, TAG_NAME);
+	s->claim = field_dup(v, TAG_CLAIM);
+	s->received = field_dup(v, TAG_RECEIVED);
+	s->slug = field_dup(v, TAG_SLUG);
+	s->msg = field_dup(v, TAG_MSG);
+	s->stage = field_dup(v, TAG_STAGE);
+	s->mime = field_dup(v, TAG_MIME);
+	s->format = field_dup(v, TAG_FORMAT);
+	s->title = field_dup(v, TAG_TITLE);
+	s->author = field_dup(v, TAG_AUTHOR);
+	s->charset = field_dup(v, TAG_CHARSET);
+	s->pages = field_dup(v, TAG_PAGE_STARTS);
+	for (size_t i = 0; i < v->n && nt < WRITER_MAX_TIMINGS; i++) {
+		char *sp;
+
+		if (v->f[i].tag != TAG_TIMING)
+			continue;
+		s->timing[nt] = strndup(v->f[i].data, v->f[i].len);
+		if (s->timing[nt] == NULL || (sp = strchr(s->timing[nt], ' ')) == NULL)
+			continue;
+		*sp = 0;
+		s->t[nt].stage = s->timing[nt];
+		s->t[nt].ms = strtod(sp + 1, NULL);
+		nt++;
+	}
+	d->id = s->id;
+	d->claim = s->claim;
+	d->source_name = s->name;
+	d->received_at = s->received;
+	d->size_bytes = ipc_get_i64(v, TAG_SIZE, -1);
+	d->status = s->slug ? STORE_FAILED : STORE_DONE;
+	d->error_code = s->slug;
+	d->error_message = s->msg;
+	d->error_stage = s->stage;
+	d->mime = s->mime;
+	d->format = s->format;
+	d->title = s->title;
+	d->author = s->author;
+	d->source_charset = s->charset;
+	d->timings = s->t;
+	d->n_timings = nt;
+	if (text && !s->slug) {
+		d->text = text->data;
+		d->text_len = text->len;
+		d->pages = (int)ipc_get_i64(v, TAG_PAGES, 0);
+		s->page_start = parse_pages(s->pages, d->pages);
+		d->page_start = s->page_start;
+		if (d->page_start == NULL)
+			d->pages = 0;
+	}
+}
+
+/* put_children - the attachments of the document just stored (same transaction) */
+static int put_children(struct wctx *w, const struct ipc_view *v, const char *parent,
+			const char *claim, int64_t run_id, struct dk_err *err)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < v->n; i++) {
+		struct doc_strings s = { 0 };
+		struct store_doc d;
+		char ckey[SPOOL_KEY_MAX + 16];
+		int rc;
+
+		if (v->f[i].tag != TAG_CHILD)
+			continue;
+		rc = ipc_parse(v->f[i].data, v->f[i].len, w->child, err);
+		if (rc != 0)
+			return rc;
+		fill_doc(w->child, &s, &d);
+		snprintf(ckey, sizeof ckey, "%s#%d", claim ? claim : "", ++k);
+		d.claim = claim ? ckey : NULL;
+		d.parent = parent;
+		d.run_id = run_id;
+		rc = store_put_document(&w->st, &d, NULL, err);
+		doc_strings_free(&s);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int has_children(const struct ipc_view *v)
+{
+	return ipc_get(v, TAG_CHILD) != NULL;
+}
+
+/* commit - one document (and its children) in one transaction */
+static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *out,
+		  struct dk_err *err)
+{
+	struct doc_strings s = { 0 };
+	struct store_doc d;
+	int group = has_children(v), rc = 0;
+
+	fill_doc(v, &s, &d);
+	d.run_id = w->run_id;
+	if (group)
+		rc = store_begin(&w->st, err);
+	if (rc == 0)
+		rc = store_put_document(&w->st, &d, out, err);
+	/* A duplicate or replay already has its children stored. */
+	if (rc == 0 && group && *out == STORE_NEW)
+		rc = put_children(w, v, d.id, d.claim, w->run_id, err);
+	if (group) {
+		if (rc == 0)
+			rc = store_commit(&w->st, err);
+		else
+			store_rollback(&w->st);
+	}
+	doc_strings_free(&s);
+	return rc;
+}
+
+static int w_pre_init(void *ctx, struct dk_err *err)
+{
+	struct wctx *w = ctx;
+
+	w->child = malloc(sizeof *w->child);
+	if (w->child == NULL)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	return store_open(&w->st, w->db, STORE_CREATE, err);
+}
+
+/* w_serve - commit and acknowledge (note 1, 2) */
+static int w_serve(void *ctx, const struct ipc_view *req, int fd, struct ipc_msg *reply,
+		   struct dk_err *err)
+{
+	static const char *const outcome_names[] = { "new", "duplicate", "replay" };
+	struct wctx *w = ctx;
+	struct dk_err e = DK_ERR_INIT;
+	enum store_outcome out = STORE_NEW;
+	int rc;
+
+	(void)err;
+	if (fd >= 0)
+		close(fd);
+	ipc_msg_set_type(reply, MSG_ACK);
+	rc = ipc_put_i64(reply, TAG_SEQ, ipc_get_i64(req, TAG_SEQ, -1));
+	if (rc != 0)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (req->type != MSG_DOC)
+		dk_err_set(&e, DK_EFORMAT, "unexpected message type %d", req->type);
+	else
+		commit(w, req, &out, &e);
+	if (e.code != 0) {
+		rc = ipc_put_str(reply, TAG_SLUG, e.slug);
+		if (rc == 0) rc = ipc_put_str(reply, TAG_MSG, e.msg);
+	} else {
+		rc = ipc_put_str(reply, TAG_OUTCOME, outcome_names[out]);
+	}
+	return rc ? dk_err_set(err, DK_ENOMEM, "out of memory") : 0;
+}
+
+static void w_fini(void *ctx)
+{
+	struct wctx *w = ctx;
+
+	store_close(&w->st);
+	free(w->child);
+	w->child = NULL;
+}
+
+/* writer_service - describe the writer for worker_spawn() */
+void writer_service(const struct pipeline_opts *o, int64_t run_id,
+		    struct worker_service *svc, void **ctx)
+{
+	static struct wctx w;
+
+	w.db = (char *)o->db;
+	w.run_id = run_id;
+	memset(svc, 0, sizeof *svc);
+	svc->name = "writer";
+	svc->pre_init = w_pre_init;
+	svc->serve = w_serve;
+	svc->fini = w_fini;
+	svc->limits.seccomp = o->seccomp;
+	svc->limits.nofile = 256;
+	svc->limits.allow_files = 1;
+	svc->max_uses = 0;
+	svc->frame_cap = pipeline_frame_cap(o);
+	svc->reply_cap = 0;
+	*ctx = &w;
+}
