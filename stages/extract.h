@@ -31,7 +31,8 @@
  * ERRORS
  *	0 or a negative DK_E* code with err->slug set to one of:
  *	empty_file, too_large, unsupported_type, encrypted_pdf, corrupt_pdf,
- *	malformed_xml, malformed_html, corrupt_zip, zip_bomb, malformed_email,
+ *	malformed_xml, entity_expansion (XML billion laughs or expansion past
+ *	its budget), malformed_html, corrupt_zip, zip_bomb, malformed_email,
  *	bad_encoding, no_text_layer, text_too_large, io_error, refused (symlink,
  *	not a regular file), out_of_memory.
  */

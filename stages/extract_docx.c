@@ -13,7 +13,7 @@
  *	   and mc:Fallback (a second copy of mc:Choice content) are skipped.
  *	4. Output order: headers, body, footnotes and endnotes, footers, each
  *	   part in archive order. w:p is a paragraph, w:tr a line, w:tc a
- *	   tab-separated cell (xmlwalk note 4), w:tab a tab, w:br/w:cr a line.
+ *	   tab-separated cell (xmlwalk note 5), w:tab a tab, w:br/w:cr a line.
  *	5. docProps/core.xml gives title (dc:title) and author (dc:creator).
  */
 #include <string.h>

@@ -4,8 +4,11 @@
  * DESIGN NOTES
  *	1. The parser runs with HTML_PARSE_NONET (no fetching of anything),
  *	   RECOVER (real-world tag soup), NOERROR/NOWARNING (no output). It
- *	   decodes entities, and picks the charset from a BOM or a meta tag;
- *	   undeclared non-UTF-8 input falls back to ISO-8859-1 inside libxml2.
+ *	   decodes entities, and picks the charset from a BOM or a meta tag.
+ *	   Without either, libxml2 would assume ISO-8859-1 and garble the
+ *	   UTF-8 most such pages are written in: we pass UTF-8 when the bytes
+ *	   are valid UTF-8, else Windows-1252 (ISO-8859-1 plus the euro sign
+ *	   and typographic quotes, what undeclared 8-bit pages really use).
  *	2. Script, style, iframe, noscript, template, object, embed, the head
  *	   and media fallbacks are dropped with everything inside them: they
  *	   are code or chrome, never the clerk's document.
@@ -18,12 +21,14 @@
 #include <limits.h>
 #include <string.h>
 
+#include <glib.h>
 #include <libxml/HTMLparser.h>
 
 #include "stages/tsink.h"
 #include "stages/xmlwalk.h"
 
 #define META_MAX 1024
+#define SNIFF_BYTES 16384
 
 static const char *const skip_tags[] = {
 	"script", "style", "iframe", "noscript", "template", "object", "embed",
@@ -101,6 +106,28 @@ static void head_meta(xmlNode *root, struct extract_result *res)
 	}
 }
 
+/* declared - a BOM or the word charset near the start: libxml2 will know (note 1) */
+static int declared(const unsigned char *d, size_t len)
+{
+	size_t n = len < SNIFF_BYTES ? len : SNIFF_BYTES;
+
+	if (n >= 2 && ((d[0] == 0xfe && d[1] == 0xff) || (d[0] == 0xff && d[1] == 0xfe) ||
+		       (n >= 3 && d[0] == 0xef && d[1] == 0xbb && d[2] == 0xbf)))
+		return 1;
+	for (size_t i = 0; i + 7 <= n; i++)
+		if ((d[i] | 0x20) == 'c' && g_ascii_strncasecmp((const char *)d + i, "charset", 7) == 0)
+			return 1;
+	return 0;
+}
+
+/* guess_encoding - what to impose on an undeclared page, or NULL (note 1) */
+static const char *guess_encoding(const unsigned char *d, size_t len)
+{
+	if (declared(d, len))
+		return NULL;
+	return g_utf8_validate((const char *)d, (gssize)len, NULL) ? "UTF-8" : "WINDOWS-1252";
+}
+
 /* extract_html_enc - HTML text with an optional imposed encoding */
 int extract_html_enc(const unsigned char *data, size_t len, const char *encoding,
 		     const struct extract_limits *lim, struct extract_result *res,
@@ -120,6 +147,8 @@ int extract_html_enc(const unsigned char *data, size_t len, const char *encoding
 	ctxt = htmlNewParserCtxt();
 	if (ctxt == NULL)
 		return dk_err_setx(err, DK_ENOMEM, "out_of_memory", "cannot create html parser");
+	if (encoding == NULL)
+		encoding = guess_encoding(data, len);
 	doc = htmlCtxtReadMemory(ctxt, (const char *)data, (int)len, NULL, encoding,
 				 HTML_PARSE_NONET | HTML_PARSE_NOERROR |
 				 HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER);

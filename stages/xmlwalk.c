@@ -19,10 +19,13 @@
  *	3. The walk is iterative (climbing by parent pointers) because the HTML
  *	   parser imposes no depth limit; only entity expansion recurses, at
  *	   most ENTITY_DEPTH levels deep.
- *	4. Inside a table cell, paragraphs are separated by a line break and
+ *	4. XML without a BOM or encoding declaration must be UTF-8; legacy
+ *	   exports that are not (Latin-1 data, no declaration) are parsed a
+ *	   second time as Windows-1252 rather than rejected.
+ *	5. Inside a table cell, paragraphs are separated by a line break and
  *	   end with nothing, so that a row of one-paragraph cells (the DOCX,
  *	   ODT and usual HTML shape) comes out as one tab-separated line.
- *	5. classify() is called on entering and again on leaving an element and
+ *	6. classify() is called on entering and again on leaving an element and
  *	   must answer the same both times; it may write to the sink itself
  *	   (ODT's text:s) and return XW_SKIP.
  */
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
@@ -53,41 +57,66 @@ void xmlwalk_refuse_entities(void)
 	xmlSetExternalEntityLoader(refuse_loader);
 }
 
+/* parse_once - one parse with an optional imposed encoding; libxml2's error code in *code */
+static xmlDoc *parse_once(const unsigned char *data, size_t len, const char *encoding,
+			  int *code, int *line)
+{
+	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+	xmlDoc *doc;
+
+	if (ctxt == NULL) {
+		*code = XML_ERR_NO_MEMORY;
+		return NULL;
+	}
+	doc = xmlCtxtReadMemory(ctxt, (const char *)data, (int)len, NULL, encoding,
+				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	*code = ctxt->lastError.code;
+	*line = ctxt->lastError.line;
+	if (doc != NULL && !ctxt->wellFormed) {
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	xmlFreeParserCtxt(ctxt);
+	if (doc == NULL && *code == 0)
+		*code = XML_ERR_DOCUMENT_EMPTY;
+	return doc;
+}
+
+/* undeclared_8bit - not UTF-8, and neither a BOM nor an encoding declaration says what (note 4) */
+static int undeclared_8bit(const unsigned char *data, size_t len)
+{
+	size_t head = len < 256 ? len : 256;
+
+	if (g_utf8_validate((const char *)data, (gssize)len, NULL))
+		return 0;
+	if (len >= 2 && ((data[0] == 0xfe && data[1] == 0xff) || (data[0] == 0xff && data[1] == 0xfe)))
+		return 0;
+	return memmem(data, head, "encoding", 8) == NULL;
+}
+
 /* xmlwalk_parse - parse data safely */
 int xmlwalk_parse(const unsigned char *data, size_t len, const char *what,
 		  xmlDoc **out, struct dk_err *err)
 {
-	xmlParserCtxtPtr ctxt;
-	xmlDoc *doc;
-	int code;
+	int code, line;
 
 	*out = NULL;
 	if (len > INT_MAX)
 		return dk_err_setx(err, DK_ELIMIT, "too_large", "'%s' is larger than 2 GiB", what);
 	xmlwalk_refuse_entities();
-	ctxt = xmlNewParserCtxt();
-	if (ctxt == NULL)
-		return dk_err_setx(err, DK_ENOMEM, "out_of_memory", "cannot create xml parser");
-	doc = xmlCtxtReadMemory(ctxt, (const char *)data, (int)len, NULL, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	code = ctxt->lastError.code;
-	if (doc == NULL || !ctxt->wellFormed) {
-		int rc;
-		if (code == XML_ERR_ENTITY_LOOP)
-			rc = dk_err_setx(err, DK_ELIMIT, "entity_expansion",
-					 "refused entity expansion in '%s'", what);
-		else if (code == XML_ERR_NO_MEMORY)
-			rc = dk_err_setx(err, DK_ENOMEM, "out_of_memory", "out of memory parsing '%s'", what);
-		else
-			rc = dk_err_setx(err, DK_EFORMAT, "malformed_xml", "malformed xml in '%s' (line %d, error %d)",
-					 what, ctxt->lastError.line, code);
-		xmlFreeDoc(doc);
-		xmlFreeParserCtxt(ctxt);
-		return rc;
-	}
-	xmlFreeParserCtxt(ctxt);
-	*out = doc;
-	return 0;
+	*out = parse_once(data, len, NULL, &code, &line);
+	if (*out == NULL && (code == XML_ERR_INVALID_CHAR || code == XML_ERR_INVALID_ENCODING) &&
+	    undeclared_8bit(data, len))
+		*out = parse_once(data, len, "WINDOWS-1252", &code, &line);
+	if (*out != NULL)
+		return 0;
+	if (code == XML_ERR_ENTITY_LOOP)
+		return dk_err_setx(err, DK_ELIMIT, "entity_expansion",
+				   "refused entity expansion in '%s'", what);
+	if (code == XML_ERR_NO_MEMORY)
+		return dk_err_setx(err, DK_ENOMEM, "out_of_memory", "out of memory parsing '%s'", what);
+	return dk_err_setx(err, DK_EFORMAT, "malformed_xml", "malformed xml in '%s' (line %d, error %d)",
+			   what, line, code);
 }
 
 /* xmlwalk_init - walker writing into sink */
@@ -151,7 +180,7 @@ static int entity(struct xmlwalk *w, xmlNode *ref, int depth)
 	return rc;
 }
 
-/* para_level - boundary around a paragraph; only between paragraphs in a cell (note 4) */
+/* para_level - boundary around a paragraph; only between paragraphs in a cell (note 5) */
 static int para_level(struct xmlwalk *w, int entering)
 {
 	if (w->in_cell == 0)

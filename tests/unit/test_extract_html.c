@@ -71,6 +71,11 @@ static void test_charsets(void)
 			      &lim, &res, &err);
 	REQUIRE(rc == 0);
 	CHECK(strstr(res.text.buf, "Gr\xc3\xbc\xc3\x9f" "e") != NULL);
+	/* undeclared: valid UTF-8 stays UTF-8, other 8-bit text is Windows-1252 */
+	REQUIRE(run("<p>Stra\xc3\x9f" "e \xe2\x82\xac</p>", 0) == 0);
+	CHECKF(strcmp(res.text.buf, "Stra\xc3\x9f" "e \xe2\x82\xac") == 0, "undeclared utf-8 '%s'", res.text.buf);
+	REQUIRE(run("<p>Stra\xdf" "e \x80</p>", 0) == 0);
+	CHECKF(strcmp(res.text.buf, "Stra\xc3\x9f" "e \xe2\x82\xac") == 0, "undeclared 8-bit '%s'", res.text.buf);
 	/* UTF-16LE with BOM: "<p>Hi</p>" */
 	rc = run("\xff\xfe<\0p\0>\0H\0i\0<\0/\0p\0>\0", 20);
 	REQUIRE(rc == 0);

@@ -119,6 +119,15 @@ static void test_malformed(void)
 	CHECK(run("<?xml version='1.0' encoding='no-such-charset'?><a>x</a>", 0) != 0);
 }
 
+static void test_encodings(void)
+{
+	REQUIRE(run("<r><a>Stra\xdf" "e \x80</a></r>", 0) == 0);
+	CHECKF(strcmp(res.text.buf, "Stra\xc3\x9f" "e \xe2\x82\xac") == 0, "undeclared '%s'", res.text.buf);
+	REQUIRE(run("<?xml version='1.0' encoding='ISO-8859-15'?><r>\xa4</r>", 0) == 0);
+	CHECKF(strcmp(res.text.buf, "\xe2\x82\xac") == 0, "latin-9 '%s'", res.text.buf);
+	CHECK(run("<?xml version='1.0' encoding='UTF-8'?><r>\xdf</r>", 0) == DK_EFORMAT);
+}
+
 static void test_text_cap(void)
 {
 	struct dk_buf b = DK_BUF_INIT;
@@ -145,6 +154,7 @@ int main(void)
 	RUN(test_quadratic_blowup);
 	RUN(test_xxe_local_file);
 	RUN(test_malformed);
+	RUN(test_encodings);
 	RUN(test_text_cap);
 	extract_result_release(&res);
 	return TEST_END();
