@@ -5,7 +5,8 @@
  *	1. Sizes are counted on the decompressed bytes as libarchive hands
  *	   them over, in chunks of at most CHUNK bytes; the member buffer grows
  *	   only after the count was checked against both caps, so a bomb costs
- *	   at most one cap's worth of memory before it is refused.
+ *	   at most one cap's worth of memory before it is refused. The ratio
+ *	   rule (zip.h) is checked at the same point.
  *	2. Unwanted members are skipped with archive_read_data_skip(), which in
  *	   libarchive's seekable ZIP reader moves past the compressed bytes
  *	   without inflating them: they cost nothing and count nothing.
@@ -69,6 +70,10 @@ static int inflate_member(struct zip *z, struct archive *a, const char *name,
 			return dk_err_setx(err, DK_ELIMIT, "zip_bomb",
 					   "archive inflates past %zu bytes", lim->max_total_bytes);
 		z->total += (size_t)got;
+		if (z->total > ZIP_RATIO_FLOOR && z->total / ZIP_MAX_RATIO > z->in_len)
+			return dk_err_setx(err, DK_ELIMIT, "zip_bomb",
+					   "archive of %zu bytes inflates past %d times its size",
+					   z->in_len, ZIP_MAX_RATIO);
 		if (dk_buf_add(buf, chunk, (size_t)got) != 0)
 			return dk_err_setx(err, DK_ENOMEM, "out_of_memory",
 					   "out of memory reading member '%s'", name);
@@ -130,6 +135,7 @@ int zip_read(struct zip *z, const unsigned char *data, size_t len,
 
 	if (a == NULL)
 		return dk_err_setx(err, DK_ENOMEM, "out_of_memory", "cannot create zip reader");
+	z->in_len = len;
 	if (archive_read_support_format_zip_seekable(a) != ARCHIVE_OK ||
 	    archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
 		rc = dk_err_setx(err, DK_EFORMAT, "corrupt_zip", "not a readable zip archive: %s",
@@ -160,5 +166,5 @@ void zip_release(struct zip *z)
 	}
 	free(z->members);
 	z->members = NULL;
-	z->n = z->alloc = z->total = 0;
+	z->n = z->alloc = z->total = z->in_len = 0;
 }

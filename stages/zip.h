@@ -7,6 +7,10 @@
  *	out: one member past lim->max_member_bytes, or all of them together
  *	past lim->max_total_bytes, fails with zip_bomb. Declared sizes are
  *	never trusted. Members not wanted are skipped without decompression.
+ *	Independently of the caps, an archive whose read members inflate to
+ *	more than ZIP_RATIO_FLOOR bytes and more than ZIP_MAX_RATIO times the
+ *	whole archive's size is a zip_bomb: no office document compresses
+ *	like that, and the configured caps may be generous.
  *	More than ZIP_MAX_MEMBERS entries fails with zip_bomb as well.
  *	zip_find() looks a member up by its exact name.
  * OWNERSHIP
@@ -29,6 +33,8 @@
 #include "util/dk_err.h"
 
 #define ZIP_MAX_MEMBERS 10000
+#define ZIP_MAX_RATIO 100
+#define ZIP_RATIO_FLOOR ((size_t)16 << 20)
 
 struct zip_member {
 	char *name;		/* path inside the archive, as stored */
@@ -40,9 +46,10 @@ struct zip {
 	struct zip_member *members;	/* (n) in archive order */
 	size_t n, alloc;
 	size_t total;			/* decompressed bytes of all members read */
+	size_t in_len;			/* compressed size of the whole archive */
 };
 
-#define ZIP_INIT { NULL, 0, 0, 0 }
+#define ZIP_INIT { NULL, 0, 0, 0, 0 }
 
 /* zip_want_fn - nonzero when the member called name should be read */
 typedef int (*zip_want_fn)(const char *name, void *ctx);

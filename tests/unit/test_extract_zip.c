@@ -204,6 +204,26 @@ static void test_zip_bomb_member(void)
 	free(zeros);
 }
 
+/* test_zip_bomb_ratio - under generous caps, the compression ratio alone refuses a bomb */
+static void test_zip_bomb_ratio(void)
+{
+	size_t big = ZIP_RATIO_FLOOR + (1u << 20);
+	char *zeros = calloc(1, big);
+	struct zw z;
+
+	REQUIRE(zeros != NULL);
+	zw_open(&z, 1 << 20);
+	zw_add(&z, "word/document.xml", zeros, big);
+	zw_close(&z);
+	lim.max_member_bytes = lim.max_total_bytes = (size_t)1 << 30;
+	CHECK(run(extract_docx, z.buf, z.used) == DK_ELIMIT);
+	CHECKF(strcmp(err.slug, "zip_bomb") == 0 && strstr(err.msg, "times its size") != NULL,
+	       "slug '%s' (%.100s)", err.slug, err.msg);
+	extract_limits_default(&lim);
+	free(z.buf);
+	free(zeros);
+}
+
 /* test_zip_bomb_total - members each under the member cap, together over the total */
 static void test_zip_bomb_total(void)
 {
@@ -306,6 +326,7 @@ int main(void)
 	RUN(test_docx_malformed_part);
 	RUN(test_odt_text_and_metadata);
 	RUN(test_zip_bomb_member);
+	RUN(test_zip_bomb_ratio);
 	RUN(test_zip_bomb_total);
 	RUN(test_unwanted_member_not_inflated);
 	RUN(test_corrupt_and_truncated);
