@@ -24,8 +24,6 @@
 
 #include "pipeline/store.h"
 
-typedef struct sqlite3_stmt sqlite3_stmt;
-
 struct query_filter {
 	const char *status;	/* "done", "failed", "duplicate" or NULL */
 	const char *since;	/* YYYY-MM-DD or RFC 3339, inclusive, or NULL */

@@ -19,6 +19,11 @@
  *	   so two processes opening a fresh file apply each migration once.
  *	5. Every put validates its input before writing; text must be valid
  *	   UTF-8 without NUL bytes because export emits it as JSON.
+ *	6. No transaction outlives a failed call: the ROLLBACK statement is
+ *	   prepared at open, so it runs even when SQLite is out of memory.
+ *	   A connection still inside a transaction it could not undo refuses
+ *	   further puts (DK_EIO) instead of nesting them in a transaction
+ *	   that would never commit (pager.c's ERROR state).
  */
 #include <glib.h>
 #include <sqlite3.h>
@@ -244,6 +249,8 @@ int store_open(struct store *st, const char *path, int flags, struct dk_err *err
 	int rc;
 
 	st->db = NULL;
+	st->rollback = NULL;
+	st->group = 0;
 	st->path = strdup(path ? path : "");
 	if (st->path == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory");
@@ -259,6 +266,8 @@ int store_open(struct store *st, const char *path, int flags, struct dk_err *err
 		rc = configure(st, readonly, err);
 	if (rc == 0)
 		rc = migrate(st, readonly, err);
+	if (rc == 0 && sqlite3_prepare_v2(st->db, "ROLLBACK", -1, &st->rollback, NULL) != SQLITE_OK)
+		rc = sql_fail(st, err, "prepare");
 	if (rc)
 		store_close(st);
 	return rc;
@@ -267,6 +276,8 @@ int store_open(struct store *st, const char *path, int flags, struct dk_err *err
 /* store_close - close the connection */
 void store_close(struct store *st)
 {
+	sqlite3_finalize(st->rollback);
+	st->rollback = NULL;
 	if (st->db)
 		sqlite3_close_v2(st->db);
 	st->db = NULL;
@@ -276,36 +287,67 @@ void store_close(struct store *st)
 
 /* ---------------------------------------------------------------- transactions */
 
-int store_begin(struct store *st, struct dk_err *err)
+/*
+ * undo - roll back whatever transaction is open. The statement was
+ * prepared at open, so undoing needs no new allocation: after an
+ * out-of-memory error the rollback itself still runs (invariant 6).
+ */
+static void undo(struct store *st)
 {
+	if (!sqlite3_get_autocommit(st->db)) {
+		sqlite3_step(st->rollback);
+		sqlite3_reset(st->rollback);
+	}
+}
+
+/* begin - BEGIN IMMEDIATE on a connection that must not be inside a transaction */
+static int begin(struct store *st, struct dk_err *err)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		undo(st);
+	if (!sqlite3_get_autocommit(st->db))
+		return dk_err_set(err, DK_EIO, "cannot roll back a failed transaction in '%s'; "
+				  "reopen the database", st->path);
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sql_fail(st, err, "begin a transaction");
 	return 0;
 }
 
+int store_begin(struct store *st, struct dk_err *err)
+{
+	int rc;
+
+	if (st->group)
+		return dk_err_set(err, DK_EINVAL, "a transaction is already open on '%s'", st->path);
+	if ((rc = begin(st, err)) == 0)
+		st->group = 1;
+	return rc;
+}
+
 int store_commit(struct store *st, struct dk_err *err)
 {
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = sql_fail(st, err, "commit");
+	int rc = 0;
 
-		store_rollback(st);
-		return rc;
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sql_fail(st, err, "commit");
+		undo(st);
 	}
-	return 0;
+	st->group = 0;
+	return rc;
 }
 
 void store_rollback(struct store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	undo(st);
+	st->group = 0;
 }
 
-/* tx_open - own transaction if none is open, else a savepoint; *own says which */
+/* tx_open - own transaction unless a group is open, then a savepoint */
 static int tx_open(struct store *st, int *own, struct dk_err *err)
 {
-	*own = sqlite3_get_autocommit(st->db);
+	*own = !st->group;
 	if (*own)
-		return store_begin(st, err);
+		return begin(st, err);
 	if (sqlite3_exec(st->db, "SAVEPOINT put", NULL, NULL, NULL) != SQLITE_OK)
 		return sql_fail(st, err, "open a savepoint");
 	return 0;
@@ -314,12 +356,16 @@ static int tx_open(struct store *st, int *own, struct dk_err *err)
 /* tx_close - commit (rc == 0) or undo exactly what tx_open() started */
 static int tx_close(struct store *st, int own, int rc, struct dk_err *err)
 {
-	if (own)
-		return rc ? (store_rollback(st), rc) : store_commit(st, err);
-	if (rc)
-		sqlite3_exec(st->db, "ROLLBACK TO put", NULL, NULL, NULL);
-	if (sqlite3_exec(st->db, "RELEASE put", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
-		rc = sql_fail(st, err, "release a savepoint");
+	if (own && rc)
+		undo(st);
+	else if (own)
+		rc = store_commit(st, err);
+	else {
+		if (rc)
+			sqlite3_exec(st->db, "ROLLBACK TO put", NULL, NULL, NULL);
+		if (sqlite3_exec(st->db, "RELEASE put", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+			rc = sql_fail(st, err, "release a savepoint");
+	}
 	return rc;
 }
 

@@ -60,10 +60,13 @@
 #include "util/dk_err.h"
 
 typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
 
 struct store {
 	sqlite3 *db;
 	char *path;			/* owned copy of the file name */
+	int group;			/* store_begin() is in effect */
+	sqlite3_stmt *rollback;		/* prepared at open: undo needs no allocation */
 };
 
 enum {

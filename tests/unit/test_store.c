@@ -60,25 +60,38 @@ static void sample(struct store_doc *d, const char *id, const char *claim)
 	d->n_timings = 2;
 }
 
+/* slurp - a whole file as a NUL-terminated string (malloc), or NULL */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	data = n >= 0 ? calloc(1, (size_t)n + 1) : NULL;
+	if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+		free(data);
+		data = NULL;
+	}
+	fclose(f);
+	return data;
+}
+
 static void embedded_schema_matches_files(void)
 {
 	for (size_t i = 0; i < store_n_migrations; i++) {
-		char path[512], *data = NULL;
-		FILE *f;
-		long n;
+		char path[512], *data;
 
 		CHECKF(store_migrations[i].version == (int)i + 1, "migration %zu out of order", i);
 		snprintf(path, sizeof path, "%s/%s", getenv("DOCKET_TOP") ? getenv("DOCKET_TOP") : "..",
 			 store_migrations[i].file);
-		f = fopen(path, "rb");
-		REQUIRE(f != NULL);
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		rewind(f);
-		data = calloc(1, (size_t)n + 1);
-		CHECK(data && fread(data, 1, (size_t)n, f) == (size_t)n);
-		fclose(f);
-		CHECKF(data && strcmp(data, store_migrations[i].sql) == 0,
+		data = slurp(path);
+		REQUIRE(data != NULL);
+		CHECKF(strcmp(data, store_migrations[i].sql) == 0,
 		       "%.200s differs from the embedded copy: rebuild pipeline/store_schema.o", path);
 		free(data);
 	}
@@ -506,6 +519,88 @@ static void id_prefix(void)
 	store_close(&st);
 }
 
+/* same_text - 1 if two one-value queries (same text argument) give the same text */
+static int same_text(struct store *st, const char *sql1, const char *sql2, const char *arg)
+{
+	sqlite3_stmt *a, *b;
+	int same = 0;
+
+	if (sqlite3_prepare_v2(store_db(st), sql1, -1, &a, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_prepare_v2(store_db(st), sql2, -1, &b, NULL) != SQLITE_OK) {
+		sqlite3_finalize(a);
+		return 0;
+	}
+	sqlite3_bind_text(a, 1, arg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(b, 1, arg, -1, SQLITE_STATIC);
+	/* arg is the text of a schema file, read by the caller */
+	if (sqlite3_step(a) == SQLITE_ROW && sqlite3_step(b) == SQLITE_ROW &&
+	    sqlite3_column_text(a, 0) && sqlite3_column_text(b, 0))
+		same = strcmp((const char *)sqlite3_column_text(a, 0),
+			      (const char *)sqlite3_column_text(b, 0)) == 0;
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return same;
+}
+
+/* The JSON Schemas in schemas/ list exactly the keys the store writes. */
+static void schemas_match_records(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	char id[65], rec[512], aud[512];
+	const char *top = getenv("DOCKET_TOP") ? getenv("DOCKET_TOP") : "..";
+
+	char *rec_json, *aud_json;
+
+	snprintf(rec, sizeof rec, "%s/schemas/result-record.schema.json", top);
+	snprintf(aud, sizeof aud, "%s/schemas/audit-record.schema.json", top);
+	rec_json = slurp(rec);
+	aud_json = slurp(aud);
+	REQUIRE(rec_json != NULL && aud_json != NULL);
+	REQUIRE(store_open(&st, db_path("schema.db"), STORE_CREATE, &e) == 0);
+	make_id("schema", id);
+	sample(&d, id, NULL);
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(same_text(&st, "SELECT group_concat(value) FROM json_each(?1, "
+			"'$.required')", "SELECT group_concat(key) FROM result_records, "
+			"json_each(record) WHERE ?1 IS NOT NULL", rec_json));
+	CHECK(same_text(&st, "SELECT group_concat(value) FROM (SELECT value FROM json_each("
+			"?1, '$.$defs.document.required') ORDER BY value)",
+			"SELECT group_concat(key) FROM (SELECT key FROM audit_log, json_each(payload) "
+			"WHERE kind = 'document' AND ?1 IS NOT NULL ORDER BY key)", aud_json));
+	CHECK(same_text(&st, "SELECT group_concat(value) FROM (SELECT value FROM json_each("
+			"?1, '$.required') ORDER BY value)",
+			"SELECT 'at,doc_id,kind,payload,seq' WHERE ?1 IS NOT NULL", aud_json));
+	store_close(&st);
+	free(rec_json);
+	free(aud_json);
+}
+
+/* A transaction someone left open is undone, never nested into (invariant 6). */
+static void stale_transaction_undone(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	char id[65];
+
+	REQUIRE(store_open(&st, db_path("stale.db"), STORE_CREATE, &e) == 0);
+	REQUIRE(sqlite3_exec(store_db(&st), "BEGIN; INSERT INTO runs(command, started_at) "
+			     "VALUES ('stale', 'x')", NULL, NULL, NULL) == SQLITE_OK);
+	make_id("stale", id);
+	sample(&d, id, NULL);
+	CHECK(store_put_document(&st, &d, NULL, &e) == 0);
+	CHECK(sqlite3_get_autocommit(store_db(&st)));
+	CHECK(count(&st, "SELECT count(*) FROM runs") == 0);
+	CHECK(count(&st, "SELECT count(*) FROM documents") == 1);
+	REQUIRE(store_begin(&st, &e) == 0);
+	CHECK(store_begin(&st, &e) == DK_EINVAL);
+	store_rollback(&st);
+	store_close(&st);
+}
+
 int main(void)
 {
 	RUN(embedded_schema_matches_files);
@@ -523,5 +618,7 @@ int main(void)
 	RUN(audit_log_refuses_update);
 	RUN(export_record_shape);
 	RUN(id_prefix);
+	RUN(schemas_match_records);
+	RUN(stale_transaction_undone);
 	return TEST_END();
 }
