@@ -25,7 +25,7 @@ Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := glib-2.0 gio-2.0 poppler-glib libxml-2.0 libarchive gmime-3.0 \
 	icu-uc icu-i18n sqlite3 libseccomp libmagic libexttextcat openblas cairo \
-	json-glib-1.0 fontconfig
+	json-glib-1.0 fontconfig zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcld2
 

@@ -27,5 +27,6 @@ int cmd_mkmodel(int argc, char **argv);
 /* stages */
 int cmd_extract(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
+int cmd_entities(int argc, char **argv);
 
 #endif

@@ -47,6 +47,7 @@ static const struct cmd_struct commands[] = {
 	/* stages */
 	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },
 	{ "langid", cmd_langid, "language of each line on stdin" },
+	{ "entities", cmd_entities, "print the rule-based entities of text on stdin as JSON" },
 
 };
 

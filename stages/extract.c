@@ -10,8 +10,8 @@
  *	   and text/plain that opens with an RFC 5322 header block naming
  *	   From/To/Subject/Date is an e-mail.
  *	2. The dispatch table is the one place that knows which formats
- *	   exist; a format whose extractor has not been written is simply
- *	   absent and its type fails unsupported_type.
+ *	   exist. HTML and XML rows come before the "text/" catch-all, so
+ *	   markup is never read as plain text (scripts and all).
  *	3. extract_file() never follows a symlink (O_NOFOLLOW) and only reads
  *	   regular files: a FIFO or device in the inbox cannot block or feed
  *	   a worker forever. The size is checked on the descriptor (fstat),
@@ -51,8 +51,8 @@ struct format {
 
 /*
  * ---- DISPATCH TABLE (note 2): one row per MIME type --------------------
- * extract-b adds the rows of html, xml, docx, odt and eml here as their
- * extractors land. First match wins; "text/" (any other text) stays last.
+ * A new format is one row here and one extract_<fmt> in extract.h.
+ * First match wins; "text/" (any other text) stays last.
  */
 static const struct format formats[] = {
 	{ "application/pdf", "pdf", extract_pdf, NORMALIZE_PDF },

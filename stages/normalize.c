@@ -9,7 +9,9 @@
  *	  2. split: the cleaned pages become lines {page, offset, length};
  *	  3. furniture: lines among the first and last FURN_ZONE non-blank
  *	     lines of a page are reduced to a form (digit runs -> '#'); forms
- *	     found on most pages are running heads or page numbers and go;
+ *	     found on most pages are running heads or page numbers and go
+ *	     (a one-page text loses only a worded page number such as
+ *	     "Page 1 of 1": a bare number there may be anything);
  *	  4. dehyphenate: a line ending in letter + '-' followed (on the same
  *	     page without a blank line, or at the top of the next page) by a
  *	     line starting with a letter takes that line's first word.
@@ -394,6 +396,20 @@ static void furniture_walk(struct norm *nm, GHashTable *forms, int apply)
 	}
 }
 
+/* lone_page_number - pass 3 on a one-page text: "Seite 1 von 1", "- 1 -" go, a bare "1" stays */
+static void lone_page_number(struct norm *nm)
+{
+	size_t idx[2 * FURN_ZONE], nz = zone_lines(nm, 0, nm->n, idx);
+
+	for (size_t k = 0; k < nz; k++) {
+		struct line *l = &nm->lines[idx[k]];
+		char *form = line_form(nm, l);
+
+		l->drop = strcmp(form, "#") != 0 && is_page_number(form);
+		g_free(form);
+	}
+}
+
 /* furniture - pass 3 */
 static void furniture(struct norm *nm)
 {
@@ -581,8 +597,8 @@ int normalize_text(const char *in, size_t len, const size_t *page_start,
 		if (rc == 0)
 			rc = split_page(&nm, from, p);
 	}
-	if (rc == 0 && (flags & NORMALIZE_FURNITURE) && nm.pages >= 2)
-		furniture(&nm);
+	if (rc == 0 && (flags & NORMALIZE_FURNITURE))
+		(nm.pages >= 2 ? furniture : lone_page_number)(&nm);
 	if (rc == 0 && (flags & NORMALIZE_DEHYPHENATE))
 		dehyphenate(&nm);
 	if (rc == 0)
