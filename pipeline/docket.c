@@ -43,6 +43,7 @@ static const struct cmd_struct commands[] = {
 
 	/* engine */
 	{ "mkmodel", cmd_mkmodel, "write random-weight GGUF models; convert llama2.c" },
+	{ "tokenize", cmd_tokenize, "text to token ids and back with a model's tokenizer" },
 
 	/* stages */
 	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },

@@ -72,15 +72,15 @@ static const struct format formats[] = {
 
 static magic_t magic_cookie;
 
-/* extract_limits_default - the limits used when the config says nothing */
+/* extract_limits_default - the limits used when the config says nothing (pipeline/config.c's defaults) */
 void extract_limits_default(struct extract_limits *lim)
 {
-	lim->max_input_bytes = (size_t)64 << 20;
-	lim->max_text_bytes = (size_t)16 << 20;
-	lim->max_member_bytes = (size_t)64 << 20;
-	lim->max_total_bytes = (size_t)256 << 20;
-	lim->max_pages = 2000;
-	lim->max_children = 32;
+	lim->max_input_bytes = (size_t)256 << 20;
+	lim->max_text_bytes = (size_t)64 << 20;
+	lim->max_member_bytes = (size_t)256 << 20;
+	lim->max_total_bytes = (size_t)1 << 30;
+	lim->max_pages = 5000;
+	lim->max_children = 100;
 }
 
 /* extract_init - load the libmagic database (note 6) */

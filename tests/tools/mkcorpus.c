@@ -3,7 +3,8 @@
  *	mkcorpus - write test documents of every format docket reads
  * SYNOPSIS
  *	mkcorpus --out DIR [--count N] [--seed S] [--formats LIST]
- *		 [--pdf-pages N] [--hostile] [--bomb-mb N] [--manifest FILE]
+ *		 [--pdf-pages N] [--hostile] [--bomb-mb N] [--oversize-mb N]
+ *		 [--manifest FILE]
  * DESCRIPTION
  *	Writes N fictitious agency letters (permit applications, complaints,
  *	invoices, appeals) in de, en, fr, nl, it, es and pl, cycling through
@@ -20,7 +21,8 @@
  *	named .pdf, a truncated PDF, an encrypted PDF, an image-only PDF,
  *	billion-laughs XML, XXE naming file:///etc/passwd, a ZIP-bomb DOCX
  *	(one member inflating to --bomb-mb MiB, default 2048, from a few MiB),
- *	a text file over 64 MiB (sparse: cheap to write), HTML with script
+ *	a text file of --oversize-mb MiB, default 257, just over the default
+ *	input cap of 256 MiB (sparse: cheap to write), HTML with script
  *	and iframe, a symlink, and odd names (spaces, accents, a newline,
  *	invalid UTF-8).
  *	--manifest FILE writes one line per document: the name (backslash,
@@ -993,8 +995,8 @@ static const unsigned char jpeg[] = {
 	0x19, 0x12, 0x13, 0x0F, 0xFF, 0xD9,
 };
 
-/* oversize - a sparse text file just over the default 64 MiB input cap */
-static int oversize(void)
+/* oversize - a sparse text file of mb MiB (default just over the 256 MiB input cap) */
+static int oversize(unsigned long mb)
 {
 	static const char name[] = "hostile-oversize.txt";
 	static const char head[] = "Sehr geehrte Damen und Herren,\n";
@@ -1002,7 +1004,7 @@ static int oversize(void)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = 0;
 
 	if (fd < 0 || write(fd, head, sizeof head - 1) != (ssize_t)(sizeof head - 1) ||
-	    ftruncate(fd, ((off_t)64 << 20) + 4096) != 0)
+	    ftruncate(fd, (off_t)mb << 20) != 0)
 		rc = fail(strerror(errno), name);
 	if (fd >= 0)
 		close(fd);
@@ -1026,7 +1028,7 @@ static int hostile_links(void)
 	return rc;
 }
 
-static int hostile(const struct doc *d, unsigned bomb_mb)
+static int hostile(const struct doc *d, unsigned bomb_mb, unsigned long oversize_mb)
 {
 	GByteArray *pdf = render_pdf(d, 2, 1), *enc = encrypted_pdf(), *scan = render_pdf(d, 1, 0);
 	GByteArray *bomb = bomb_docx(bomb_mb);
@@ -1047,7 +1049,7 @@ static int hostile(const struct doc *d, unsigned bomb_mb)
 	rc |= put("Beschwerde über Gebühren – Müller.txt", text, strlen(text), "done");
 	rc |= put("zeile\numbruch.txt", text, strlen(text), "done");
 	rc |= put("ung\xFCltig-\xFF\xFE.txt", text, strlen(text), "done");
-	rc |= oversize();
+	rc |= oversize(oversize_mb);
 	rc |= hostile_links();
 	g_byte_array_free(pdf, TRUE);
 	g_byte_array_free(enc, TRUE);
@@ -1063,14 +1065,15 @@ static int hostile(const struct doc *d, unsigned bomb_mb)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mkcorpus --out DIR [--count N] [--seed S] [--formats LIST]\n"
-		"                [--pdf-pages N] [--hostile] [--bomb-mb N] [--manifest FILE]\n"
+		"                [--pdf-pages N] [--hostile] [--bomb-mb N] [--oversize-mb N]\n"
+		"                [--manifest FILE]\n"
 		"formats: pdf,docx,odt,html,xml,eml,txt,txt16,latin1 (default: all)\n");
 }
 
 struct opts {
 	const char *out, *formats, *manifest;
 	int count, pdf_pages, hostile;
-	unsigned long seed, bomb_mb;
+	unsigned long seed, bomb_mb, oversize_mb;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -1099,12 +1102,15 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->pdf_pages = atoi(v);
 		else if (strcmp(a, "--bomb-mb") == 0)
 			o->bomb_mb = strtoul(v, NULL, 10);
+		else if (strcmp(a, "--oversize-mb") == 0)
+			o->oversize_mb = strtoul(v, NULL, 10);
 		else if (strcmp(a, "--manifest") == 0)
 			o->manifest = v;
 		else
 			return -1;
 	}
-	return o->out && o->count >= 0 && o->pdf_pages >= 0 && o->bomb_mb > 0 && o->bomb_mb < 4096 ? 0 : -1;
+	return o->out && o->count >= 0 && o->pdf_pages >= 0 && o->bomb_mb > 0 && o->bomb_mb < 4096 &&
+	       o->oversize_mb > 0 ? 0 : -1;
 }
 
 static int long_pdf(int pages)
@@ -1125,7 +1131,7 @@ static int long_pdf(int pages)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { NULL, "pdf,docx,odt,html,xml,eml,txt,txt16,latin1", NULL, 10, 0, 0, 1, 2048 };
+	struct opts o = { NULL, "pdf,docx,odt,html,xml,eml,txt,txt16,latin1", NULL, 10, 0, 0, 1, 2048, 257 };
 	char **fmts;
 	int nf, rc = 0;
 
@@ -1158,7 +1164,7 @@ int main(int argc, char **argv)
 		struct doc d;
 
 		make_doc(&d, &langs[0], K_COMPLAINT);
-		rc = hostile(&d, (unsigned)o.bomb_mb);
+		rc = hostile(&d, (unsigned)o.bomb_mb, o.oversize_mb);
 		doc_free(&d);
 	}
 	g_strfreev(fmts);

@@ -368,7 +368,7 @@ static void pretokenizers(void)
 static void wpm_words(void)
 {
 	static const char *const tok[] = { "[PAD]", "[UNK]", "[CLS]", "[SEP]",
-		"\xe2\x96\x81hello", "\xe2\x96\x81" "cafe", "\xe2\x96\x81!", "\xe2\x96\x81un", "aff", "able" };
+		"\xe2\x96\x81hello", "\xe2\x96\x81\x63\x61\x66\x65", "\xe2\x96\x81!", "\xe2\x96\x81un", "aff", "able" };
 	static const int32_t type[] = { 3, 3, 3, 3, 1, 1, 1, 1, 1, 1 };
 	struct tok_vocab_spec sp = TOK_VOCAB_SPEC_INIT;
 	struct tok_vocab *v = NULL;
