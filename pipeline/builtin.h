@@ -28,6 +28,8 @@ int cmd_tokenize(int argc, char **argv);
 /* stages */
 int cmd_extract(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
 int cmd_entities(int argc, char **argv);
 
 #endif

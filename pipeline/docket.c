@@ -48,6 +48,8 @@ static const struct cmd_struct commands[] = {
 	/* stages */
 	{ "extract", cmd_extract, "print the extracted, normalized text of one file" },
 	{ "langid", cmd_langid, "language of each line on stdin" },
+	{ "train", cmd_train, "build a classifier model from labeled texts" },
+	{ "classify", cmd_classify, "classify one text with a trained model" },
 	{ "entities", cmd_entities, "print the rule-based entities of text on stdin as JSON" },
 
 };

@@ -1,0 +1,78 @@
+/*
+ * NAME
+ *	classifier - trained document classifier (multinomial logistic regression)
+ * SUMMARY
+ *	clf_train() fits softmax regression over textfeat vectors with
+ *	deterministic SGD; clf_predict() returns the best label and its
+ *	probability; clf_save()/clf_load() keep a model in a versioned file.
+ *
+ *	Language centering: every example is trained as x - mu(lang), where
+ *	mu(lang) is the class-balanced mean feature vector of that language's
+ *	examples. Without it, a letter's nearest neighbours are the letters in
+ *	its own language, whatever their class. The model keeps, per language,
+ *	only W^T mu(lang) (one number per label); clf_predict() subtracts it
+ *	for the document's language, or nothing for a language never seen.
+ *
+ *	File format (little-endian): "DKCLF001", u32 format version (2),
+ *	u32 n_labels, u32 feature bits, then per label u32 length + UTF-8 name,
+ *	u32 n_langs, per language u32 length + code + f32 shift[n_labels],
+ *	f32 bias[n_labels], f32 weight[2^bits][n_labels] (feature-major: one
+ *	feature's weights for all labels are adjacent, which is what a sparse
+ *	dot product reads), u32 FNV-1a checksum of everything before it.
+ * OWNERSHIP
+ *	struct clf_model is owned by whoever got it from clf_train/clf_load and
+ *	freed with clf_free(). clf_label() returns a string owned by the model.
+ * THREADS
+ *	A loaded model is read-only: clf_predict() is safe from many threads.
+ * ERRORS
+ *	DK_EINVAL (bad arguments or text), DK_ENOMEM, DK_EIO (file),
+ *	DK_EFORMAT (not a model file, wrong version, corrupt).
+ */
+#ifndef DK_CLASSIFIER_H
+#define DK_CLASSIFIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/dk_err.h"
+
+#define CLF_MAX_LABELS 256
+
+struct clf_model;
+
+struct clf_example {
+	const char *text;
+	size_t len;
+	int label;		/* index into the labels given to clf_train() */
+	const char *lang;	/* ISO 639-1 of the text, or NULL if unknown */
+	float weight;		/* 1.0 for a document; less for label descriptions */
+};
+
+struct clf_train_opts {
+	int epochs;		/* default 40 */
+	double l2;		/* weight decay per step, default 1e-5 */
+	uint64_t seed;		/* shuffling; default 1 */
+};
+
+struct clf_prediction {
+	int label;
+	double confidence;	/* softmax probability of label */
+	double second;		/* probability of the runner-up */
+};
+
+int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
+	      int n_labels, const struct clf_train_opts *opts,
+	      struct clf_model **out, struct dk_err *err);
+/* clf_predict - lang is the text's ISO 639-1 code or NULL */
+int clf_predict(const struct clf_model *m, const char *text, size_t len, const char *lang,
+		struct clf_prediction *out, struct dk_err *err);
+int clf_save(const struct clf_model *m, const char *path, struct dk_err *err);
+int clf_load(const char *path, struct clf_model **out, struct dk_err *err);
+void clf_free(struct clf_model *m);
+
+int clf_n_labels(const struct clf_model *m);
+const char *clf_label(const struct clf_model *m, int i);
+/* clf_label_index - index of a label name, or -1 */
+int clf_label_index(const struct clf_model *m, const char *name);
+
+#endif
