@@ -10,7 +10,7 @@
  *	   rendered wrongly.
  *	2. Llama 3 and Gemma trim surrounding whitespace of each content, as
  *	   llama.cpp does; ChatML and Phi-3 keep content verbatim. Gemma has no
- *	   system role: the system text opens the next user turn.
+ *	   system role: the system texts (concatenated) open the next user turn.
  */
 #include <ctype.h>
 #include <string.h>
@@ -97,22 +97,22 @@ static int add_trimmed(struct dk_buf *out, const char *s)
 
 static int render_gemma(const struct chat_msg *m, size_t n, int add, struct dk_buf *o)
 {
-	const char *sys = NULL;
+	struct dk_buf sys = DK_BUF_INIT;	/* system texts wait for the next user turn */
 	int rc = 0;
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *role = strcmp(m[i].role, "assistant") == 0 ? "model" : m[i].role;
 
 		if (strcmp(m[i].role, "system") == 0) {
-			sys = m[i].content;
+			rc = add_trimmed(&sys, m[i].content);
 			continue;
 		}
 		rc = dk_buf_addf(o, "<start_of_turn>%s\n", role);
-		if (rc == 0 && sys && strcmp(role, "model") != 0) {
-			rc = add_trimmed(o, sys);
+		if (rc == 0 && sys.len && strcmp(role, "model") != 0) {
+			rc = dk_buf_add(o, sys.buf, sys.len);
 			if (rc == 0)
 				rc = dk_buf_adds(o, "\n\n");
-			sys = NULL;
+			dk_buf_reset(&sys);
 		}
 		if (rc == 0)
 			rc = add_trimmed(o, m[i].content);
@@ -121,6 +121,7 @@ static int render_gemma(const struct chat_msg *m, size_t n, int add, struct dk_b
 	}
 	if (rc == 0 && add)
 		rc = dk_buf_adds(o, "<start_of_turn>model\n");
+	dk_buf_release(&sys);
 	return rc;
 }
 

@@ -76,7 +76,7 @@ struct tok_vocab {
 	struct tok_merge *merge;	/* (n_merges), index = rank */
 	char *mtext;
 	struct tok_map mmap;		/* (left, right) -> rank */
-	int32_t bos, eos, unk, sep, pad, eot, eom, linefeed;
+	int32_t bos, eos, unk, sep, pad, eot, eom;
 	int add_bos, add_eos, add_space_prefix;
 	int ignore_merges, clean_spaces;
 	int32_t byte_id[256];		/* byte fallback / byte-level token per byte, -1 none */

@@ -409,6 +409,143 @@ static void bad_specs(void)
 	CHECK(strstr(err.msg, "no-such-pre") != NULL);
 }
 
+/* ---- vocabularies from hand-written GGUF bytes ---- */
+
+struct gw {
+	unsigned char b[8192];
+	size_t n;
+	uint64_t n_kv;
+};
+
+static void gw_raw(struct gw *w, const void *p, size_t n)
+{
+	if (w->n + n <= sizeof w->b)
+		memcpy(w->b + w->n, p, n);
+	w->n += n;
+}
+
+static void gw_u32(struct gw *w, uint32_t v) { gw_raw(w, &v, 4); }
+static void gw_u64(struct gw *w, uint64_t v) { gw_raw(w, &v, 8); }
+
+static void gw_str(struct gw *w, const char *s)
+{
+	gw_u64(w, strlen(s));
+	gw_raw(w, s, strlen(s));
+}
+
+static void gw_kv_str(struct gw *w, const char *k, const char *v)
+{
+	gw_str(w, k);
+	gw_u32(w, 8);
+	gw_str(w, v);
+	w->n_kv++;
+}
+
+static void gw_kv_strs(struct gw *w, const char *k, const char *const *v, size_t n)
+{
+	gw_str(w, k);
+	gw_u32(w, 9);
+	gw_u32(w, 8);
+	gw_u64(w, n);
+	for (size_t i = 0; i < n; i++)
+		gw_str(w, v[i]);
+	w->n_kv++;
+}
+
+static void gw_kv_f32s(struct gw *w, const char *k, const float *v, size_t n)
+{
+	gw_str(w, k);
+	gw_u32(w, 9);
+	gw_u32(w, 6);
+	gw_u64(w, n);
+	gw_raw(w, v, n * 4);
+	w->n_kv++;
+}
+
+static void gw_kv_bool(struct gw *w, const char *k, int v)
+{
+	unsigned char c = (unsigned char)v;
+
+	gw_str(w, k);
+	gw_u32(w, 7);
+	gw_raw(w, &c, 1);
+	w->n_kv++;
+}
+
+/* gw_vocab - header + the kvs written so far, opened as a GGUF, then a vocab */
+static int gw_vocab(struct gw *w, struct tok_vocab **v, struct dk_err *err)
+{
+	unsigned char *file = malloc(w->n + 24 + 64);
+	struct gguf *g = NULL;
+	uint32_t ver = 3;
+	uint64_t zero = 0;
+	int rc;
+
+	memcpy(file, "GGUF", 4);
+	memcpy(file + 4, &ver, 4);
+	memcpy(file + 8, &zero, 8);
+	memcpy(file + 16, &w->n_kv, 8);
+	memcpy(file + 24, w->b, w->n);
+	memset(file + 24 + w->n, 0, 64);
+	rc = gguf_open_buffer(file, w->n + 24 + 64, &g, err);
+	if (rc == 0)
+		rc = tok_vocab_from_gguf(g, v, err);
+	gguf_free(g);
+	free(file);
+	return rc;
+}
+
+static const char *const g_tok[] = { "<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "\xe2\x96\x81\x61" };
+static const float g_score[] = { 0, 0, 0, -1, -2, -0.5f };
+
+static void gguf_vocab_loads(void)
+{
+	struct gw w = { .n = 0, .n_kv = 0 };
+	struct tok_vocab *v = NULL;
+	struct dk_err err = DK_ERR_INIT;
+	struct tok_ids ids = TOK_IDS_INIT;
+
+	gw_kv_str(&w, "general.name", "tiny");
+	gw_kv_str(&w, "tokenizer.ggml.model", "llama");
+	gw_kv_strs(&w, "tokenizer.ggml.tokens", g_tok, 6);
+	gw_kv_f32s(&w, "tokenizer.ggml.scores", g_score, 6);
+	gw_kv_bool(&w, "tokenizer.ggml.add_bos_token", 0);
+	REQUIRE(gw_vocab(&w, &v, &err) == 0 || (printf("  %s\n", err.msg), 0));
+	CHECK(tok_n_tokens(v) == 6 && tok_bos(v) == 1 && tok_eos(v) == 2 && !tok_add_bos(v));
+	CHECK(tok_encode(v, "a", 1, TOK_ADD_SPECIAL, &ids, &err) == 0);
+	CHECK(ids.n == 1 && ids.v[0] == 5);	/* no BOS: the file said so */
+	tok_ids_release(&ids);
+	tok_vocab_free(v);
+}
+
+static void gguf_vocab_refuses(void)
+{
+	struct gw w = { .n = 0, .n_kv = 0 };
+	struct tok_vocab *v = NULL;
+	struct dk_err err = DK_ERR_INIT;
+
+	gw_kv_str(&w, "tokenizer.ggml.model", "llama");
+	CHECK(gw_vocab(&w, &v, &err) == DK_EFORMAT && strstr(err.msg, "tokenizer.ggml.tokens"));
+	w = (struct gw){ .n = 0, .n_kv = 0 };
+	gw_kv_str(&w, "tokenizer.ggml.model", "gpt2");
+	gw_kv_strs(&w, "tokenizer.ggml.tokens", g_tok, 6);
+	CHECK(gw_vocab(&w, &v, &err) == DK_EFORMAT && strstr(err.msg, "merges"));
+	w = (struct gw){ .n = 0, .n_kv = 0 };
+	gw_kv_str(&w, "tokenizer.ggml.model", "rwkv");
+	gw_kv_strs(&w, "tokenizer.ggml.tokens", g_tok, 6);
+	CHECK(gw_vocab(&w, &v, &err) == DK_EUNSUPPORTED && strstr(err.msg, "rwkv"));
+	w = (struct gw){ .n = 0, .n_kv = 0 };
+	gw_kv_str(&w, "tokenizer.ggml.model", "llama");
+	gw_kv_strs(&w, "tokenizer.ggml.tokens", g_tok, 6);
+	gw_kv_f32s(&w, "tokenizer.ggml.scores", g_score, 5);
+	CHECK(gw_vocab(&w, &v, &err) == DK_EFORMAT && strstr(err.msg, "scores"));
+	w = (struct gw){ .n = 0, .n_kv = 0 };
+	gw_kv_str(&w, "tokenizer.ggml.model", "llama");
+	gw_kv_str(&w, "tokenizer.ggml.tokens", "not an array");
+	CHECK(gw_vocab(&w, &v, &err) == DK_EFORMAT);
+	CHECK(v == NULL);
+}
+
 static void vec_llama_spm(void) { run_vectors("llama-spm", 1); }
 static void vec_phi_3(void) { run_vectors("phi-3", 1); }
 static void vec_baichuan(void) { run_vectors("baichuan", 1); }
@@ -433,6 +570,8 @@ int main(void)
 	RUN(pretokenizers);
 	RUN(wpm_words);
 	RUN(bad_specs);
+	RUN(gguf_vocab_loads);
+	RUN(gguf_vocab_refuses);
 	RUN(vec_llama_spm);
 	RUN(vec_phi_3);
 	RUN(vec_baichuan);
