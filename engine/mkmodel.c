@@ -511,9 +511,16 @@ static void add_layer(struct plan_builder *b, const struct mkmodel_dims *d, uint
 		norm(b, il, "post_ffw_norm.weight", e);
 }
 
-static float embd_sigma(enum mkmodel_arch a)
+/*
+ * vocab_sigma - std of token_embd (and a separate output): the oracle's
+ * per architecture at n_embd 256, scaled by sqrt(256/n_embd) so that
+ * logits (sums over n_embd) keep the oracle's spread at real widths
+ */
+static float vocab_sigma(enum mkmodel_arch a, uint32_t n_embd, bool output)
 {
-	return a == MK_GEMMA3 ? 0.06f : a == MK_PHI3 ? 0.5f : 0.125f;
+	float base = output ? 0.125f : a == MK_GEMMA3 ? 0.06f : a == MK_PHI3 ? 0.5f : 0.125f;
+
+	return base * sqrtf(256.0f / (float)n_embd);
 }
 
 static int check_dims(const struct mkmodel_dims *d, uint32_t n_vocab, struct dk_err *err)
@@ -551,14 +558,16 @@ int mkmodel_plan(const struct mkmodel_spec *s, uint32_t n_vocab, struct mkmodel_
 	if (rc != 0)
 		return rc;
 	out->file_type = ft->ft;
-	add(&b, "token_embd.weight", d->n_embd, n_vocab, DIST_NORMAL, embd_sigma(d->arch));
+	add(&b, "token_embd.weight", d->n_embd, n_vocab, DIST_NORMAL,
+	    vocab_sigma(d->arch, d->n_embd, false));
 	if (d->rope_freqs)
 		add(&b, "rope_freqs.weight", d->head_dim / 2, 0, DIST_ROPE_FREQS, 0);
 	for (uint32_t il = 0; il < d->n_layer; il++)
 		add_layer(&b, d, il);
 	add(&b, "output_norm.weight", d->n_embd, 0, DIST_ONE_PLUS, 0.1f);
 	if (!d->tied)
-		add(&b, "output.weight", d->n_embd, n_vocab, DIST_NORMAL, 0.125f);
+		add(&b, "output.weight", d->n_embd, n_vocab, DIST_NORMAL,
+		    vocab_sigma(d->arch, d->n_embd, true));
 	if (b.rc != 0) {
 		mkmodel_plan_release(out);
 		return b.rc;

@@ -6,7 +6,9 @@
  *	load: the tensor names, shapes and metadata keys llama.cpp expects for
  *	llama, qwen2, qwen3, gemma3 and phi3, weights drawn like the oracle's
  *	(matrices N(0, 1/fan_in), norms 1 + N(0, 0.1^2), biases N(0, 0.2^2),
- *	token embeddings N(0, s^2) with s per architecture), stored in any
+ *	token embeddings N(0, s^2) with the oracle's s per architecture at
+ *	n_embd 256, times sqrt(256/n_embd) at other widths so logits keep the
+ *	oracle's spread), stored in any
  *	tensor type or llama-quantize mixture.
  *
  *	Shapes come from a preset (real models' dimensions), or from an

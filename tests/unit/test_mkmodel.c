@@ -356,6 +356,16 @@ static void weights_scaled_like_oracle(void)
 	stats(g, "blk.0.attn_q.bias", &m, &sd);
 	CHECKF(fabs(m) < 0.06 && fabs(sd - 0.2) < 0.04, "attn_q.bias %g %g", m, sd);
 	gguf_free(g);
+	/* at 4x the width, embeddings shrink by 2x: logits keep the oracle's spread */
+	tiny(&s, MK_PHI3, "F32");
+	s.d.n_embd = 1024;
+	REQUIRE(mkmodel_write(&s, path, NULL) == 0);
+	REQUIRE(gguf_open(path, &g, NULL) == 0);
+	stats(g, "token_embd.weight", &m, &sd);
+	CHECKF(fabs(sd - 0.25) < 0.01, "phi3 token_embd %g", sd);
+	stats(g, "output.weight", &m, &sd);
+	CHECKF(fabs(sd - 0.0625) < 0.003, "phi3 output %g", sd);
+	gguf_free(g);
 }
 
 /* Llama 3.1+ rope factors and gemma3 4B's linear rope scaling keys */
