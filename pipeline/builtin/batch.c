@@ -28,6 +28,7 @@
 #include "pipeline/config.h"
 #include "pipeline/store.h"
 #include "pipeline/supervisor.h"
+#include "stages/analyze.h"
 #include "util/dk_log.h"
 
 /* The settings, kept for SIGHUP reloads (one run per process). */
@@ -91,6 +92,25 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 		       sm->stages[i].stage, (long long)sm->stages[i].n,
 		       sm->stages[i].n ? sm->stages[i].total_ms / (double)sm->stages[i].n : 0.0,
 		       sm->stages[i].max_ms);
+}
+
+/*
+ * check_analysis - load the analysis data and classifier once here, so a
+ * wrong "classifier" setting stops the run with one clear error instead
+ * of failing every document in the workers' pre-init
+ */
+static int check_analysis(const struct pipeline_opts *o, struct dk_err *err)
+{
+	struct analyze_opts ao = { 0 };
+	struct analyze *an;
+	int rc;
+
+	ao.expected_languages = o->expected_languages;
+	ao.classifier_path = o->classifier;
+	ao.review_threshold = o->review_threshold;
+	rc = analyze_open(&an, &ao, err);
+	analyze_close(an);
+	return rc;
 }
 
 /* run_begin - create the database if needed and open a runs row */
@@ -166,6 +186,8 @@ static int run(int argc, char **argv, int batch)
 	o.progress = !quiet && isatty(2);
 	o.reload = reload;
 	rc = run_spool && run_db ? 0 : dk_err_set(&err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = check_analysis(&o, &err);
 	if (rc == 0)
 		rc = run_begin(run_db, batch ? "batch" : "watch", &counts.run_id, &err);
 	if (rc == 0) {
