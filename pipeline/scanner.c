@@ -135,9 +135,11 @@ static int visit(const char *name, void *arg)
 		return 0;	/* gone meanwhile, or unreadable: the next scan sees */
 	if (S_ISDIR(st.st_mode))
 		return 0;
-	s = g_hash_table_lookup(ss->sc->seen, name);
-	if (s != NULL) {
-		g_hash_table_steal(ss->sc->seen, name);
+	gpointer old_key = NULL, old_val = NULL;
+
+	if (g_hash_table_steal_extended(ss->sc->seen, name, &old_key, &old_val)) {
+		g_free(old_key);	/* the entry moves to the new table under a new key */
+		s = old_val;
 	} else {
 		s = g_new0(struct seen, 1);
 		s->size = st.st_size;

@@ -7,8 +7,11 @@
  *	   libmagic's answer, both from content: a ZIP whose members name an
  *	   OOXML or ODF document is that document (some writers put
  *	   [Content_Types].xml late and libmagic only sees application/zip),
- *	   and text/plain that opens with an RFC 5322 header block naming
- *	   From/To/Subject/Date is an e-mail.
+ *	   text/plain that opens with an RFC 5322 header block naming
+ *	   From/To/Subject/Date is an e-mail, and "data" whose bytes are
+ *	   zero at every other position is UTF-16 text without a byte order
+ *	   mark (libmagic only knows UTF-16 with one; ICU's detector in the
+ *	   TXT extractor then names the byte order).
  *	2. The dispatch table is the one place that knows which formats
  *	   exist. HTML and XML rows come before the "text/" catch-all, so
  *	   markup is never read as plain text (scripts and all).
@@ -175,13 +178,17 @@ int extract_add_child(struct extract_result *res, const char *name,
 /* zip_kind - the document type a ZIP's members name, or NULL (note 1) */
 static const char *zip_kind(const unsigned char *d, size_t len)
 {
-	static const char odt[] = "mimetypeapplication/vnd.oasis.opendocument.text";
-	size_t head = len < 65536 ? len : 65536;
+	static const char odt[] = "application/vnd.oasis.opendocument.text";
+	size_t head = len < 65536 ? len : 65536, name, data;
 
-	if (len < 4 || memcmp(d, "PK\3\4", 4) != 0)
+	if (len < 30 || memcmp(d, "PK\3\4", 4) != 0)
 		return NULL;
-	if (len >= 30 + sizeof odt - 1 && memcmp(d + 30, odt, sizeof odt - 1) == 0)
-		return "application/vnd.oasis.opendocument.text";
+	/* ODF: a first member "mimetype", stored, naming the type */
+	name = (size_t)d[26] | (size_t)d[27] << 8;
+	data = 30 + name + ((size_t)d[28] | (size_t)d[29] << 8);
+	if (name == 8 && memcmp(d + 30, "mimetype", 8) == 0 && data + sizeof odt - 1 <= len &&
+	    memcmp(d + data, odt, sizeof odt - 1) == 0)
+		return odt;
 	if (memmem(d, head, "word/document.xml", 17))
 		return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 	return NULL;
@@ -221,6 +228,18 @@ static int looks_like_mail(const unsigned char *d, size_t len)
 	return fields >= 3 && keys >= 2;
 }
 
+/* bom_less_utf16 - zero bytes at one parity only, as mostly-Latin UTF-16 has (note 1) */
+static int bom_less_utf16(const unsigned char *d, size_t len)
+{
+	size_t n = (len < 4096 ? len : 4096) & ~(size_t)1, zero[2] = { 0, 0 };
+
+	if (n < 16)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		zero[i & 1] += d[i] == 0;
+	return (zero[0] * 10 >= n * 3 && zero[1] == 0) || (zero[1] * 10 >= n * 3 && zero[0] == 0);
+}
+
 /* sniff - the MIME type of data (note 1) */
 static int sniff(const unsigned char *data, size_t len, char *mime, size_t size,
 		 struct dk_err *err)
@@ -237,7 +256,10 @@ static int sniff(const unsigned char *data, size_t len, char *mime, size_t size,
 	if (strcmp(m, "application/zip") == 0 || strcmp(m, "application/octet-stream") == 0) {
 		const char *z = zip_kind(data, len);
 
-		m = z ? z : m;
+		if (z)
+			m = z;
+		else if (strcmp(m, "application/octet-stream") == 0 && bom_less_utf16(data, len))
+			m = "text/plain";
 	} else if (strcmp(m, "text/plain") == 0 && looks_like_mail(data, len)) {
 		m = "message/rfc822";
 	}

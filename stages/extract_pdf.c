@@ -19,9 +19,11 @@
  *	   per character of that text, so where two adjacent non-blank
  *	   characters sit far apart (more than a line height) or on different
  *	   lines, a line break is put between them, and a space where the gap
- *	   is a word gap (GAP_SPACE line heights). If the layout does not
- *	   match the text, the text is taken as it is.
+ *	   is a word gap (GAP_SPACE line heights); glyphs stacked in one
+ *	   column (vertical text) get nothing. If the layout does not match
+ *	   the text, the text is taken as it is.
  */
+#include <math.h>
 #include <string.h>
 
 #include <poppler.h>
@@ -77,6 +79,8 @@ static const char *separator(const PopplerRectangle *a, const PopplerRectangle *
 
 	if (h <= 0)
 		return "";
+	if (fabs(b->x1 - a->x1) < h / 2 && fabs(b->y1 - a->y1) < 2 * h)
+		return "";	/* vertical text: one glyph under the other */
 	if (b->y1 - a->y1 > h / 2 || a->y1 - b->y1 > h / 2 || gap > GAP_BREAK * h ||
 	    b->x2 < a->x1)
 		return "\n";

@@ -22,9 +22,9 @@
  *	  2. Lines are never rewritten in place: a line is a slice of clean,
  *	     minus an optional final hyphen, plus an optional suffix slice
  *	     (the word pulled up by pass 4); a removed line is only marked.
- *	  3. Offsets in the line table fit in uint32_t: clean is refused
- *	     beyond UINT32_MAX bytes (text_too_large), which also keeps every
- *	     ICU length within int32_t.
+ *	  3. Offsets in the line table fit in uint32_t: a page or clean is
+ *	     refused beyond CLEAN_MAX bytes (text_too_large), which also keeps
+ *	     every ICU length, after ligatures triple a page, within int32_t.
  *	  4. out_start[p] is where page p's first byte lands in out; a page
  *	     left without text starts where the next text would.
  */
@@ -42,7 +42,7 @@
 #include "stages/normalize.h"
 
 #define FURN_ZONE 3		/* head/foot lines per page examined */
-#define CLEAN_MAX (UINT32_MAX / 4)	/* invariant 3, with room for UTF-16 */
+#define CLEAN_MAX (UINT32_MAX / 8)	/* invariant 3, with room for UTF-16 x3 */
 
 struct line {
 	uint32_t off, len;	/* slice of clean */
@@ -71,7 +71,15 @@ static int too_large(struct dk_err *err)
 
 /* ---- pass 1: characters -------------------------------------------- */
 
-enum { C_KEEP, C_DROP, C_NL, C_PARA, C_SPACE, C_SHY };
+enum { C_KEEP, C_DROP, C_NL, C_PARA, C_SPACE, C_SHY, C_LIG };
+
+/*
+ * Latin ligatures (U+FB00..U+FB06) that PDF fonts map to one code point:
+ * spelled out, so "Pflichtprüfung" set with an fl ligature matches the
+ * word. The rest of NFKC is not applied: it would rewrite ² ½ ™ and
+ * full-width forms that a document means as written.
+ */
+static const char *const ligatures[] = { "ff", "fi", "fl", "ffi", "ffl", "st", "st" };
 
 /* classify - what pass 1 does with code point c */
 static int classify(UChar32 c)
@@ -88,6 +96,8 @@ static int classify(UChar32 c)
 	case 0x200B: case 0x200E: case 0x200F: case 0x2060: case 0xFEFF:
 		return C_DROP;	/* invisible: would split words for search */
 	}
+	if (c >= 0xFB00 && c <= 0xFB06)
+		return C_LIG;
 	if (U_IS_UNICODE_NONCHAR(c) || U_IS_SURROGATE(c))
 		return C_DROP;
 	switch (u_charType(c)) {
@@ -118,7 +128,7 @@ static int shy_ends_line(const UChar *u, int32_t i, int32_t n)
 	return 1;
 }
 
-/* clean_units - the character rules of pass 1 (invariant 1); o holds >= n units */
+/* clean_units - the character rules of pass 1 (invariant 1); o holds >= 3n units */
 static int32_t clean_units(const UChar *u, int32_t n, UChar *o)
 {
 	int32_t i = 0, k = 0;
@@ -143,6 +153,14 @@ static int32_t clean_units(const UChar *u, int32_t n, UChar *o)
 		}
 		switch (cls) {
 		case C_DROP:
+			break;
+		case C_LIG:
+			if (space)
+				o[k++] = ' ';
+			for (const char *l = ligatures[c - 0xFB00]; *l; l++)
+				o[k++] = (UChar)*l;
+			space = 0;
+			nl = 0;
 			break;
 		case C_SPACE:
 			space = nl == 0;
@@ -218,7 +236,7 @@ static int clean_page(const char *s, size_t n, struct norm *nm)
 		return too_large(nm->err);
 	u_strFromUTF8WithSub(NULL, 0, &ulen, s, (int32_t)n, 0xFFFD, NULL, &st);
 	u = malloc(((size_t)ulen + 1) * sizeof *u);
-	o = malloc(((size_t)ulen + 1) * sizeof *o);
+	o = malloc(((size_t)ulen * 3 + 1) * sizeof *o);	/* a ligature spells out to 3 */
 	if (u == NULL || o == NULL) {
 		free(u);
 		free(o);

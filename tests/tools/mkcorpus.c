@@ -1028,6 +1028,16 @@ static int hostile_links(void)
 	return rc;
 }
 
+/* put_text_copy - text plus a line that makes copy n's bytes its own */
+static int put_text_copy(const char *name, const char *text, int n)
+{
+	char *t = g_strdup_printf("%sKopie %d\n", text, n);
+	int rc = put(name, t, strlen(t), "done");
+
+	g_free(t);
+	return rc;
+}
+
 static int hostile(const struct doc *d, unsigned bomb_mb, unsigned long oversize_mb)
 {
 	GByteArray *pdf = render_pdf(d, 2, 1), *enc = encrypted_pdf(), *scan = render_pdf(d, 1, 0);
@@ -1046,9 +1056,10 @@ static int hostile(const struct doc *d, unsigned bomb_mb, unsigned long oversize
 	rc |= put("hostile-zipbomb.docx", bomb->data, bomb->len, "failed:zip_bomb");
 	rc |= put("hostile-script.html", html, strlen(html), "done");
 	rc |= put("Antrag mit Leerzeichen.pdf", pdf->data, pdf->len, "done");
-	rc |= put("Beschwerde über Gebühren – Müller.txt", text, strlen(text), "done");
-	rc |= put("zeile\numbruch.txt", text, strlen(text), "done");
-	rc |= put("ung\xFCltig-\xFF\xFE.txt", text, strlen(text), "done");
+	/* distinct bytes, or the pipeline rightly records copies as duplicates */
+	rc |= put_text_copy("Beschwerde über Gebühren – Müller.txt", text, 1);
+	rc |= put_text_copy("zeile\numbruch.txt", text, 2);
+	rc |= put_text_copy("ung\xFCltig-\xFF\xFE.txt", text, 3);
 	rc |= oversize(oversize_mb);
 	rc |= hostile_links();
 	g_byte_array_free(pdf, TRUE);

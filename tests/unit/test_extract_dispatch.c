@@ -9,6 +9,8 @@
  *	libarchive). Each must end with its own slug, never a crash.
  */
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -151,6 +153,7 @@ static size_t zip_with(const char *const *members, unsigned char *buf, size_t ca
 	size_t used = 0;
 
 	archive_write_set_format_zip(a);
+	archive_write_set_options(a, "zip:compression=store");	/* as ODF wants "mimetype" */
 	archive_write_open_memory(a, buf, cap, &used);
 	for (int i = 0; members[i]; i += 2) {
 		struct archive_entry *e = archive_entry_new();
@@ -185,6 +188,23 @@ static void docx_with_late_content_types(void)
 			    "wordprocessingml.document") == 0, "mime %s", mime);
 }
 
+static void odt_with_extra_field(void)
+{
+	/* libarchive writes extra fields: "mimetype" data is not at offset 38 */
+	static const char *const members[] = {
+		"mimetype", "application/vnd.oasis.opendocument.text",
+		"content.xml", "<office:document-content/>",
+		NULL,
+	};
+	unsigned char zip[8192];
+	size_t n = zip_with(members, zip, sizeof zip);
+	char slug[48], mime[128];
+
+	REQUIRE(n > 0);
+	slug_of(put("upload.odt.bin", zip, n), 0, slug, mime);
+	CHECKF(strcmp(mime, "application/vnd.oasis.opendocument.text") == 0, "mime %s", mime);
+}
+
 static void plain_zip_unsupported(void)
 {
 	static const char *const members[] = { "photo.txt", "not a document", NULL };
@@ -206,6 +226,14 @@ static void text_named_pdf_is_text(void)
 	CHECKF(strcmp(mime, "text/plain") == 0, "mime %s", mime);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int main(void)
 {
 	RUN(jpeg_named_pdf);
@@ -217,7 +245,9 @@ int main(void)
 	RUN(over_size_cap);
 	RUN(mail_sniffed_from_text);
 	RUN(docx_with_late_content_types);
+	RUN(odt_with_extra_field);
 	RUN(plain_zip_unsupported);
 	RUN(text_named_pdf_is_text);
+	nftw(test_tmpdir(), rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return TEST_END();
 }

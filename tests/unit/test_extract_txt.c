@@ -109,6 +109,16 @@ static void utf32le_bom(void)
 	check_encoded("UTF-32LE", "\xFF\xFE\0\0", 4, "UTF-32LE");
 }
 
+static void utf16le_without_bom(void)
+{
+	check_encoded("UTF-16LE", "", 0, "UTF-16LE");
+}
+
+static void utf16be_without_bom(void)
+{
+	check_encoded("UTF-16BE", "", 0, "UTF-16BE");
+}
+
 static void latin1(void)
 {
 	/* ICU names it ISO-8859-1 or windows-1252; both decode this text alike */
@@ -168,6 +178,8 @@ int main(void)
 	RUN(utf16le_bom);
 	RUN(utf16be_bom);
 	RUN(utf32le_bom);
+	RUN(utf16le_without_bom);
+	RUN(utf16be_without_bom);
 	RUN(latin1);
 	RUN(crlf_and_decomposed);
 	RUN(blank_text_is_no_text_layer);

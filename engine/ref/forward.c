@@ -1,0 +1,385 @@
+/*
+ * NAME
+ *	forward - the reference transformer forward pass (llama2.c's forward())
+ * SUMMARY
+ *	eng_forward() evaluates a checked batch: embeddings, then one loop
+ *	over layers (norm, QKV, RoPE, KV-cache write, attention, output
+ *	projection, residual; norm, FFN, residual), then final norm and
+ *	output projection for the entries that asked for logits. The five
+ *	architectures differ only in the marked steps.
+ * DESIGN NOTES
+ *	1. matmul() is the hot spot: it quantizes the input rows once to the
+ *	   weight's vec_dot_type, then threads take contiguous ranges of
+ *	   output rows (thr_split) and compute whole dot products. No dot
+ *	   product is ever split, so the result does not depend on n_threads.
+ *	2. Attention work items are (token, head) pairs, split the same way.
+ *	   Each item uses only its thread's scratch row (att, att16, q16).
+ *	3. RoPE angles follow ggml exactly, including the running product
+ *	   theta *= theta_scale in float and the YaRN ramp: positions far into
+ *	   the context then agree with llama.cpp to the last bit of the angle.
+ *	4. Numerics mimic llama.cpp where it rounds: Q and the attention
+ *	   probabilities go to F16 before meeting the F16 KV cache; RMS norm
+ *	   sums squares in double; gemma3's GELU goes through F16 as ggml's
+ *	   lookup table does.
+ *	5. Nothing here allocates: all buffers come from struct eng_ctx.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "engine/model.h"
+#include "engine/ref/quants.h"
+
+/* ---------------------------------------------------------------- blocks */
+
+/* rmsnorm - o = x / rms(x) * w over n values (w NULL: no weight) */
+static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
+{
+	double ss = 0.0;
+
+	for (int i = 0; i < n; i++)
+		ss += (double)(x[i] * x[i]);
+	float mean = (float)(ss / n);
+	float scale = 1.0f / sqrtf(mean + eps);
+	for (int i = 0; i < n; i++)
+		o[i] = w ? (x[i] * scale) * w[i] : x[i] * scale;
+}
+
+static float silu(float x)
+{
+	return x / (1.0f + expf(-x));
+}
+
+/* gelu_f16 - GELU-tanh through binary16 in and out (note 4) */
+static float gelu_f16(float x)
+{
+	if (x <= -10.0f)
+		return 0.0f;
+	if (x >= 10.0f)
+		return x;
+	float v = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x));
+	float g = 0.5f * v * (1.0f + tanhf(0.79788456080286535587989211986876f * v *
+					   (1.0f + 0.044715f * v * v)));
+	return ggml_fp16_to_fp32(ggml_fp32_to_fp16(g));
+}
+
+/* ---------------------------------------------------------------- matmul */
+
+struct quant_job {
+	enum ggml_type vdt;
+	const float *x;
+	size_t x_stride;	/* floats */
+	uint8_t *dst;
+	size_t dst_stride;	/* bytes */
+	int64_t n_in;
+	uint32_t n_tok;
+};
+
+static void quant_worker(void *arg, int ith, int nth)
+{
+	const struct quant_job *j = arg;
+	int64_t lo, hi;
+
+	thr_split(j->n_tok, ith, nth, &lo, &hi);
+	for (int64_t t = lo; t < hi; t++)
+		ref_quantize_act(j->vdt, j->x + (size_t)t * j->x_stride,
+				 j->dst + (size_t)t * j->dst_stride, j->n_in);
+}
+
+struct mm_job {
+	const struct eng_mat *w;
+	const uint8_t *act;
+	size_t act_stride;	/* bytes */
+	float *out;
+	size_t out_stride;	/* floats */
+	const float *bias;
+	uint32_t n_tok;
+};
+
+static void mm_worker(void *arg, int ith, int nth)
+{
+	const struct mm_job *j = arg;
+	ref_vec_dot_fn dot = ref_vec_dot(j->w->type);
+	int64_t lo, hi;
+
+	thr_split(j->w->n_out, ith, nth, &lo, &hi);
+	for (int64_t r = lo; r < hi; r++) {
+		const uint8_t *row = j->w->data + (size_t)r * j->w->row_bytes;
+		float b = j->bias ? j->bias[r] : 0.0f;
+		for (uint32_t t = 0; t < j->n_tok; t++)
+			j->out[(size_t)t * j->out_stride + r] =
+				dot(j->w->n_in, row, j->act + (size_t)t * j->act_stride) + b;
+	}
+}
+
+/* matmul - out[t][r] = W[r] . x[t] (+ bias[r]) for n_tok rows (note 1) */
+static void matmul(struct eng_ctx *c, const struct eng_mat *w, const float *x, size_t x_stride,
+		   uint32_t n_tok, float *out, size_t out_stride, const float *bias)
+{
+	enum ggml_type vdt = ggml_type_traits(w->type)->vec_dot_type;
+	size_t arow = vdt == GGML_TYPE_F32 ? (size_t)w->n_in * sizeof(float)
+					   : ggml_row_size(vdt, (uint64_t)w->n_in);
+	struct quant_job qj = { vdt, x, x_stride, c->act_q, arow, w->n_in, n_tok };
+	struct mm_job mj = { w, c->act_q, arow, out, out_stride, bias, n_tok };
+
+	thr_pool_run(c->pool, quant_worker, &qj);
+	thr_pool_run(c->pool, mm_worker, &mj);
+}
+
+/* ------------------------------------------------------------------ RoPE */
+
+/* rope_table - (cos, sin) of each rotated pair at pos, ggml's recipe (note 3) */
+static void rope_table(const struct eng_model *m, float base, float freq_scale, int32_t pos,
+		       float *cs)
+{
+	const struct eng_hparams *hp = &m->hp;
+	int n_dims = (int)hp->n_rot;
+	float theta_scale = powf(base, -2.0f / (float)n_dims);
+	float theta = (float)pos;
+	float ext = hp->yarn_ext_factor, corr[2] = { 0.0f, 0.0f };
+
+	if (ext != 0.0f) {
+		/* YaRN: dimensions below corr[0] extrapolate, above corr[1] interpolate */
+		float n_orig = (float)hp->rope_ctx_orig;
+		float lo = (float)n_dims * logf(n_orig / (hp->yarn_beta_fast * 2.0f * (float)M_PI)) /
+			   (2.0f * logf(base));
+		float hi = (float)n_dims * logf(n_orig / (hp->yarn_beta_slow * 2.0f * (float)M_PI)) /
+			   (2.0f * logf(base));
+		corr[0] = fmaxf(0.0f, floorf(lo));
+		corr[1] = fminf((float)(n_dims - 1), ceilf(hi));
+	}
+	for (int i0 = 0; i0 < n_dims; i0 += 2) {
+		float ff = m->rope_freqs ? m->rope_freqs[i0 / 2] : 1.0f;
+		float th_extrap = theta / ff;
+		float th = freq_scale * th_extrap;
+		float mscale = hp->yarn_attn_factor;
+		if (ext != 0.0f) {
+			float y = ((float)(i0 / 2) - corr[0]) / fmaxf(0.001f, corr[1] - corr[0]);
+			float ramp = (1.0f - fminf(1.0f, fmaxf(0.0f, y))) * ext;
+			th = th * (1.0f - ramp) + th_extrap * ramp;
+			mscale *= 1.0f + 0.1f * logf(1.0f / freq_scale);
+		}
+		cs[i0] = cosf(th) * mscale;
+		cs[i0 + 1] = sinf(th) * mscale;
+		theta *= theta_scale;
+	}
+}
+
+/* rope - rotate each head of x (n_heads x head_dim) by the table cs */
+static void rope(const struct eng_hparams *hp, float *x, int n_heads, const float *cs)
+{
+	int half = (int)hp->n_rot / 2;
+
+	for (int h = 0; h < n_heads; h++) {
+		float *v = x + (size_t)h * hp->head_dim;
+		for (int i = 0; i < half; i++) {
+			/* NORM pairs (2i, 2i+1); NEOX pairs (i, i + n_rot/2) */
+			int a = hp->rope_neox ? i : 2 * i, b = hp->rope_neox ? i + half : 2 * i + 1;
+			float c = cs[2 * i], s = cs[2 * i + 1], x0 = v[a], x1 = v[b];
+			v[a] = x0 * c - x1 * s;
+			v[b] = x0 * s + x1 * c;
+		}
+	}
+}
+
+/* ------------------------------------------------------------- attention */
+
+struct att_job {
+	struct eng_ctx *c;
+	const struct eng_layer *L;
+	uint32_t layer, n_tok;
+	const int32_t *pos, *seq;
+};
+
+/* attend - one (token, head): softmax(q.K) . V over the visible positions */
+static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t h, int ith)
+{
+	const struct eng_model *m = c->m;
+	const struct eng_hparams *hp = &m->hp;
+	uint32_t D = hp->head_dim, kvh = h / (hp->n_head / hp->n_head_kv);
+	int32_t s = j->seq ? j->seq[t] : 0, p = j->pos[t];
+	size_t base = ((size_t)j->layer * c->p.n_seq_max + (size_t)s) * c->p.n_ctx;
+	float *att = c->att + (size_t)ith * c->p.n_ctx;
+	ggml_half *p16 = c->att16 + (size_t)ith * c->p.n_ctx;
+	ggml_half *q16 = c->q16 + (size_t)ith * D;
+	const float *q = c->q + (size_t)t * m->q_dim + (size_t)h * D;
+	float *out = c->xb + (size_t)t * m->q_dim + (size_t)h * D;
+	int32_t j0 = 0;
+
+	if (j->L->swa && (int32_t)hp->n_swa <= p)
+		j0 = p - (int32_t)hp->n_swa + 1;	/* sees p - n_swa + 1 .. p */
+	for (uint32_t d = 0; d < D; d++)
+		q16[d] = ggml_fp32_to_fp16(q[d]);
+	float max = -INFINITY;
+	for (int32_t k = j0; k <= p; k++) {
+		const ggml_half *kr = c->k_cache + (base + (size_t)k) * m->kv_dim + (size_t)kvh * D;
+		float sc = 0.0f;
+		for (uint32_t d = 0; d < D; d++)
+			sc += ggml_fp16_to_fp32(kr[d]) * ggml_fp16_to_fp32(q16[d]);
+		sc *= hp->attn_scale;
+		if (hp->attn_softcap > 0.0f)
+			sc = hp->attn_softcap * tanhf(sc / hp->attn_softcap);
+		att[k] = sc;
+		max = fmaxf(max, sc);
+	}
+	double sum = 0.0;
+	for (int32_t k = j0; k <= p; k++) {
+		att[k] = expf(att[k] - max);
+		sum += att[k];
+	}
+	float inv = (float)(1.0 / sum);
+	for (int32_t k = j0; k <= p; k++)
+		p16[k] = ggml_fp32_to_fp16(att[k] * inv);
+	memset(out, 0, D * sizeof *out);
+	for (int32_t k = j0; k <= p; k++) {
+		const ggml_half *vr = c->v_cache + (base + (size_t)k) * m->kv_dim + (size_t)kvh * D;
+		float w = ggml_fp16_to_fp32(p16[k]);
+		for (uint32_t d = 0; d < D; d++)
+			out[d] += ggml_fp16_to_fp32(vr[d]) * w;
+	}
+}
+
+static void att_worker(void *arg, int ith, int nth)
+{
+	const struct att_job *j = arg;
+	uint32_t H = j->c->m->hp.n_head;
+	int64_t lo, hi;
+
+	thr_split((int64_t)j->n_tok * H, ith, nth, &lo, &hi);
+	for (int64_t i = lo; i < hi; i++)
+		attend(j->c, j, (uint32_t)(i / H), (uint32_t)(i % H), ith);
+}
+
+/* --------------------------------------------------------------- forward */
+
+/* qkv - Q, K, V projections for all tokens (phi3: one fused matrix) */
+static void qkv(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
+{
+	const struct eng_model *m = c->m;
+	size_t E = m->hp.n_embd, Q = m->q_dim, KV = m->kv_dim;
+
+	if (L->wqkv.data != NULL) {
+		matmul(c, &L->wqkv, c->xb, E, n, c->qkv, Q + 2 * KV, NULL);
+		for (uint32_t t = 0; t < n; t++) {
+			const float *r = c->qkv + t * (Q + 2 * KV);
+			memcpy(c->q + t * Q, r, Q * sizeof(float));
+			memcpy(c->k + t * KV, r + Q, KV * sizeof(float));
+			memcpy(c->v + t * KV, r + Q + KV, KV * sizeof(float));
+		}
+		return;
+	}
+	matmul(c, &L->wq, c->xb, E, n, c->q, Q, L->bq);
+	matmul(c, &L->wk, c->xb, E, n, c->k, KV, L->bk);
+	matmul(c, &L->wv, c->xb, E, n, c->v, KV, L->bv);
+}
+
+/* ffn - gate/up, activation, down: xb (normed) -> xb2 */
+static void ffn(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
+{
+	const struct eng_model *m = c->m;
+	size_t E = m->hp.n_embd, F = m->hp.n_ff;
+	int gelu = m->hp.arch == ENG_ARCH_GEMMA3;
+
+	if (L->w_gate.data == NULL) {
+		/* phi3: fused up, outputs [0, F) gate and [F, 2F) up */
+		matmul(c, &L->w_up, c->xb, E, n, c->hb, 2 * F, NULL);
+		for (uint32_t t = 0; t < n; t++)
+			for (size_t i = 0; i < F; i++)
+				c->hb2[t * F + i] = silu(c->hb[t * 2 * F + i]) * c->hb[t * 2 * F + F + i];
+	} else {
+		matmul(c, &L->w_gate, c->xb, E, n, c->hb, F, NULL);
+		matmul(c, &L->w_up, c->xb, E, n, c->hb2, F, NULL);
+		for (size_t i = 0; i < n * F; i++)
+			c->hb2[i] *= gelu ? gelu_f16(c->hb[i]) : silu(c->hb[i]);
+	}
+	matmul(c, &L->w_down, c->hb2, F, n, c->xb2, E, NULL);
+}
+
+/* eng_forward - see model.h; the whole model in one pass (note 5) */
+void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int32_t *pos,
+		 const int32_t *seq, const int8_t *want)
+{
+	const struct eng_model *m = c->m;
+	const struct eng_hparams *hp = &m->hp;
+	size_t E = hp->n_embd, Q = m->q_dim, KV = m->kv_dim, R = hp->n_rot;
+	int gemma = hp->arch == ENG_ARCH_GEMMA3;
+
+	/* token embeddings (gemma3 scales them by sqrt(n_embd)) */
+	for (uint32_t t = 0; t < n; t++) {
+		float *x = c->x + t * E;
+		ref_dequant_row(m->tok_embd.type, m->tok_embd.data + (size_t)token[t] * m->tok_embd.row_bytes,
+				x, (int64_t)E);
+		if (gemma)
+			for (size_t i = 0; i < E; i++)
+				x[i] *= sqrtf((float)E);
+	}
+	/* RoPE tables per token: [0] global layers, [1] gemma3 local layers */
+	for (uint32_t t = 0; t < n; t++) {
+		rope_table(m, hp->rope_base, hp->rope_freq_scale, pos[t], c->rope_cs + t * 2 * R);
+		rope_table(m, hp->rope_base_swa, gemma ? 1.0f : hp->rope_freq_scale, pos[t],
+			   c->rope_cs + t * 2 * R + R);
+	}
+	for (uint32_t l = 0; l < hp->n_layer; l++) {
+		const struct eng_layer *L = &m->layers[l];
+		int local = gemma && L->swa;
+
+		/* attention: norm, QKV (+ per-head q/k norm), RoPE */
+		for (uint32_t t = 0; t < n; t++)
+			rmsnorm(c->xb + t * E, c->x + t * E, L->attn_norm, (int)E, hp->rms_eps);
+		qkv(c, L, n);
+		for (uint32_t t = 0; t < n; t++) {
+			float *q = c->q + t * Q, *k = c->k + t * KV;
+			if (L->q_norm != NULL) {
+				for (uint32_t h = 0; h < hp->n_head; h++)
+					rmsnorm(q + h * hp->head_dim, q + h * hp->head_dim, L->q_norm,
+						(int)hp->head_dim, hp->rms_eps);
+				for (uint32_t h = 0; h < hp->n_head_kv; h++)
+					rmsnorm(k + h * hp->head_dim, k + h * hp->head_dim, L->k_norm,
+						(int)hp->head_dim, hp->rms_eps);
+			}
+			const float *cs = c->rope_cs + t * 2 * R + (local ? R : 0);
+			rope(hp, q, (int)hp->n_head, cs);
+			rope(hp, k, (int)hp->n_head_kv, cs);
+			if (gemma)
+				for (size_t i = 0; i < Q; i++)
+					q[i] *= 1.0f / sqrtf((float)hp->head_dim);
+			/* write K and V into this sequence's cells at pos */
+			size_t cell = (((size_t)l * c->p.n_seq_max + (size_t)(seq ? seq[t] : 0)) *
+				       c->p.n_ctx + (size_t)pos[t]) * KV;
+			for (size_t i = 0; i < KV; i++) {
+				c->k_cache[cell + i] = ggml_fp32_to_fp16(k[i]);
+				c->v_cache[cell + i] = ggml_fp32_to_fp16(c->v[t * KV + i]);
+			}
+		}
+		struct att_job aj = { c, L, l, n, pos, seq };
+		thr_pool_run(c->pool, att_worker, &aj);
+		matmul(c, &L->wo, c->xb, Q, n, c->xb2, E, NULL);
+		/* residual (gemma3 norms the branch first) */
+		for (uint32_t t = 0; t < n; t++) {
+			if (L->post_attn_norm != NULL)
+				rmsnorm(c->xb2 + t * E, c->xb2 + t * E, L->post_attn_norm, (int)E, hp->rms_eps);
+			for (size_t i = 0; i < E; i++)
+				c->x[t * E + i] += c->xb2[t * E + i];
+		}
+		/* feed-forward */
+		for (uint32_t t = 0; t < n; t++)
+			rmsnorm(c->xb + t * E, c->x + t * E, L->ffn_norm, (int)E, hp->rms_eps);
+		ffn(c, L, n);
+		for (uint32_t t = 0; t < n; t++) {
+			if (L->post_ffw_norm != NULL)
+				rmsnorm(c->xb2 + t * E, c->xb2 + t * E, L->post_ffw_norm, (int)E, hp->rms_eps);
+			for (size_t i = 0; i < E; i++)
+				c->x[t * E + i] += c->xb2[t * E + i];
+		}
+	}
+	/* final norm and output projection, only for entries that want logits */
+	uint32_t n_out = 0;
+	for (uint32_t t = 0; t < n; t++)
+		if (want[t])
+			rmsnorm(c->out_x + (n_out++) * E, c->x + t * E, m->out_norm, (int)E, hp->rms_eps);
+	if (n_out == 0)
+		return;
+	matmul(c, &m->output, c->out_x, E, n_out, c->logits, hp->n_vocab, NULL);
+	if (hp->final_softcap > 0.0f)
+		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)
+			c->logits[i] = hp->final_softcap * tanhf(c->logits[i] / hp->final_softcap);
+}
