@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -70,6 +71,7 @@ int spool_open(struct spool *sp, const char *root, struct dk_err *err)
 	int fd;
 
 	sp->root_fd = -1;
+	sp->lock_fd = -1;
 	for (int i = 0; i < SPOOL_NDIR; i++)
 		sp->dir[i] = -1;
 	sp->root = strdup(root);
@@ -108,8 +110,31 @@ void spool_release(struct spool *sp)
 	if (sp->root_fd >= 0)
 		dk_io_close(sp->root_fd);
 	sp->root_fd = -1;
+	if (sp->lock_fd >= 0)
+		dk_io_close(sp->lock_fd);
+	sp->lock_fd = -1;
 	free(sp->root);
 	sp->root = NULL;
+}
+
+/* spool_lock - one supervisor per spool */
+int spool_lock(struct spool *sp, struct dk_err *err)
+{
+	int fd = dk_io_openat(sp->root_fd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW, 0640);
+
+	if (fd < 0)
+		return dk_err_set(err, DK_EIO, "cannot open '%s/.lock': %s", sp->root, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		dk_io_close(fd);
+		if (e == EWOULDBLOCK)
+			return dk_err_set(err, DK_EAGAIN, "spool '%s' is in use by another docket process",
+					  sp->root);
+		return dk_err_set(err, DK_EIO, "cannot lock '%s/.lock': %s", sp->root, strerror(e));
+	}
+	sp->lock_fd = fd;
+	return 0;
 }
 
 static int has_suffix(const char *name, const char *suffix)

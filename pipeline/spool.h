@@ -42,6 +42,7 @@ struct spool {
 	char *root;
 	int root_fd;
 	int dir[SPOOL_NDIR];	/* O_DIRECTORY descriptors, by enum spool_dir */
+	int lock_fd;		/* SPOOL/.lock while spool_lock() holds it, else -1 */
 };
 
 #define SPOOL_KEY_MAX 80
@@ -57,6 +58,13 @@ struct spool_entry {
 /* spool_open - open (creating as needed) the four directories under root */
 int spool_open(struct spool *sp, const char *root, struct dk_err *err);
 void spool_release(struct spool *sp);
+
+/*
+ * spool_lock - take the spool for this process (flock on SPOOL/.lock):
+ * only one supervisor may rename in a spool. DK_EAGAIN if another holds
+ * it. Released by spool_release() or when the process dies.
+ */
+int spool_lock(struct spool *sp, struct dk_err *err);
 
 /* spool_ignored - 1 if an inbox name must not be claimed (dotfile, partial) */
 int spool_ignored(const char *name);

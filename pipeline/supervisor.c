@@ -161,13 +161,24 @@ static void fatal(struct sup *s, const struct dk_err *e)
 	s->stopping = 1;
 }
 
+/* received_now - RFC 3339 UTC with milliseconds, the claim time */
+static void received_now(char out[32])
+{
+	double now = wall();
+	long ms = (long)((now - floor(now)) * 1000);
+	char sec[32];
+
+	spool_rfc3339((time_t)now, sec);
+	snprintf(out, 32, "%.19s.%03ldZ", sec, ms);
+}
+
 static struct doc *doc_new(struct sup *s, const struct spool_entry *e)
 {
 	struct doc *d = g_new0(struct doc, 1);
 
 	d->seq = ++s->next_seq;
 	d->e = *e;
-	spool_rfc3339((time_t)wall(), d->received);
+	received_now(d->received);
 	ipc_msg_init(&d->tow, MSG_DOC, 0);
 	return d;
 }
@@ -250,11 +261,11 @@ static void fail_doc(struct sup *s, struct doc *d, const struct dk_err *why, con
 }
 
 /* finish - the writer committed d: move it out of work/ (note 1) */
-static void finish(struct sup *s, struct doc *d, const char *outcome)
+static void finish(struct sup *s, struct doc *d, int duplicate, int replay)
 {
 	struct dk_err err = DK_ERR_INIT;
 	char final[NAME_MAX + 1];
-	int failed = d->why.code != 0;
+	int failed = d->why.code != 0 && !duplicate;
 
 	if (spool_finish(&s->sp, d->e.name, failed ? &d->why : NULL, d->stage, (time_t)wall(),
 			 final, &err) != 0) {
@@ -262,14 +273,35 @@ static void finish(struct sup *s, struct doc *d, const char *outcome)
 		s->stuck++;
 	}
 	s->dirty = 1;
-	if (strcmp(outcome, "duplicate") == 0)
+	if (duplicate)
 		s->c->duplicate++;
 	else if (failed)
 		s->c->failed++;
 	else
 		s->c->done++;
-	if (strcmp(outcome, "replay") == 0)
-		s->c->replayed++;
+	s->c->replayed += replay;
+}
+
+/*
+ * recorded_status - a replay goes where its first commit put it
+ * (writer.c note 3): done, duplicate (done/), or failed with that error
+ */
+static int recorded_status(struct doc *d, const struct ipc_view *v)
+{
+	char status[16];
+
+	ipc_get_str(v, TAG_STATUS, status, sizeof status);
+	if (strcmp(status, "duplicate") == 0)
+		return 1;
+	if (strcmp(status, "failed") == 0) {
+		d->why.code = DK_EFORMAT;
+		ipc_get_str(v, TAG_SLUG, d->why.slug, sizeof d->why.slug);
+		ipc_get_str(v, TAG_MSG, d->why.msg, sizeof d->why.msg);
+		ipc_get_str(v, TAG_STAGE, d->stage, sizeof d->stage);
+	} else if (status[0]) {
+		dk_err_clear(&d->why);
+	}
+	return 0;
 }
 
 /* on_ack - the writer's answer for one document */
@@ -278,6 +310,7 @@ static void on_ack(struct sup *s, const struct ipc_view *v)
 	int64_t seq = ipc_get_i64(v, TAG_SEQ, -1);
 	char outcome[16], slug[DK_ERR_SLUG_MAX], msg[DK_ERR_MSG_MAX];
 	struct doc *d = NULL;
+	int replay, dup;
 
 	for (GList *l = s->writing.head; l; l = l->next)
 		if (((struct doc *)l->data)->seq == seq) {
@@ -305,8 +338,10 @@ static void on_ack(struct sup *s, const struct ipc_view *v)
 		}
 		return;
 	}
+	replay = strcmp(outcome, "replay") == 0;
+	dup = replay ? recorded_status(d, v) : strcmp(outcome, "duplicate") == 0;
 	g_queue_remove(&s->writing, d);
-	finish(s, d, outcome);
+	finish(s, d, dup, replay);
 	doc_free(d);
 }
 
@@ -756,6 +791,8 @@ static int setup(struct sup *s, struct dk_err *err)
 
 	if ((rc = spool_open(&s->sp, s->o.spool, err)) != 0)
 		return rc;
+	if ((rc = spool_lock(&s->sp, err)) != 0)
+		return rc;
 	if ((rc = scanner_open(&s->sc, &s->sp, s->o.stable_secs, err)) != 0)
 		return rc;
 	sigemptyset(&set);
@@ -773,7 +810,6 @@ static int setup(struct sup *s, struct dk_err *err)
 		return rc;
 	if (s->queue.length)
 		log_info("stage=spool requeued=%u", s->queue.length);
-	s->w = g_new0(struct proc, (size_t)s->nw);
 	if (spawn(s, &s->writer, 1) != 0)
 		return dk_err_set(err, DK_EIO, "cannot start the writer");
 	for (int i = 0; i < s->nw; i++)
@@ -835,6 +871,8 @@ int supervisor_run(const struct pipeline_opts *o, struct supervisor_counts *c,
 	g_queue_init(&s.queue);
 	g_queue_init(&s.writing);
 	g_queue_init(&s.ready);
+	s.sc.ifd = -1;
+	s.w = g_new0(struct proc, (size_t)s.nw);
 	s.view = malloc(sizeof *s.view);
 	sigprocmask(SIG_BLOCK, NULL, &old);
 	s.t0 = mono();

@@ -19,9 +19,15 @@
  *	   resend everything unacknowledged after a writer crash.
  *	2. An error reply (disk full, database busy) commits nothing; the
  *	   supervisor retries later and the file stays in work/.
+ *	3. A replay is answered with what the first commit recorded (status
+ *	   and error), not with this attempt's result: the first attempt may
+ *	   have failed (its worker was killed) where this one succeeded, and
+ *	   the file must go where its row says.
  */
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -219,6 +225,37 @@ static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *
 	return rc;
 }
 
+/* put_recorded - note 3: the committed receipt's outcome and error, into the ACK */
+static int put_recorded(struct wctx *w, const char *claim, struct ipc_msg *reply)
+{
+	static const char sql[] =
+		"SELECT r.outcome, d.error_code, d.error_message, d.error_stage "
+		"FROM receipts r JOIN documents d ON d.id = r.doc_id WHERE r.claim = ?";
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	if (claim == NULL || sqlite3_prepare_v2(store_db(&w->st), sql, -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(q, 1, claim, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		const char *outcome = (const char *)sqlite3_column_text(q, 0);
+		const char *code = (const char *)sqlite3_column_text(q, 1);
+
+		if (outcome && strcmp(outcome, "duplicate") == 0)
+			rc = ipc_put_str(reply, TAG_STATUS, "duplicate");
+		else if (code) {
+			rc = ipc_put_str(reply, TAG_STATUS, "failed");
+			if (rc == 0) rc = ipc_put_str(reply, TAG_SLUG, code);
+			if (rc == 0) rc = ipc_put_str(reply, TAG_MSG, (const char *)sqlite3_column_text(q, 2));
+			if (rc == 0) rc = ipc_put_str(reply, TAG_STAGE, (const char *)sqlite3_column_text(q, 3));
+		} else {
+			rc = ipc_put_str(reply, TAG_STATUS, "done");
+		}
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
 static int w_pre_init(void *ctx, struct dk_err *err)
 {
 	struct wctx *w = ctx;
@@ -255,6 +292,11 @@ static int w_serve(void *ctx, const struct ipc_view *req, int fd, struct ipc_msg
 		if (rc == 0) rc = ipc_put_str(reply, TAG_MSG, e.msg);
 	} else {
 		rc = ipc_put_str(reply, TAG_OUTCOME, outcome_names[out]);
+		if (rc == 0 && out == STORE_REPLAY) {
+			char claim[SPOOL_KEY_MAX];
+
+			rc = put_recorded(w, ipc_get_str(req, TAG_CLAIM, claim, sizeof claim), reply);
+		}
 	}
 	return rc ? dk_err_set(err, DK_ENOMEM, "out of memory") : 0;
 }

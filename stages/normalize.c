@@ -8,8 +8,9 @@
  *	     character cleanup, NFC, back to UTF-8 into one buffer (clean);
  *	  2. split: the cleaned pages become lines {page, offset, length};
  *	  3. furniture: lines among the first and last FURN_ZONE non-blank
- *	     lines of a page are reduced to a form (digit runs -> '#'); forms
- *	     found on most pages are running heads or page numbers and go
+ *	     lines of a page are reduced to a form (the page number and the
+ *	     page count -> '#'); forms found on most pages are running heads
+ *	     or page numbers and go
  *	     (a one-page text loses only a worded page number such as
  *	     "Page 1 of 1": a bare number there may be anything);
  *	  4. dehyphenate: a line ending in letter + '-' followed (on the same
@@ -301,17 +302,29 @@ struct form {
 	int first_page;		/* where a running head is kept */
 };
 
-/* line_form - the line with digit runs folded to '#'; g_free() it */
+/*
+ * line_form - the line with its page number (counted from the first page,
+ * or from the second when a cover page goes unnumbered) and the page count
+ * folded to '#'; g_free() it. Other numbers stay as written: a list whose last
+ * line on every page is "Position 7 ... 12,00 EUR" is content, and only
+ * the same line repeated, page numbers aside, is a running head.
+ */
 static char *line_form(const struct norm *nm, const struct line *l)
 {
 	const char *s = nm->clean.buf + l->off;
 	GString *g = g_string_sized_new(l->len);
 
 	for (uint32_t i = 0; i < l->len; i++) {
-		if (s[i] >= '0' && s[i] <= '9') {
-			while (i + 1 < l->len && s[i + 1] >= '0' && s[i + 1] <= '9')
-				i++;
+		uint32_t j = i;
+		unsigned long v = 0;
+
+		while (j < l->len && s[j] >= '0' && s[j] <= '9' && j - i < 9)
+			v = v * 10 + (unsigned long)(s[j++] - '0');
+		if (j > i && (j == l->len || s[j] < '0' || s[j] > '9') &&
+		    (v == (unsigned long)l->page + 1 || v == (unsigned long)nm->pages ||
+		     (v == (unsigned long)l->page && v > 0))) {
 			g_string_append_c(g, '#');
+			i = j - 1;
 		} else {
 			g_string_append_c(g, s[i]);
 		}
@@ -319,7 +332,10 @@ static char *line_form(const struct norm *nm, const struct line *l)
 	return g_string_free(g, FALSE);
 }
 
-/* is_page_number - a form made only of '#', punctuation and page words */
+/*
+ * is_page_number - a form made of one or two '#' (the page, the count),
+ * punctuation and page words, and of nothing else
+ */
 static int is_page_number(const char *form)
 {
 	static const char *const words[] = {
@@ -327,7 +343,7 @@ static int is_page_number(const char *form)
 		"str", "blz", "blad", "s", "p", "pp", "von", "of", "de", "di",
 		"van", "z", "sur", "su", "sivu", "sida", "side", "af", "av",
 		"oldal", "stránka", "strana", "lehekülg", "σελίδα", "pagină",
-		"din", "iš", "lapa", "no", "nr", NULL,
+		"din", "iš", "lapa", "från", "ze", "od", "из", "страница", NULL,
 	};
 	char *low = g_utf8_strdown(form, -1);
 	int hashes = 0, ok = 1;
@@ -345,7 +361,7 @@ static int is_page_number(const char *form)
 				ok = 1;
 	}
 	g_free(low);
-	return ok && hashes > 0;
+	return ok && hashes > 0 && hashes <= 2;
 }
 
 /* zone_lines - indices of the head and foot zone lines of page [a, b) */
@@ -374,6 +390,57 @@ static size_t zone_lines(const struct norm *nm, size_t a, size_t b, size_t *idx)
 	return n;
 }
 
+/* count_key - count key once for page (keys: "f" + form, "r" + raw line) */
+static void count_key(GHashTable *forms, char *key, int page)
+{
+	struct form *f = g_hash_table_lookup(forms, key);
+
+	if (f == NULL) {
+		f = g_new0(struct form, 1);
+		f->last_page = f->first_page = -1;
+		g_hash_table_insert(forms, g_strdup(key), f);
+	}
+	if (f->last_page != page) {
+		f->count++;
+		f->last_page = page;
+		if (f->first_page < 0)
+			f->first_page = page;
+	}
+}
+
+/* common - the count for key if it is on most pages, else NULL */
+static const struct form *common(const struct norm *nm, GHashTable *forms, const char *key)
+{
+	const struct form *f = g_hash_table_lookup(forms, key);
+
+	return f && f->count >= 2 && 2 * f->count > nm->pages ? f : NULL;
+}
+
+/*
+ * zone_line - count (apply 0) or judge (apply 1) one head/foot line. The
+ * raw line counts as well as its form, so a content number that happens
+ * to equal the page number cannot hide a repeated line.
+ */
+static void zone_line(struct norm *nm, GHashTable *forms, struct line *l, int apply)
+{
+	char *form = line_form(nm, l);
+	char *fkey = g_strconcat("f", form, NULL);
+	char *rkey = g_strdup_printf("r%.*s", (int)l->len, nm->clean.buf + l->off);
+	const struct form *f, *r = NULL;
+
+	if (!apply) {
+		count_key(forms, fkey, l->page);
+		count_key(forms, rkey, l->page);
+	} else if ((f = common(nm, forms, fkey)) != NULL && is_page_number(form)) {
+		l->drop = 1;
+	} else if (f || (r = common(nm, forms, rkey)) != NULL) {
+		l->drop = (f ? f : r)->first_page != l->page;
+	}
+	g_free(form);
+	g_free(fkey);
+	g_free(rkey);
+}
+
 /* furniture_walk - count forms (apply 0) or drop furniture lines (apply 1) */
 static void furniture_walk(struct norm *nm, GHashTable *forms, int apply)
 {
@@ -387,29 +454,8 @@ static void furniture_walk(struct norm *nm, GHashTable *forms, int apply)
 		while (b < nm->n && nm->lines[b].page == page)
 			b++;
 		nz = zone_lines(nm, a, b, idx);
-		for (size_t k = 0; k < nz; k++) {
-			struct line *l = &nm->lines[idx[k]];
-			char *key = line_form(nm, l);
-			struct form *f = g_hash_table_lookup(forms, key);
-
-			if (!apply) {
-				if (f == NULL) {
-					f = g_new0(struct form, 1);
-					f->last_page = f->first_page = -1;
-					g_hash_table_insert(forms, key, f);
-					key = NULL;
-				}
-				if (f->last_page != page) {
-					f->count++;
-					f->last_page = page;
-					if (f->first_page < 0)
-						f->first_page = page;
-				}
-			} else if (f && f->count >= 2 && 2 * f->count > nm->pages) {
-				l->drop = is_page_number(key) || f->first_page != page;
-			}
-			g_free(key);
-		}
+		for (size_t k = 0; k < nz; k++)
+			zone_line(nm, forms, &nm->lines[idx[k]], apply);
 		a = b;
 	}
 }

@@ -14,9 +14,8 @@
  *	   product is ever split, so the result does not depend on n_threads.
  *	2. Attention work items are (token, head) pairs, split the same way.
  *	   Each item uses only its thread's scratch row (att, att16, q16).
- *	3. RoPE angles follow ggml exactly, including the running product
- *	   theta *= theta_scale in float and the YaRN ramp: positions far into
- *	   the context then agree with llama.cpp to the last bit of the angle.
+ *	3. RoPE angles come from engine/rope.c (ggml's recipe), one table
+ *	   per token and rope configuration, computed before the layer loop.
  *	4. Numerics mimic llama.cpp where it rounds: Q and the attention
  *	   probabilities go to F16 before meeting the F16 KV cache; RMS norm
  *	   sums squares in double; gemma3's GELU goes through F16 as ggml's
@@ -28,6 +27,7 @@
 
 #include "engine/model.h"
 #include "engine/ref/quants.h"
+#include "engine/rope.h"
 
 /* ---------------------------------------------------------------- blocks */
 
@@ -123,62 +123,6 @@ static void matmul(struct eng_ctx *c, const struct eng_mat *w, const float *x, s
 
 	thr_pool_run(c->pool, quant_worker, &qj);
 	thr_pool_run(c->pool, mm_worker, &mj);
-}
-
-/* ------------------------------------------------------------------ RoPE */
-
-/* rope_table - (cos, sin) of each rotated pair at pos, ggml's recipe (note 3) */
-static void rope_table(const struct eng_model *m, float base, float freq_scale, int32_t pos,
-		       float *cs)
-{
-	const struct eng_hparams *hp = &m->hp;
-	int n_dims = (int)hp->n_rot;
-	float theta_scale = powf(base, -2.0f / (float)n_dims);
-	float theta = (float)pos;
-	float ext = hp->yarn_ext_factor, corr[2] = { 0.0f, 0.0f };
-
-	if (ext != 0.0f) {
-		/* YaRN: dimensions below corr[0] extrapolate, above corr[1] interpolate */
-		float n_orig = (float)hp->rope_ctx_orig;
-		float lo = (float)n_dims * logf(n_orig / (hp->yarn_beta_fast * 2.0f * (float)M_PI)) /
-			   (2.0f * logf(base));
-		float hi = (float)n_dims * logf(n_orig / (hp->yarn_beta_slow * 2.0f * (float)M_PI)) /
-			   (2.0f * logf(base));
-		corr[0] = fmaxf(0.0f, floorf(lo));
-		corr[1] = fminf((float)(n_dims - 1), ceilf(hi));
-	}
-	for (int i0 = 0; i0 < n_dims; i0 += 2) {
-		float ff = m->rope_freqs ? m->rope_freqs[i0 / 2] : 1.0f;
-		float th_extrap = theta / ff;
-		float th = freq_scale * th_extrap;
-		float mscale = hp->yarn_attn_factor;
-		if (ext != 0.0f) {
-			float y = ((float)(i0 / 2) - corr[0]) / fmaxf(0.001f, corr[1] - corr[0]);
-			float ramp = (1.0f - fminf(1.0f, fmaxf(0.0f, y))) * ext;
-			th = th * (1.0f - ramp) + th_extrap * ramp;
-			mscale *= 1.0f + 0.1f * logf(1.0f / freq_scale);
-		}
-		cs[i0] = cosf(th) * mscale;
-		cs[i0 + 1] = sinf(th) * mscale;
-		theta *= theta_scale;
-	}
-}
-
-/* rope - rotate each head of x (n_heads x head_dim) by the table cs */
-static void rope(const struct eng_hparams *hp, float *x, int n_heads, const float *cs)
-{
-	int half = (int)hp->n_rot / 2;
-
-	for (int h = 0; h < n_heads; h++) {
-		float *v = x + (size_t)h * hp->head_dim;
-		for (int i = 0; i < half; i++) {
-			/* NORM pairs (2i, 2i+1); NEOX pairs (i, i + n_rot/2) */
-			int a = hp->rope_neox ? i : 2 * i, b = hp->rope_neox ? i + half : 2 * i + 1;
-			float c = cs[2 * i], s = cs[2 * i + 1], x0 = v[a], x1 = v[b];
-			v[a] = x0 * c - x1 * s;
-			v[b] = x0 * s + x1 * c;
-		}
-	}
 }
 
 /* ------------------------------------------------------------- attention */
@@ -314,9 +258,10 @@ void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int3
 	}
 	/* RoPE tables per token: [0] global layers, [1] gemma3 local layers */
 	for (uint32_t t = 0; t < n; t++) {
-		rope_table(m, hp->rope_base, hp->rope_freq_scale, pos[t], c->rope_cs + t * 2 * R);
-		rope_table(m, hp->rope_base_swa, gemma ? 1.0f : hp->rope_freq_scale, pos[t],
-			   c->rope_cs + t * 2 * R + R);
+		rope_table(hp, m->rope_freqs, hp->rope_base, hp->rope_freq_scale, pos[t],
+			   c->rope_cs + t * 2 * R);
+		rope_table(hp, m->rope_freqs, hp->rope_base_swa, gemma ? 1.0f : hp->rope_freq_scale,
+			   pos[t], c->rope_cs + t * 2 * R + R);
 	}
 	for (uint32_t l = 0; l < hp->n_layer; l++) {
 		const struct eng_layer *L = &m->layers[l];
@@ -337,8 +282,8 @@ void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int3
 						(int)hp->head_dim, hp->rms_eps);
 			}
 			const float *cs = c->rope_cs + t * 2 * R + (local ? R : 0);
-			rope(hp, q, (int)hp->n_head, cs);
-			rope(hp, k, (int)hp->n_head_kv, cs);
+			rope_apply(hp, q, (int)hp->n_head, cs);
+			rope_apply(hp, k, (int)hp->n_head_kv, cs);
 			if (gemma)
 				for (size_t i = 0; i < Q; i++)
 					q[i] *= 1.0f / sqrtf((float)hp->head_dim);

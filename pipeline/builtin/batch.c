@@ -180,7 +180,7 @@ static int run(int argc, char **argv, int batch)
 		if (!have_sm)
 			log_warn("stage=supervisor summary=unavailable error=\"%s\"", e2.msg);
 	}
-	if (!quiet && counts.run_id)
+	if (!quiet && counts.run_id && (rc == 0 || counts.done + counts.failed + counts.duplicate))
 		print_summary(&counts, have_sm ? &sm : NULL);
 	if (have_sm)
 		store_run_summary_release(&sm);

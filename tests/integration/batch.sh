@@ -7,7 +7,8 @@ sp=$T_TMP/spool db=$T_TMP/db.sqlite in=$T_TMP/spool/inbox
 mkdir -p "$in"
 mk=$DOCKET_BUILD/tests/tools/mkcorpus
 if [ -x "$mk" ]; then
-	"$mk" --out "$in" --count 40 --hostile --bomb-mb 64 >/dev/null 2>"$T_TMP/mk.err" ||
+	"$mk" --out "$in" --count 40 --hostile --bomb-mb 64 --manifest "$T_TMP/manifest" \
+		>/dev/null 2>"$T_TMP/mk.err" ||
 		{ fail corpus "mkcorpus failed: $(head -1 "$T_TMP/mk.err")"; exit 0; }
 else
 	i=0
@@ -58,6 +59,18 @@ if [ "$link" -ge 1 ] && [ -L "$(find "$sp/failed" -type l | head -1)" ]; then pa
 else fail symlink_refused "refused rows $link"; fi
 if [ -f "$sp/done/$(printf 'new\nline.txt')" ] && [ -f "$sp/done/$(printf 'bad\377name.txt')" ]; then
 	pass odd_names_survive; else fail odd_names_survive "odd names not in done/"; fi
+
+# The generator's expected outcome for each of its files (plain names only).
+if [ -f "$T_TMP/manifest" ]; then
+	bad=""
+	while IFS='	' read -r name want; do
+		case "$name$want" in *\\*|*"'"*|*ok:any*) continue ;; esac
+		got=$(sqlite3 "$db" "select case d.status when 'done' then 'done' else 'failed:' || d.error_code end
+			from receipts r join documents d on d.id = r.doc_id where r.source_name_bytes = cast('$name' as blob)")
+		[ "$got" = "$want" ] || bad="$bad $name($got, want $want)"
+	done <"$T_TMP/manifest"
+	if [ -z "$bad" ]; then pass expected_outcomes; else fail expected_outcomes "$bad"; fi
+fi
 
 "$DOCKET_BIN" batch --spool "$sp" --db "$db" --set stable_seconds=0 --quiet 2>/dev/null
 rows2=$(sqlite3 "$db" "select count(*) from receipts")

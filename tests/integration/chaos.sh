@@ -55,5 +55,9 @@ else fail one_row_per_document "$docs rows for $distinct distinct files"; fi
 rec=$(sqlite3 "$db" "select count(*) from receipts where claim not like '%#%'")
 if [ "$rec" -eq "$dropped" ]; then pass one_receipt_per_file
 else fail one_receipt_per_file "$rec receipts for $dropped files"; fi
+nf=$(find "$sp/failed" -mindepth 1 ! -name '*.error.json' -printf x | wc -c)
+rf=$(sqlite3 "$db" "select count(*) from receipts where outcome = 'failed' and claim not like '%#%'")
+if [ "$nf" -eq "$rf" ]; then pass spool_agrees_with_rows
+else fail spool_agrees_with_rows "$nf files in failed/, $rf failed receipts"; fi
 if "$DOCKET_BIN" audit verify --db "$db" >"$T_TMP/audit" 2>&1; then pass audit_verifies
 else fail audit_verifies "$(head -1 "$T_TMP/audit")"; fi

@@ -393,6 +393,21 @@ static void fault_sweep_enospc_failed(void) { sweep(ENOSPC, 0, 1); }
 static void fault_sweep_persistent_failed(void) { sweep(EIO, 1, 1); }
 static void fault_sweep_persistent_done(void) { sweep(ENOSPC, 1, 0); }
 
+static void lock_is_exclusive(void)
+{
+	struct spool a, b;
+	struct dk_err err = DK_ERR_INIT;
+	const char *root = fresh_spool(&a);
+
+	REQUIRE(root != NULL);
+	CHECK(spool_lock(&a, &err) == 0);
+	REQUIRE(spool_open(&b, root, &err) == 0);
+	CHECK(spool_lock(&b, &err) == DK_EAGAIN && strstr(err.msg, "in use"));
+	spool_release(&a);
+	CHECK(spool_lock(&b, &err) == 0);
+	spool_release(&b);
+}
+
 static void fault_layer_counts(void)
 {
 	struct stat st;
@@ -416,6 +431,7 @@ int main(void)
 	RUN(directory_left_alone);
 	RUN(odd_names_survive);
 	RUN(collisions_keep_both);
+	RUN(lock_is_exclusive);
 	RUN(fault_layer_counts);
 	RUN(fault_sweep_eio_done);
 	RUN(fault_sweep_enospc_failed);

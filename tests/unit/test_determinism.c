@@ -1,0 +1,102 @@
+/*
+ * test_determinism - logits are bitwise identical for 1, 2 and 3 threads,
+ * for one batch vs the same tokens split into several decodes or fed one
+ * at a time, and across repeated runs. Runs on self-made models (F32,
+ * F16, Q8_0 matrices) and, when ../shared is present, on a K-quant oracle
+ * model.
+ */
+#include "engine/engine.h"
+#include "tests/test.h"
+#include "tests/tinymodel.h"
+
+#define NTOK 24
+
+/* run - logits of every position for tokens fed in chunks of `chunk` */
+static int run(struct eng_model *m, uint32_t threads, uint32_t chunk, float *out)
+{
+	struct dk_err err = DK_ERR_INIT;
+	struct eng_ctx *c;
+	uint32_t nv = eng_model_hparams(m)->n_vocab;
+	int32_t tok[NTOK], pos[NTOK];
+	int8_t want[NTOK];
+
+	struct eng_ctx_params cp = { 64, threads, 1, NTOK };
+	if (eng_ctx_new(m, &cp, &c, &err) != 0)
+		return -1;
+	for (int i = 0; i < NTOK; i++) {
+		tok[i] = (int32_t)((i * 37 + 11) % nv);
+		pos[i] = i;
+		want[i] = 1;
+	}
+	for (uint32_t i0 = 0; i0 < NTOK; i0 += chunk) {
+		uint32_t n = NTOK - i0 < chunk ? NTOK - i0 : chunk;
+		struct eng_batch b = { n, tok + i0, pos + i0, NULL, want + i0 };
+		if (eng_decode(c, &b, &err) != 0) {
+			eng_ctx_free(c);
+			return -1;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			memcpy(out + (size_t)(i0 + i) * nv, eng_logits(c, i), nv * sizeof(float));
+	}
+	eng_ctx_free(c);
+	return 0;
+}
+
+static void check_model(struct eng_model *m, const char *what)
+{
+	size_t nv = eng_model_hparams(m)->n_vocab, bytes = NTOK * nv * sizeof(float);
+	float *a = malloc(bytes), *b = malloc(bytes);
+	static const uint32_t th[] = { 1, 2, 3 }, chunks[] = { NTOK, 7, 1 };
+
+	REQUIRE(a != NULL && b != NULL);
+	REQUIRE(run(m, 1, NTOK, a) == 0);
+	for (size_t t = 0; t < 3; t++)
+		for (size_t k = 0; k < 3; k++) {
+			CHECKF(run(m, th[t], chunks[k], b) == 0, "%s: decode failed", what);
+			CHECKF(memcmp(a, b, bytes) == 0, "%s: %u threads, chunks of %u differ from 1 thread, one batch",
+			       what, th[t], chunks[k]);
+		}
+	free(a);
+	free(b);
+}
+
+static void test_tiny_models(void)
+{
+	static const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0 };
+	char path[512];
+
+	for (int k = 0; k < 3; k++) {
+		struct tiny_opts o = tiny_default;
+		struct dk_err err = DK_ERR_INIT;
+		struct eng_model *m;
+		o.type = types[k];
+		o.seed = 7 + (uint32_t)k;
+		snprintf(path, sizeof path, "%s/det%d.gguf", test_tmpdir(), k);
+		REQUIRE(tiny_write(path, &o) == 0);
+		REQUIRE(eng_model_load(path, &m, &err) == 0);
+		check_model(m, ggml_type_name(types[k]));
+		eng_model_free(m);
+	}
+}
+
+static void test_oracle_kquant(void)
+{
+	const char *sh = test_shared_dir();
+	char path[8192];
+	struct dk_err err = DK_ERR_INIT;
+	struct eng_model *m;
+
+	if (sh == NULL)
+		SKIP("../shared absent");
+	snprintf(path, sizeof path, "%s/oracle/models/gemma3-Q4_K_M.gguf", sh);
+	REQUIRE(eng_model_load(path, &m, &err) == 0);
+	check_model(m, "gemma3-Q4_K_M");
+	eng_model_free(m);
+}
+
+int main(void)
+{
+	RUN(test_tiny_models);
+	RUN(test_oracle_kquant);
+	return TEST_END();
+}
