@@ -34,19 +34,15 @@ static const char *key(char *buf, size_t cap, const char *arch, const char *suff
 	return buf;
 }
 
-/* opt_u32 / opt_f32 - read a key or keep the default when absent */
+/* opt_u32 / opt_f32 - read a key or keep the default (and err) when absent */
 static int opt_u32(const struct gguf *g, const char *k, uint32_t *v, struct dk_err *err)
 {
-	int rc = gguf_get_u32(g, k, v, err);
-
-	return rc == DK_ENOTFOUND ? 0 : rc;
+	return gguf_find_key(g, k) ? gguf_get_u32(g, k, v, err) : 0;
 }
 
 static int opt_f32(const struct gguf *g, const char *k, float *v, struct dk_err *err)
 {
-	int rc = gguf_get_f32(g, k, v, err);
-
-	return rc == DK_ENOTFOUND ? 0 : rc;
+	return gguf_find_key(g, k) ? gguf_get_f32(g, k, v, err) : 0;
 }
 
 /* read_rope_scaling - type, factor, YaRN parameters (note 3) */
@@ -64,7 +60,8 @@ static int read_rope_scaling(const struct gguf *g, const char *a, struct eng_hpa
 	hp->yarn_attn_factor = 1.0f;
 	hp->yarn_beta_fast = 32.0f;
 	hp->yarn_beta_slow = 1.0f;
-	rc = gguf_get_str(g, key(k, sizeof k, a, "rope.scaling.type"), &type, err);
+	key(k, sizeof k, a, "rope.scaling.type");
+	rc = gguf_find_key(g, k) ? gguf_get_str(g, k, &type, err) : DK_ENOTFOUND;
 	if (rc == 0) {
 		if (gguf_str_eq(type, "linear"))
 			hp->rope_scaling = ENG_ROPE_LINEAR;

@@ -12,7 +12,8 @@
  *	   a full date: "3 March 2025", "28. April 2025", "1er mars 2025",
  *	   "3 de marzo de 2025", "12th day of March 2025", "3 ta’ Marzu 2025",
  *	   "March 3, 2025",
- *	   "2025. március 3." (year first), "15 lutego 2025 r." (the Polish
+ *	   "2025. március 3." (year first), "2025. gada 3. martā" (Latvian,
+ *	   the month in the locative), "15 lutego 2025 r." (the Polish
  *	   "r." and Bulgarian "г." year marks belong to the date).
  *	3. A date is emitted only if it exists in the Gregorian calendar
  *	   (31.02.2025 is not a date) and its year is 1800..2199.
@@ -164,7 +165,8 @@ static size_t skip_word(const struct ent_ctx *c, size_t i, const char *w)
 static size_t ordinal(const struct ent_ctx *c, size_t i)
 {
 	static const char *const marks[] = {
-		"st", "nd", "rd", "th", "er", "e", "\xc2\xba", "\xc2\xb0", "\xc2\xaa", ".",
+		"st", "nd", "rd", "th", "er", "e", "\xc2\xba", "\xc2\xb0", "\xc2\xaa",
+		".\xc2\xba", ".\xc2\xaa", ".",
 	};
 
 	for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
@@ -265,6 +267,37 @@ static int year_month_day(struct ent_ctx *c, size_t p)
 	return emit_date(c, p, i, y, m, day, 0.95);
 }
 
+/*
+ * year_gada - Latvian "2025. gada 3. martā": the month stands in the
+ * locative, which CLDR does not list, so here (and only after "gada") a
+ * word that starts with a month name's stem counts
+ */
+static int year_gada(struct ent_ctx *c, size_t p)
+{
+	size_t i = p + 4, d, e;
+	int y = year4(c, p), day, m;
+	char key[128];
+
+	if (y < 0 || i >= c->n || c->s[i] != '.')
+		return 0;
+	i = ent_skip_blanks(c, i + 1, 3);
+	if (!ent_ascii_ieq(c, i, "gada") || ent_gap_len(c, i + 4) == 0)
+		return 0;
+	i += 4 + ent_gap_len(c, i + 4);
+	d = ent_digits(c, i);
+	if (d < 1 || d > 2 || i + d >= c->n || c->s[i + d] != '.')
+		return 0;
+	day = num(c, i, d);
+	i = ent_skip_blanks(c, i + d + 1, 3);
+	e = ent_word_end(c, i);
+	if (e == i || !ent_word_key(c, i, e, key, sizeof key))
+		return 0;
+	m = ent_lex_month(key, c->lang);
+	if (m == 0)
+		m = ent_lex_month_stem(key);
+	return m ? emit_date(c, p, e, y, m, day, 0.9) : 0;
+}
+
 /* month_day_year - "March 3, 2025" */
 static int month_day_year(struct ent_ctx *c, size_t p)
 {
@@ -279,9 +312,9 @@ static int month_day_year(struct ent_ctx *c, size_t p)
 		return 0;
 	day = num(c, i, d);
 	i = ordinal(c, i + d);
-	if (i >= c->n || c->s[i] != ',')
-		return 0;
-	i = ent_skip_blanks(c, i + 1, 3);
+	if (i < c->n && c->s[i] == ',')
+		i++;
+	i = ent_skip_blanks(c, i, 3);
 	y = year4(c, i);
 	if (y < 0)
 		return 0;
@@ -302,6 +335,8 @@ int ent_find_dates(struct ent_ctx *c)
 			rc = day_month_year(c, i);
 			if (rc == 0 && c->out->n == before)
 				rc = year_month_day(c, i);
+			if (rc == 0 && c->out->n == before)
+				rc = year_gada(c, i);
 			if (rc == 0 && c->out->n == before)
 				rc = numeric(c, i, &end);
 			next = i + ent_digits(c, i);

@@ -109,6 +109,9 @@ int ent_lex_lang(const char *code);
 /* ent_lex_month - month 1..12 for a folded key, preferring lang; 0 if none */
 int ent_lex_month(const char *key, int lang);
 
+/* ent_lex_month_stem - month whose name less its last two letters begins key (longest) */
+int ent_lex_month_stem(const char *key);
+
 /* ent_lex_currency_word - ISO code for a folded currency word (ICU names), or NULL */
 const char *ent_lex_currency_word(const char *key, int lang);
 

@@ -299,6 +299,37 @@ int ent_lex_month(const char *key, int lang)
 	return lex_pick(g_hash_table_lookup(months_tab, key), lang);
 }
 
+/* stem_len - bytes of key without its last two characters */
+static size_t stem_len(const char *key)
+{
+	size_t n = strlen(key);
+
+	for (int k = 0; k < 2 && n > 0; k++)
+		do
+			n--;
+		while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80);
+	return n;
+}
+
+int ent_lex_month_stem(const char *key)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	size_t best = 0;
+	int month = 0;
+
+	g_hash_table_iter_init(&it, months_tab);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		size_t n = stem_len(k);
+
+		if (n >= 3 && n > best && strncmp(key, k, n) == 0) {
+			best = n;
+			month = lex_pick(v, -1);
+		}
+	}
+	return month;
+}
+
 const char *ent_lex_currency_word(const char *key, int lang)
 {
 	int v = lex_pick(g_hash_table_lookup(cur_tab, key), lang);

@@ -10,7 +10,7 @@
  *	   - international: "+" or "00" and a country code, 9..15 digits;
  *	   - national with trunk prefix 0: 9..12 digits in at least two
  *	     groups ("0621 33 98 170", "06-29051877");
- *	   - anything else of 8..12 digits only right after a phone cue
+ *	   - anything else of 7..12 digits only right after a phone cue
  *	     ("tel.", "Telefon", "teléfono", "cell.", "τηλ.", ...): Spanish,
  *	     Italian and Polish numbers have no trunk prefix.
  *	   A lone run of digits without separators needs a cue as well.
@@ -132,7 +132,7 @@ static void parse_phone(const struct ent_ctx *c, size_t p, struct phone_groups *
 static bool cue_before(const struct ent_ctx *c, size_t p)
 {
 	static const char *const cues[] = {
-		"tel", "phone", "puh", "mobil", "cell", "gsm", "handy", "tlf", "fax",
+		"tel", "phone", "puh", "mobil", "cell", "gsm", "handy", "tlf", "fax", "talr", "kom",
 		"\xcf\x84\xce\xb7\xce\xbb", "\xd1\x82\xd0\xb5\xd0\xbb",
 	};
 	size_t e = p, a;
@@ -161,7 +161,8 @@ static bool plausible(const struct ent_ctx *c, size_t p, const struct phone *ph)
 		return ph->digits >= 9 && ph->digits <= PHONE_MAX_DIGITS && ph->groups >= 2;
 	if (ph->first[0] == '0' && ph->groups >= 2 && ph->digits >= 9 && ph->digits <= 12)
 		return true;
-	return ph->digits >= 8 && ph->digits <= 12 && cue_before(c, p);
+	return ph->digits >= 7 && ph->digits <= 12 && (ph->groups >= 2 || ph->digits >= 9) &&
+	       cue_before(c, p);
 }
 
 /* glued - note 3 */

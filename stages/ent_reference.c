@@ -21,7 +21,8 @@
  *	   or one short upper-case suffix ("UTR 24/4471 BESLU", "4821 LMT"). Inner
  *	   "-", "/", "." belong to a token; trailing punctuation does not.
  *	3. An identifier needs three digits after a cue word and four after a
- *	   bare number sign ("nr", "n°", "No."), or two with a letter or
+ *	   bare number sign ("nr", "n°", "No.") or an ordinary noun ("order",
+ *	   "dossier"), or two with a letter or
  *	   separator: "No. 17" after "District" is a district, "número 120" a
  *	   house, "Btw 21%" a rate. A year alone is never a reference, and a
  *	   word before another number is that number's label, not the tail of an
@@ -37,42 +38,57 @@
 
 #include "stages/ent_internal.h"
 
-/* strong cues: after one of these, an identifier with two digits is a reference */
+/* cues: labels that announce an identifier (abbreviations, "-nummer" words) */
 static const char *const cues[] = {
 	/* de */ "az", "aktenzeichen", "geschaftszeichen", "gz", "kassenzeichen",
 	"steuernummer", "steuer-nr", "st.-nr", "ust-idnr", "ust-id", "kundennummer",
-	"kunden-nr", "rechnung", "rechnungsnummer", "rechnungs-nr", "vorgangsnummer",
-	"vertragsnummer", "rahmenvertrag", "vertrag", "bestellnummer", "auftragsnummer",
-	"personalausweis", "ausweisnummer", "mitgliedsnummer", "versicherungsnummer",
-	"zeichen", "antragsnummer", "referenz", "fallnummer", "bescheidnummer",
-	"buchungszeichen", "zahlungsreferenz", "verwendungszweck",
-	/* en */ "ref", "reference", "references", "case", "record", "file", "invoice",
-	"policy", "order", "customer", "account", "cro", "ppsn", "id", "application",
-	"permit", "licence", "license", "claim", "ticket", "contract", "agreement",
-	/* fr */ "reference", "dossier", "affaire", "requete", "confirmation", "facture",
-	"siret", "siren", "contrat", "arrete", "permis", "construire", "convention",
-	"quittance", "avis",
+	"kunden-nr", "rechnungsnummer", "rechnungs-nr", "vorgangsnummer", "vertragsnummer",
+	"bestellnummer", "auftragsnummer", "personalausweis", "ausweisnummer",
+	"mitgliedsnummer", "versicherungsnummer", "antragsnummer", "referenz", "fallnummer",
+	"bescheidnummer", "buchungszeichen", "zahlungsreferenz", "verwendungszweck",
+	/* en */ "ref", "reference", "references", "cro", "ppsn",
+	/* fr */ "siret", "siren",
 	/* es pt */ "expediente", "expte", "exp", "referencia", "dni", "nie", "nif", "cif",
-	"matricula", "catastral", "incidencia", "factura", "poliza", "solicitud",
-	"registro", "contrato", "processo", "fatura", "pedido", "recibo",
-	/* it */ "prot", "protocollo", "pratica", "rif", "riferimento", "r.g", "rg",
-	"fascicolo", "verbale", "avviso", "fiscale", "c.f", "cf", "p.iva", "iva", "cig",
-	"cup", "fattura", "determina", "contratto", "ricevuta",
+	"matricula", "catastral", "incidencia", "poliza",
+	/* it */ "prot", "protocollo", "rif", "riferimento", "r.g", "rg", "fiscale", "c.f",
+	"cf", "p.iva", "iva", "cig", "cup",
 	/* nl */ "kenmerk", "zaaknummer", "dossiernummer", "aanslagnummer", "factuurnummer",
 	"ordernummer", "uitkeringsnummer", "klantnummer", "kvk", "btw-nr", "btw-nummer",
 	"btw", "referentie", "relatienummer", "polisnummer", "bsn", "contractnummer",
-	"betalingskenmerk", "aanvraagnummer", "beschikking", "factuur",
-	/* pl */ "sygn", "sygnatura", "znak", "sprawy", "pesel", "nip", "regon", "krs",
-	"faktura", "obreb", "umowa", "umowy", "decyzja", "decyzji", "wniosek",
-	/* cs sk */ "c.j", "cj", "zn", "znacka", "ic", "ico", "dic", "spis",
-	/* hu */ "ugyszam", "iktatoszam", "hivatkozasi", "adoszam", "szamla",
-	/* ro */ "dosar", "cui", "cnp", "factura",
-	/* sv da fi et */ "diarienummer", "dnr", "arende", "referens", "organisationsnummer",
-	"journalnummer", "j.nr", "sagsnummer", "cvr", "diaarinumero", "dnro", "viite",
+	"betalingskenmerk", "aanvraagnummer",
+	/* pl */ "sygn", "sygnatura", "znak", "pesel", "nip", "regon", "krs", "obreb",
+	/* cs sk */ "c.j", "c. j", "cj", "zn", "znacka", "ic", "ico", "dic",
+	/* hu */ "ugyszam", "iktatoszam", "hivatkozasi", "adoszam",
+	/* ro */ "cui", "cnp", "inregistrare",
+	/* sv da fi et */ "diarienummer", "dnr", "referens", "organisationsnummer",
+	"journalnummer", "j.nr", "sagsnummer", "sagsnr", "cvr", "diaarinumero", "dnro",
 	"viitenumero", "viitenumber", "registrikood",
-	/* lt lv sl hr bg el mt */ "bylos", "lietas", "klasa", "urbroj", "oib", "zadeva",
-	"stevilka", "\xce\xb1\xcf\x81", "\xcf\x80\xcf\x81\xcf\x89\xcf\x84",
-	"\xd0\xb4\xd0\xbe\xd0\xba\xd0\xbb\xd0\xb0\xd0\xb4", "\xd1\x80\xd0\xb5\xd1\x84",
+	/* lt lv sl hr bg el */ "klasa", "urbroj", "oib", "stevilka",
+	"\xd0\xb8\xd0\xb7\xd1\x85", "\xd0\xb2\xd1\x85", "\xd1\x80\xd0\xb5\xd0\xb3",
+	"\xd0\xb5\xd0\xb8\xd0\xba", "\xd0\xb1\xd1\x83\xd0\xbb\xd1\x81\xd1\x82\xd0\xb0\xd1\x82",
+	"\xce\xb1\xcf\x81", "\xcf\x80\xcf\x81\xcf\x89\xcf\x84", "\xd1\x80\xd0\xb5\xd1\x84",
+};
+
+/*
+ * nouns: ordinary words that often precede a file number ("Rechnung",
+ * "contract", "dossier", "pratica") but also a count, so they ask for as
+ * much evidence as a bare number sign (note 3)
+ */
+static const char *const nouns[] = {
+	/* de */ "rechnung", "rahmenvertrag", "vertrag", "zeichen", "bescheid",
+	/* en */ "case", "record", "file", "invoice", "policy", "order", "customer", "account",
+	"id", "application", "permit", "licence", "license", "claim", "ticket", "contract",
+	"agreement",
+	/* fr */ "dossier", "affaire", "requete", "confirmation", "facture", "contrat", "arrete",
+	"permis", "construire", "convention", "quittance", "avis",
+	/* es pt */ "factura", "solicitud", "registro", "contrato", "processo", "fatura",
+	"pedido", "recibo",
+	/* it */ "pratica", "fascicolo", "verbale", "avviso", "fattura", "determina",
+	"contratto", "ricevuta",
+	/* nl */ "beschikking", "factuur",
+	/* pl */ "sprawy", "faktura", "umowa", "umowy", "decyzja", "decyzji", "wniosek",
+	/* cs sk hu ro sv fi lt lv sl */ "spis", "szamla", "dosar", "numarul", "arende", "viite",
+	"bylos", "lietas", "zadeva", "\xd0\xb4\xd0\xbe\xd0\xba\xd0\xbb\xd0\xb0\xd0\xb4",
 };
 
 /* number signs: weaker cues (note 3), also skipped after a cue */
@@ -207,10 +223,22 @@ static size_t identifier(const struct ent_ctx *c, size_t i, bool weak)
 /* cue_key - folded key of the cue-like word at i ("C.F." → "c.f"), *end after it */
 static bool cue_key(const struct ent_ctx *c, size_t i, char *key, size_t cap, size_t *end)
 {
-	size_t e = ent_word_end(c, i);
+	size_t e = ent_word_end(c, i), next;
 
 	while (e + 1 < c->n && ent_in(c->s[e], ".-") && ent_word_end(c, e + 1) > e + 1)
 		e = ent_word_end(c, e + 1);
+	/* "č. j." (Czech číslo jednací): one-letter abbreviations spaced out */
+	ent_cp(c, i, &next);
+	while (next == e && e + 3 < c->n && c->s[e] == '.' && c->s[e + 1] == ' ' &&
+	       ent_word_end(c, e + 2) > e + 2) {
+		size_t w = ent_word_end(c, e + 2), n2;
+
+		ent_cp(c, e + 2, &n2);
+		if (n2 != w || w >= c->n || c->s[w] != '.')
+			break;
+		e = w;
+		next = w;
+	}
 	if (e == i || e - i > 40 || !ent_word_key(c, i, e, key, cap))
 		return false;
 	*end = e;
@@ -228,6 +256,11 @@ static size_t skip_fillers(const struct ent_ctx *c, size_t i, bool *saw_sign)
 		if (ent_in(c->s[i], ".:#(\"'=-") || ent_space_len(c, i) ||
 		    c->s[i] == '\n' || c->s[i] == '\t') {
 			i += ent_space_len(c, i) ? ent_space_len(c, i) : 1;
+			continue;
+		}
+		if (i + 3 <= c->n && memcmp(c->s + i, "\xe2\x84\x96", 3) == 0) {
+			i += 3;		/* № */
+			*saw_sign = true;
 			continue;
 		}
 		if (i + 2 <= c->n && (memcmp(c->s + i, "\xc2\xb0", 2) == 0 ||
@@ -290,7 +323,8 @@ static int cue_at(struct ent_ctx *c, size_t i, size_t *next)
 	}
 	*next = e;
 	strong = in_list(key, cues, sizeof cues / sizeof cues[0]) || user_cue(c, key);
-	if (!strong && !in_list(key, signs, N_SIGNS))
+	if (!strong && !in_list(key, signs, N_SIGNS) &&
+	    !in_list(key, nouns, sizeof nouns / sizeof nouns[0]))
 		return 0;
 	p = skip_fillers(c, e, &sign);
 	if (p == e || p >= c->n)

@@ -11,7 +11,8 @@
  *	   before phone before postal_code before reference) is the order of
  *	   how much a match proves about itself. An IBAN's checksum beats the
  *	   date-looking digits inside it; a phone number never swallows an
- *	   amount.
+ *	   amount. Web addresses are claimed first without becoming entities,
+ *	   so nothing is found inside them.
  *	3. The text is not NUL-terminated; every read checks i < n.
  *	4. Offsets are int32_t inside ICU's UTF-8 macros, so texts are capped
  *	   at 1 GiB (DK_ELIMIT); extracted text caps are far below that.
@@ -338,6 +339,34 @@ int ent_find_emails(struct ent_ctx *c)
 	return 0;
 }
 
+/* --- web addresses --------------------------------------------------- */
+
+/*
+ * claim_urls - web addresses are no entity, and the path segments inside
+ * them ("/antrag-2025-0412/") must not become references or dates: claim
+ * their bytes without emitting anything (note 2)
+ */
+static void claim_urls(struct ent_ctx *c)
+{
+	static const char *const starts[] = { "https://", "http://", "www." };
+
+	for (size_t i = 0; i < c->n; i++) {
+		size_t e;
+		bool url = false;
+
+		for (size_t k = 0; k < 3 && !url; k++)
+			url = ent_ascii_ieq(c, i, starts[k]) && ent_word_edge_before(c, i);
+		if (!url)
+			continue;
+		for (e = i; e < c->n && !ent_in(c->s[e], " \t\r\n<>\"'") ; e++)
+			;
+		while (e > i && ent_in(c->s[e - 1], ".,;:)]!?"))
+			e--;
+		memset(c->claimed + i, 1, e - i);
+		i = e;
+	}
+}
+
 /* --- driver ---------------------------------------------------------- */
 
 static int by_start(const void *a, const void *b)
@@ -372,6 +401,7 @@ int ent_extract(const char *text, size_t len, const struct ent_config *cfg,
 	c.claimed = calloc(len ? len : 1, 1);
 	if (c.claimed == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory for entities");
+	claim_urls(&c);
 	rc = ent_find_ibans(&c);
 	if (rc == 0)
 		rc = ent_find_emails(&c);

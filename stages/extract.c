@@ -8,7 +8,11 @@
  *	   OOXML or ODF document is that document (some writers put
  *	   [Content_Types].xml late and libmagic only sees application/zip),
  *	   text/plain that opens with an RFC 5322 header block naming
- *	   From/To/Subject/Date is an e-mail, and "data" whose bytes are
+ *	   From/To/Subject/Date is an e-mail, text/plain that is markup from
+ *	   its first to its last character is HTML (when it closes an HTML
+ *	   block element) or XML (libmagic wants "<html" or "<?xml" at the
+ *	   start, which fragments and declaration-less XML lack), and
+ *	   "data" whose bytes are
  *	   zero at every other position is UTF-16 text without a byte order
  *	   mark (libmagic only knows UTF-16 with one; ICU's detector in the
  *	   TXT extractor then names the byte order).
@@ -36,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib.h>
 #include <magic.h>
 
 #include "stages/extract.h"
@@ -240,6 +245,31 @@ static int bom_less_utf16(const unsigned char *d, size_t len)
 	return (zero[0] * 10 >= n * 3 && zero[1] == 0) || (zero[1] * 10 >= n * 3 && zero[0] == 0);
 }
 
+/* markup_kind - HTML or XML for text that is markup end to end, or NULL (note 1) */
+static const char *markup_kind(const unsigned char *d, size_t len)
+{
+	static const char *const html[] = { "</p>", "</div>", "</td>", "</li>", "<br", "</a>",
+					     "</span>", "</h1>", "</table>", "</body>" };
+	size_t a = 0, b = len, head = len < 4096 ? len : 4096;
+	char low[4097];
+
+	if (len >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0)
+		a = 3;
+	while (a < len && strchr(" \t\r\n", d[a]))
+		a++;
+	while (b > a && strchr(" \t\r\n", d[b - 1]))
+		b--;
+	if (b - a < 7 || d[a] != '<' || d[b - 1] != '>' || !(g_ascii_isalpha(d[a + 1]) || d[a + 1] == '!'))
+		return NULL;
+	for (size_t i = 0; i < head; i++)
+		low[i] = d[i] ? g_ascii_tolower((char)d[i]) : ' ';
+	low[head] = 0;
+	for (size_t i = 0; i < sizeof html / sizeof html[0]; i++)
+		if (strstr(low, html[i]))
+			return "text/html";
+	return "application/xml";
+}
+
 /* sniff - the MIME type of data (note 1) */
 static int sniff(const unsigned char *data, size_t len, char *mime, size_t size,
 		 struct dk_err *err)
@@ -260,8 +290,10 @@ static int sniff(const unsigned char *data, size_t len, char *mime, size_t size,
 			m = z;
 		else if (strcmp(m, "application/octet-stream") == 0 && bom_less_utf16(data, len))
 			m = "text/plain";
-	} else if (strcmp(m, "text/plain") == 0 && looks_like_mail(data, len)) {
-		m = "message/rfc822";
+	} else if (strcmp(m, "text/plain") == 0) {
+		const char *k = looks_like_mail(data, len) ? "message/rfc822" : markup_kind(data, len);
+
+		m = k ? k : m;
 	}
 	snprintf(mime, size, "%s", m);
 	return 0;

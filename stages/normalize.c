@@ -60,11 +60,13 @@ struct norm {
 	struct dk_err *err;
 };
 
+/* nomem - record an allocation failure */
 static int nomem(struct dk_err *err)
 {
 	return dk_err_setx(err, DK_ENOMEM, "out_of_memory", "out of memory while normalizing text");
 }
 
+/* too_large - record a text over its cap */
 static int too_large(struct dk_err *err)
 {
 	return dk_err_setx(err, DK_ENOMEM, "text_too_large", "extracted text exceeds the text size limit");
@@ -207,7 +209,8 @@ static int nfc_to_clean(const UChar *u, int32_t n, struct norm *nm)
 	}
 	if (U_FAILURE(st)) {
 		free(v);
-		return dk_err_set(nm->err, DK_EFORMAT, "cannot normalize text: %s", u_errorName(st));
+		return dk_err_setx(nm->err, DK_EFORMAT, "bad_encoding", "cannot normalize the text: %s",
+				   u_errorName(st));
 	}
 	st = U_ZERO_ERROR;
 	u_strToUTF8(NULL, 0, &u8len, v, got, &st);

@@ -7,6 +7,14 @@
  *	switch on a fault layer (SQLite's test_vfs.c) that lets N-1 matching
  *	calls succeed and fails call N with a chosen errno (EIO, ENOSPC, ...),
  *	once or persistently, so a sweep over N reaches every failure point.
+ *	A crash layer (SQLite's test6.c) goes further: dk_io_crash_arm(N)
+ *	makes call N and every later call fail (the process is "dead") and
+ *	remembers what was not yet made durable: file writes not followed by
+ *	fsync of the file, renames and creations not followed by fsync of
+ *	the directory. dk_io_crash_apply() then does to the disk what a power
+ *	cut may do: drop those changes (renames undone, new files removed,
+ *	files cut back to their synced size) or tear the unsynced bytes
+ *	(overwritten with garbage).
  *	The *at() forms are used throughout: the spool works relative to open
  *	directory descriptors, which keeps odd names and renamed parents safe.
  * OWNERSHIP
@@ -86,5 +94,19 @@ void dk_io_fault_arm(long nth, int err, unsigned mask, int persistent);
 long dk_io_fault_calls(void);
 /* dk_io_fault_hits - calls that were made to fail since the last arm */
 long dk_io_fault_hits(void);
+
+/*
+ * dk_io_crash_arm - from call nth on, every call fails with EIO; record
+ * unsynced changes from now on (nth > 0). Single-threaded tests only.
+ */
+void dk_io_crash_arm(long nth);
+
+enum dk_io_crash_mode {
+	DK_IO_CRASH_DROP,	/* unsynced writes, renames and creations are lost */
+	DK_IO_CRASH_TEAR,	/* unsynced bytes become garbage; names stay */
+};
+
+/* dk_io_crash_apply - simulate the power cut, then disarm; 0 or -1 */
+int dk_io_crash_apply(enum dk_io_crash_mode mode);
 
 #endif

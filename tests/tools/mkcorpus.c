@@ -51,6 +51,7 @@
 
 static uint64_t rng_state = 88172645463325252ULL;
 
+/* rnd - a number in [0, n) */
 static uint32_t rnd(uint32_t n)
 {
 	rng_state ^= rng_state >> 12;
@@ -215,6 +216,7 @@ struct doc {
 	GPtrArray *paras;
 };
 
+/* pattern - p with each '#' a random digit and '?' a random capital */
 static char *pattern(const char *p)
 {
 	GString *g = g_string_new(NULL);
@@ -259,6 +261,7 @@ static char *iban(const struct lang *l)
 	return g_string_free(g, FALSE);
 }
 
+/* amount - a sum of money written the way l writes it */
 static char *amount(const struct lang *l)
 {
 	unsigned euros = 20 + rnd(4980), cents = rnd(100);
@@ -270,6 +273,7 @@ static char *amount(const struct lang *l)
 	return g_strdup_printf("%u%c%02u %s", euros, dec, cents, l->currency);
 }
 
+/* date - a 2024/2025 date written the way l writes it */
 static char *date(const struct lang *l)
 {
 	return g_strdup_printf(l->date_fmt, 1 + (int)rnd(28), l->months[rnd(12)], 2024 + (int)rnd(2));
@@ -340,6 +344,7 @@ static void make_doc(struct doc *d, const struct lang *l, int kind)
 	g_free(pc2);
 }
 
+/* doc_free - release what make_doc() made */
 static void doc_free(struct doc *d)
 {
 	g_free(d->org);
@@ -365,6 +370,7 @@ static char *plain(const struct doc *d)
 static const char *out_dir;
 static FILE *manifest;
 
+/* fail - one error line about file name */
 static int fail(const char *what, const char *name)
 {
 	fprintf(stderr, "mkcorpus: cannot write '%s': %s\n", name, what);
@@ -382,6 +388,7 @@ static void note(const char *name, const char *expect)
 	fprintf(manifest, "\t%s\n", expect);
 }
 
+/* put - write OUT/name and note its expected outcome */
 static int put(const char *name, const void *data, size_t len, const char *expect)
 {
 	char *path = g_build_filename(out_dir, name, NULL);
@@ -406,12 +413,14 @@ static int put(const char *name, const void *data, size_t len, const char *expec
 #define PDF_LINE 15.0
 #define PDF_LINES 44
 
+/* sink - cairo's output appended to a GByteArray */
 static cairo_status_t sink(void *closure, const unsigned char *data, unsigned int n)
 {
 	g_byte_array_append(closure, data, n);
 	return CAIRO_STATUS_SUCCESS;
 }
 
+/* width_of - s's advance in the current font, in points */
 static double width_of(cairo_t *cr, const char *s)
 {
 	cairo_text_extents_t e;
@@ -545,6 +554,7 @@ struct zip {
 	int n;
 };
 
+/* le16 - append v little-endian in 2 bytes */
 static void le16(GByteArray *b, unsigned v)
 {
 	guint8 x[2] = { (guint8)v, (guint8)(v >> 8) };
@@ -552,6 +562,7 @@ static void le16(GByteArray *b, unsigned v)
 	g_byte_array_append(b, x, 2);
 }
 
+/* le32 - append v little-endian in 4 bytes */
 static void le32(GByteArray *b, uint32_t v)
 {
 	le16(b, v & 0xFFFF);
@@ -609,6 +620,7 @@ static void deflate_raw(z_stream *zs, const void *s, size_t n, int flush, GByteA
 	} while (zs->avail_out == 0);
 }
 
+/* zip_add - one member, stored or deflated */
 static void zip_add(struct zip *z, const char *name, const char *data, int compress)
 {
 	size_t n = strlen(data);
@@ -646,6 +658,7 @@ static GByteArray *zip_finish(struct zip *z)
 	return z->out;
 }
 
+/* zip_start - an empty archive */
 static void zip_start(struct zip *z)
 {
 	z->out = g_byte_array_new();
@@ -691,6 +704,7 @@ static char *markup(const struct doc *d, const char *open, const char *br, const
 	return g_string_free(g, FALSE);
 }
 
+/* render_docx - the letter as a minimal WordprocessingML package */
 static GByteArray *render_docx(const struct doc *d)
 {
 	struct zip z;
@@ -707,6 +721,7 @@ static GByteArray *render_docx(const struct doc *d)
 	return zip_finish(&z);
 }
 
+/* render_odt - the letter as a minimal ODF text document */
 static GByteArray *render_odt(const struct doc *d)
 {
 	static const char manifest_xml[] =
@@ -752,6 +767,7 @@ static char *render_html(const struct doc *d)
 	return r;
 }
 
+/* render_xml - the letter as a small XML document */
 static char *render_xml(const struct doc *d)
 {
 	char *title = g_markup_escape_text(d->title, -1);
@@ -806,6 +822,7 @@ static char *b64_lines(const guint8 *d, gsize n)
 	return g_string_free(g, FALSE);
 }
 
+/* render_eml - the letter as a MIME e-mail with a PDF attachment */
 static char *render_eml(const struct doc *d, int i)
 {
 	char *text = plain(d), *body = qp(text);
@@ -1014,6 +1031,7 @@ static int oversize(unsigned long mb)
 	return rc;
 }
 
+/* hostile_links - a symlink to /etc/passwd in the corpus */
 static int hostile_links(void)
 {
 	char *path = g_build_filename(out_dir, "hostile-symlink.pdf", NULL);
@@ -1038,6 +1056,7 @@ static int put_text_copy(const char *name, const char *text, int n)
 	return rc;
 }
 
+/* hostile - the hostile set (see DESCRIPTION) */
 static int hostile(const struct doc *d, unsigned bomb_mb, unsigned long oversize_mb)
 {
 	GByteArray *pdf = render_pdf(d, 2, 1), *enc = encrypted_pdf(), *scan = render_pdf(d, 1, 0);
@@ -1087,6 +1106,7 @@ struct opts {
 	unsigned long seed, bomb_mb, oversize_mb;
 };
 
+/* parse - options into o: 0, 1 for --help, -1 for a usage error */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	for (int i = 1; i < argc; i++) {
@@ -1124,6 +1144,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	       o->oversize_mb > 0 ? 0 : -1;
 }
 
+/* long_pdf - long-N.pdf, a letter repeated over N pages */
 static int long_pdf(int pages)
 {
 	struct doc d;

@@ -86,6 +86,11 @@ static void test_dates_written(void)
 		{ "da", "København, 2. juni 2025", "2. juni 2025", "2025-06-02" },
 		{ "et", "Tallinn, 3. märts 2025", "3. märts 2025", "2025-03-03" },
 		{ NULL, "ΑΘΗΝΑ 14 ΜΑΡΤΙΟΥ 2025", "14 ΜΑΡΤΙΟΥ 2025", "2025-03-14" },
+		{ "lv", "Rīgā, 2025. gada 3. martā saņemts", "2025. gada 3. martā", "2025-03-03" },
+		{ "pt", "Lisboa, 1.º de março de 2025", "1.º de março de 2025", "2025-03-01" },
+		{ "sl", "Ljubljana, 3. marca 2025", "3. marca 2025", "2025-03-03" },
+		{ "ga", "Baile Átha Cliath, 3 Márta 2025", "3 Márta 2025", "2025-03-03" },
+		{ "en", "on March 3rd 2025 we", "March 3rd 2025", "2025-03-03" },
 		{ NULL, "el pasado 22 de febrero de\n2025, mi hija", "22 de febrero de\n2025", "2025-02-22" },
 	};
 
@@ -202,7 +207,7 @@ static void test_phones(void)
 {
 	REQUIRE(run("Tel. 0621 33 98 170 · Fax +49 (0)621 3398-171, mobil 0172 455 8931, "
 		    "tél. 04 76 42 90 00, tel. 698 204 517, bel 06-29051877, "
-		    "Telefon 0515 - 579 341.", NULL) == 0);
+		    "Telefon 0515 - 579 341, Tallinn tel 612 3456.", NULL) == 0);
 	expect(ENT_PHONE, "0621 33 98 170", NULL);
 	expect(ENT_PHONE, "+49 (0)621 3398-171", NULL);
 	expect(ENT_PHONE, "0172 455 8931", NULL);
@@ -210,7 +215,8 @@ static void test_phones(void)
 	expect(ENT_PHONE, "698 204 517", NULL);
 	expect(ENT_PHONE, "06-29051877", NULL);
 	expect(ENT_PHONE, "0515 - 579 341", NULL);
-	CHECK(count(ENT_PHONE) == 7);
+	expect(ENT_PHONE, "612 3456", NULL);
+	CHECK(count(ENT_PHONE) == 8);
 }
 
 static void test_phone_traps(void)
@@ -273,6 +279,10 @@ static void test_references_cued(void)
 	expect(ENT_REFERENCE, "17248831", NULL);
 	expect(ENT_REFERENCE, "RV\n11/2023", "RV 11/2023");
 	CHECKF(count(ENT_REFERENCE) == 11, "%zu references", count(ENT_REFERENCE));
+	REQUIRE(run("Č. j.: MHMP 12345/2025\nИзх. № 12-34-567/2025\nΑρ. Πρωτ.: 98765", NULL) == 0);
+	expect(ENT_REFERENCE, "MHMP 12345/2025", NULL);
+	expect(ENT_REFERENCE, "12-34-567/2025", NULL);
+	expect(ENT_REFERENCE, "98765", NULL);
 }
 
 static void test_references_self(void)
@@ -299,6 +309,14 @@ static void test_references_rejected(void)
 	CHECKF(count(ENT_REFERENCE) == 0, "%zu references, first '%.*s'", count(ENT_REFERENCE),
 	       got.n ? (int)(got.v[0].end - got.v[0].start) : 0,
 	       got.n ? got_text + got.v[0].start : "");
+}
+
+static void test_urls_claimed(void)
+{
+	REQUIRE(run("Siehe https://www.stadt.de/antrag-2025-0412/ABC-123456 oder "
+		    "www.amt.de/f/AB-2025-0042/05.03.2025. Az. AB-2025-0043", "de") == 0);
+	CHECKF(got.n == 1, "%zu entities", got.n);
+	expect(ENT_REFERENCE, "AB-2025-0043", NULL);
 }
 
 static void test_config_patterns_and_cues(void)
@@ -366,6 +384,7 @@ int main(void)
 	RUN(test_references_cued);
 	RUN(test_references_self);
 	RUN(test_references_rejected);
+	RUN(test_urls_claimed);
 	RUN(test_config_patterns_and_cues);
 	RUN(test_offsets_and_json);
 	RUN(test_type_names);

@@ -217,6 +217,22 @@ static void plain_zip_unsupported(void)
 	CHECKF(strcmp(slug, "unsupported_type") == 0, "slug %s (%s)", slug, mime);
 }
 
+static void markup_without_prologue(void)
+{
+	static const char frag[] = "\n<div><p>Antrag auf Akteneinsicht</p><br>\n"
+				   "<p>Az. 12-345</p></div>\n";
+	static const char xml[] = "<antrag><az>12-345</az><text>Sehr geehrte Damen und Herren</text></antrag>";
+	static const char text[] = "<Entwurf> Sehr geehrte Damen und Herren, anbei der Antrag.";
+	char slug[48], mime[128];
+
+	slug_of(put("fragment.txt", frag, sizeof frag - 1), 0, slug, mime);
+	CHECKF(strcmp(mime, "text/html") == 0, "fragment: mime %s", mime);
+	slug_of(put("antrag.txt", xml, sizeof xml - 1), 0, slug, mime);
+	CHECKF(strcmp(mime, "application/xml") == 0 || strcmp(mime, "text/xml") == 0, "xml: mime %s", mime);
+	slug_of(put("entwurf.txt", text, sizeof text - 1), 0, slug, mime);
+	CHECKF(strcmp(mime, "text/plain") == 0, "text: mime %s", mime);
+}
+
 static void text_named_pdf_is_text(void)
 {
 	static const char t[] = "Bescheid vom 3. März 2025\nAz. 12-345";
@@ -247,6 +263,7 @@ int main(void)
 	RUN(docx_with_late_content_types);
 	RUN(odt_with_extra_field);
 	RUN(plain_zip_unsupported);
+	RUN(markup_without_prologue);
 	RUN(text_named_pdf_is_text);
 	nftw(test_tmpdir(), rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return TEST_END();

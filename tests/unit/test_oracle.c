@@ -130,11 +130,12 @@ static void check_prompt(struct model_case *mc, const char *p)
 		want[i] = 1;
 	}
 	struct eng_batch b = { (uint32_t)n, ids, pos, NULL, want };
-	CHECKF(eng_decode(c, &b, &err) == 0, "%s: %.200s", mc->name, err.msg);
+	int rc = eng_decode(c, &b, &err);
+	CHECKF(rc == 0, "%s: %.200s", mc->name, err.msg);
 	uint32_t nv = eng_model_hparams(mc->m)->n_vocab;
 	double maxd = 0, maxl = 0;
 	int over = 0, arg_checked = 0, arg_bad = 0;
-	for (int i = 0; i < n && err.code == 0; i++) {
+	for (int i = 0; i < n && rc == 0; i++) {
 		const float *l = eng_logits(c, (uint32_t)i);
 		double d = 0;
 		for (int k = 0; k < TOPN; k++)
@@ -189,12 +190,13 @@ static void check_greedy(struct model_case *mc)
 	for (int i = 0; i < 17; i++)
 		p[i] = i;
 	struct eng_batch b = { 17, ids, p, NULL, NULL };
-	CHECKF(c && eng_decode(c, &b, &err) == 0, "%s: %.200s", mc->name, err.msg);
+	int rc = c ? eng_decode(c, &b, &err) : -1;
+	CHECKF(rc == 0, "%s: %.200s", mc->name, err.msg);
 	int rpos, rtok, steps = 0, compared = 0;
 	uint32_t last = 16;	/* batch entry holding the newest logits */
 	double rlogit, rmargin, maxd = 0;
 	uint32_t nv = eng_model_hparams(mc->m)->n_vocab;
-	while (c && err.code == 0 && fscanf(f, "%d %d %lf %lf", &rpos, &rtok, &rlogit, &rmargin) == 4) {
+	while (rc == 0 && fscanf(f, "%d %d %lf %lf", &rpos, &rtok, &rlogit, &rmargin) == 4) {
 		const float *l = eng_logits(c, last);
 		int32_t top;
 		steps++;
@@ -209,7 +211,8 @@ static void check_greedy(struct model_case *mc)
 		pos = rpos;
 		struct eng_batch one = { 1, &top, &pos, NULL, NULL };
 		last = 0;
-		CHECKF(eng_decode(c, &one, &err) == 0, "%s: %.200s", mc->name, err.msg);
+		rc = eng_decode(c, &one, &err);
+		CHECKF(rc == 0, "%s: %.200s", mc->name, err.msg);
 	}
 	fclose(f);
 	printf("oracle %-16s greedy %d/24 steps compared (stop at first margin < %.2g), max|dlogit| %.6f\n",

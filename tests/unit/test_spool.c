@@ -408,6 +408,74 @@ static void lock_is_exclusive(void)
 	spool_release(&b);
 }
 
+/* json_complete - every error.json in failed/ is whole (spool.c note 5) */
+static int json_complete(const char *root)
+{
+	char dir[600];
+	GDir *d;
+	const char *n;
+	int ok = 1;
+
+	snprintf(dir, sizeof dir, "%s/failed", root);
+	d = g_dir_open(dir, 0, NULL);
+	if (d == NULL)
+		return 0;
+	while ((n = g_dir_read_name(d)) != NULL) {
+		char *s;
+
+		if (n[0] == '.' || !g_str_has_suffix(n, ".error.json"))
+			continue;
+		s = slurp(root, "failed", n);
+		ok &= s && g_str_has_prefix(s, "{\"code\": \"malformed_input\"") &&
+		      g_str_has_suffix(s, "}\n");
+		g_free(s);
+	}
+	g_dir_close(d);
+	return ok;
+}
+
+/*
+ * crash_sweep - a power cut at every call N of one pass (test6.c): after
+ * the unsynced changes are dropped or torn, the document is still there
+ * exactly once, whole, any error.json present is whole, and a restart
+ * (a fault-free pass) finishes the job.
+ */
+static void crash_sweep(enum dk_io_crash_mode mode, int failed)
+{
+	for (long n = 1; n < 200; n++) {
+		struct spool sp;
+		const char *root = fresh_spool(&sp);
+		char name[32];
+		long hits;
+		int at;
+
+		REQUIRE(root != NULL);
+		REQUIRE(put_file(root, "inbox", "doc.txt", "precious") == 0);
+		dk_io_crash_arm(n);
+		one_pass(&sp, root, failed);
+		hits = dk_io_fault_hits();
+		spool_release(&sp);	/* the process is gone */
+		CHECKF(dk_io_crash_apply(mode) == 0, "cannot apply crash at call %ld", n);
+		CHECKF(intact(root) || (failed && locate(root, name) == 1),
+		       "lost after crash at call %ld (mode %d)", n, (int)mode);
+		CHECKF(json_complete(root), "torn error.json after crash at call %ld", n);
+		REQUIRE(spool_open(&sp, root, NULL) == 0);
+		for (int tries = 0; tries < 3 && locate(root, name) < 2; tries++)
+			one_pass(&sp, root, failed);
+		at = locate(root, name);
+		CHECKF(at == (failed ? 3 : 2) && intact(root) && json_complete(root),
+		       "restart after crash at call %ld left it in %d", n, at);
+		spool_release(&sp);
+		if (hits == 0)
+			return;
+	}
+	CHECK(!"crash sweep did not end");
+}
+
+static void crash_drop_failed(void) { crash_sweep(DK_IO_CRASH_DROP, 1); }
+static void crash_drop_done(void) { crash_sweep(DK_IO_CRASH_DROP, 0); }
+static void crash_tear_failed(void) { crash_sweep(DK_IO_CRASH_TEAR, 1); }
+
 static void fault_layer_counts(void)
 {
 	struct stat st;
@@ -437,5 +505,8 @@ int main(void)
 	RUN(fault_sweep_enospc_failed);
 	RUN(fault_sweep_persistent_failed);
 	RUN(fault_sweep_persistent_done);
+	RUN(crash_drop_failed);
+	RUN(crash_drop_done);
+	RUN(crash_tear_failed);
 	return TEST_END();
 }
