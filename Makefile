@@ -5,6 +5,7 @@
 #   make check-fast   the same tests on the optimised build (build/)
 #   make demo         dependencies, build, a batch run over samples/
 #   make bench        engine benchmarks on generated standard models
+#   make bench-pipeline  docket batch throughput on generated documents
 #   make fuzz         libFuzzer harnesses (clang) in build-fuzz/
 #   make install      PREFIX=/usr/local DESTDIR=
 #   V=1               show full compiler command lines
@@ -75,7 +76,7 @@ FUZZ_REPLAY_BIN := $(patsubst tests/fuzz/fuzz_%.c,$(B)/tests/unit/test_fuzzrepla
 DOCKET := $(B)/bin/docket
 
 .SECONDARY:
-.PHONY: all check check-fast test-bins demo bench fuzz fuzz-smoke install clean deps
+.PHONY: all check check-fast test-bins demo bench bench-pipeline fuzz fuzz-smoke install clean deps
 all: $(DOCKET)
 
 $(B)/%.o: %.c
@@ -131,6 +132,10 @@ demo: deps all
 
 bench: all
 	sh tests/bench/bench.sh $(DOCKET)
+
+# Pipeline throughput, extraction only (1-5 page PDFs): documents/minute.
+bench-pipeline: all test-bins
+	sh tests/bench/pipeline.sh --pdf 1000 2
 
 # libFuzzer binaries: build-fuzz/fuzz/<name>
 FUZZ_BIN := $(patsubst tests/fuzz/fuzz_%.c,build-fuzz/fuzz/%,$(FUZZ_SRC))

@@ -17,6 +17,10 @@
  *	   tampering visible when someone bypasses them.
  *	5. The canonicaliser is a recursive-descent parser bounded by
  *	   AUDIT_MAX_DEPTH, so hostile nesting cannot exhaust the stack.
+ *	6. A "document" record's payload holds what was stored, including the
+ *	   text's SHA-256; audit_verify() compares the documents, pages and
+ *	   texts rows with it, so the results themselves are tamper-evident,
+ *	   not only the log.
  */
 #include <glib.h>
 #include <sqlite3.h>
@@ -660,6 +664,73 @@ static int unaudited(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
 	return rc;
 }
 
+/*
+ * altered - every document row must still say what its audit record
+ * says (invariant 6). The comparison is SQL over the payload's fields.
+ */
+static int altered(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db,
+			"SELECT d.id, a.seq FROM documents d "
+			"JOIN audit_log a ON a.doc_id = d.id AND a.kind = 'document' "
+			"LEFT JOIN texts t ON t.doc_id = d.id WHERE "
+			"json_extract(a.payload, '$.status') IS NOT d.status "
+			"OR json_extract(a.payload, '$.source_name') IS NOT d.source_name "
+			"OR json_extract(a.payload, '$.received_at') IS NOT d.received_at "
+			"OR json_extract(a.payload, '$.error.code') IS NOT d.error_code "
+			"OR json_extract(a.payload, '$.error.message') IS NOT d.error_message "
+			"OR json_extract(a.payload, '$.error.stage') IS NOT d.error_stage "
+			"OR json_extract(a.payload, '$.parent') IS NOT d.parent_id "
+			"OR json_extract(a.payload, '$.mime') IS NOT d.mime "
+			"OR json_extract(a.payload, '$.format') IS NOT d.format "
+			"OR json_extract(a.payload, '$.size_bytes') IS NOT coalesce(d.size_bytes, -1) "
+			"OR json_extract(a.payload, '$.pages') IS NOT coalesce(d.pages, 0) "
+			"OR json_extract(a.payload, '$.text_chars') IS NOT coalesce(d.text_chars, 0) "
+			"OR json_extract(a.payload, '$.text_sha256') IS NOT t.sha256 "
+			"OR json(json_extract(a.payload, '$.page_start')) IS NOT (SELECT "
+			"json_group_array(start_byte) FROM (SELECT start_byte FROM pages p "
+			"WHERE p.doc_id = d.id ORDER BY page_no)) "
+			"ORDER BY a.seq LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return sql_err(db, err, "read the documents");
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rc = broken(brk, err, sqlite3_column_int64(st, 1), "document %.64s differs "
+			    "from this record", COL(0));
+	else if (s != SQLITE_DONE)
+		rc = sql_err(db, err, "read the documents");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* texts_intact - each stored text still hashes to the sha256 kept (and audited) */
+static int texts_intact(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db, "SELECT t.doc_id, t.text, t.sha256, (SELECT min(seq) FROM "
+			       "audit_log a WHERE a.doc_id = t.doc_id AND a.kind = 'document') "
+			       "FROM texts t ORDER BY 4", -1, &st, NULL) != SQLITE_OK)
+		return sql_err(db, err, "read the texts");
+	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *text = sqlite3_column_blob(st, 1);
+		GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+
+		g_checksum_update(c, text ? text : (const void *)"", sqlite3_column_bytes(st, 1));
+		if (COL(2) == NULL || strcmp(g_checksum_get_string(c), COL(2)) != 0)
+			rc = broken(brk, err, sqlite3_column_int64(st, 3), "text of document %.64s "
+				    "was altered", COL(0));
+		g_checksum_free(c);
+	}
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = sql_err(db, err, "read the texts");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* audit_verify - walk the chain; name the first broken link */
 int audit_verify(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
 {
@@ -677,6 +748,10 @@ int audit_verify(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
 	rc = walk_chain(db, brk, &n, err);
 	if (rc == 0)
 		rc = unaudited(db, brk, err);
+	if (rc == 0)
+		rc = altered(db, brk, err);
+	if (rc == 0)
+		rc = texts_intact(db, brk, err);
 	if (own)
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (brk)

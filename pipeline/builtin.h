@@ -32,6 +32,7 @@ int cmd_extract(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_entities(int argc, char **argv);
 
 #endif

@@ -72,6 +72,12 @@ static const struct config_setting settings[] = {
 	{ "taxonomy", CONFIG_STR, "permit_application,complaint,information_request,"
 	  "benefit_claim,invoice,address_change,appeal,court_notice,tax_matter,general_inquiry",
 	  OFF(taxonomy), 0, 0, "classification labels, comma-separated" },
+	{ "classifier", CONFIG_STR, "", OFF(classifier), 0, 0,
+	  "trained classifier model (docket train), empty = none" },
+	{ "review_threshold", CONFIG_REAL, "0.5", OFF(review_threshold), 0, 1,
+	  "a classification below this confidence needs review" },
+	{ "expected_languages", CONFIG_STR, "", OFF(expected_languages), 0, 0,
+	  "ISO 639-1 codes, comma-separated; others only on strong evidence (empty = the 24 EU languages)" },
 	{ "log_level", CONFIG_STR, "info", OFF(log_level), 0, 0,
 	  "error, warning, info or debug" },
 };
@@ -84,7 +90,8 @@ const char config_usage[] =
 	"  --set KEY=VALUE   any setting of the configuration file\n";
 
 /* options that are shorthands for --set KEY=VALUE */
-static const char *const shorthands[] = { "db", "spool", "model", "workers", "threads" };
+static const char *const shorthands[] = { "db", "spool", "model", "workers", "threads",
+					   "classifier" };
 
 const struct config_setting *config_settings(size_t *n)
 {
@@ -130,7 +137,7 @@ static int parse_number(const struct config_setting *s, const char *value, doubl
 	if (*end)
 		return -1;
 	v *= mul;
-	if (s->type != CONFIG_SECONDS && v != floor(v))
+	if (s->type != CONFIG_SECONDS && s->type != CONFIG_REAL && v != floor(v))
 		return -1;
 	*out = v;
 	return 0;
@@ -177,7 +184,8 @@ int config_set(struct config *cfg, const char *key, const char *value,
 	if (parse_number(s, value, &v))
 		return dk_err_set(err, DK_ECONFIG, "setting '%s' wants a %s, not '%s'", key,
 				  s->type == CONFIG_SIZE ? "size such as 64M" :
-				  s->type == CONFIG_SECONDS ? "number of seconds" : "whole number",
+				  s->type == CONFIG_SECONDS ? "number of seconds" :
+				  s->type == CONFIG_REAL ? "number" : "whole number",
 				  value);
 	if (v < s->min || v > s->max)
 		return dk_err_set(err, DK_ECONFIG, "setting '%s' = '%s' is outside %.15g..%.15g",

@@ -77,6 +77,9 @@ struct config {
 
 	/* later stages */
 	char *taxonomy;			/* comma-separated classification labels */
+	char *classifier;		/* trained model file, "" = none */
+	double review_threshold;	/* below this confidence: needs_review */
+	char *expected_languages;	/* ISO 639-1 list, "" = the EU 24 */
 	char *log_level;		/* error, warning, info, debug */
 
 	/* internal: command-line settings, re-applied by config_reload() */
@@ -84,7 +87,7 @@ struct config {
 	size_t n_overrides;
 };
 
-enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_SIZE, CONFIG_SECONDS, CONFIG_BOOL };
+enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_SIZE, CONFIG_SECONDS, CONFIG_BOOL, CONFIG_REAL };
 
 struct config_setting {
 	const char *key;

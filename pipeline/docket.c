@@ -52,6 +52,7 @@ static const struct cmd_struct commands[] = {
 	{ "langid", cmd_langid, "language of each line on stdin" },
 	{ "train", cmd_train, "build a classifier model from labeled texts" },
 	{ "classify", cmd_classify, "classify one text with a trained model" },
+	{ "eval", cmd_eval, "measure language, class and entity stages against gold files" },
 	{ "entities", cmd_entities, "print the rule-based entities of text on stdin as JSON" },
 
 };

@@ -75,13 +75,15 @@ static int apply_limits(const struct sbx_limits *lim, struct dk_err *err)
 /* apply_seccomp - note 1 */
 static int apply_seccomp(struct dk_err *err)
 {
+	/* socket(domain != AF_UNIX, ...); spelled out: SCMP_A0() trips clang's -Wextra */
+	const struct scmp_arg_cmp not_unix = { .arg = 0, .op = SCMP_CMP_NE,
+					       .datum_a = AF_UNIX, .datum_b = 0 };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int rc;
 
 	if (ctx == NULL)
 		return dk_err_set(err, DK_EIO, "cannot create seccomp filter");
-	rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-			      SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+	rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, &not_unix);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(execve), 0);
 	if (rc == 0)

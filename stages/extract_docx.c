@@ -25,6 +25,7 @@
 
 #define META_MAX 1024
 
+/* starts_ends - s begins with pre and ends with suf */
 static int starts_ends(const char *s, const char *pre, const char *suf)
 {
 	size_t n = strlen(s), np = strlen(pre), ns = strlen(suf);
@@ -32,16 +33,19 @@ static int starts_ends(const char *s, const char *pre, const char *suf)
 	return n >= np + ns && memcmp(s, pre, np) == 0 && strcmp(s + n - ns, suf) == 0;
 }
 
+/* is_header - word/header*.xml */
 static int is_header(const char *name)
 {
 	return starts_ends(name, "word/header", ".xml");
 }
 
+/* is_footer - word/footer*.xml */
 static int is_footer(const char *name)
 {
 	return starts_ends(name, "word/footer", ".xml");
 }
 
+/* is_notes - footnotes and endnotes */
 static int is_notes(const char *name)
 {
 	return strcmp(name, "word/footnotes.xml") == 0 || strcmp(name, "word/endnotes.xml") == 0;
@@ -115,6 +119,7 @@ static int walk_parts(const struct zip *z, int (*pick)(const char *), struct tsi
 	return rc;
 }
 
+/* is_body - the main document part */
 static int is_body(const char *name)
 {
 	return strcmp(name, "word/document.xml") == 0;

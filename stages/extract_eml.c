@@ -220,6 +220,7 @@ static int child_message(struct eml *e, GMimeMessagePart *mp)
 	return rc;
 }
 
+/* is_type - obj has this content type */
 static int is_type(GMimeObject *obj, const char *type, const char *subtype)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);

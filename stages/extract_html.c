@@ -43,6 +43,7 @@ static const char *const para_tags[] = {
 	"details", "summary", "center", "menu", "hgroup", "option", NULL
 };
 
+/* in_list - name is one of the NULL-terminated list */
 static int in_list(const char *name, const char *const *list)
 {
 	for (; *list != NULL; list++)

@@ -24,6 +24,7 @@
 
 #define META_MAX 1024
 
+/* want - the parts we read (note 1) */
 static int want(const char *name, void *ctx)
 {
 	(void)ctx;
@@ -40,6 +41,7 @@ static const char *const para_tags[] = {
 	"p", "h", "table", "list-item", "section", "index-body", NULL
 };
 
+/* in_list - name is one of the NULL-terminated list */
 static int in_list(const char *name, const char *const *list)
 {
 	for (; *list != NULL; list++)

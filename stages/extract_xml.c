@@ -33,6 +33,7 @@ static int holds_text(const xmlNode *el)
 	return 0;
 }
 
+/* classify - a text-holding element is one flattened paragraph (note 3) */
 static enum xmlwalk_action classify(struct xmlwalk *w, xmlNode *el)
 {
 	(void)w;

@@ -59,6 +59,7 @@ static int flush_sep(struct tsink *s)
 	return rc;
 }
 
+/* is_blank - ASCII whitespace, the only kind that collapses (NBSP stays) */
 static int is_blank(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';

@@ -5,8 +5,10 @@
  *	docket train --labels FILE.jsonl -o MODEL [--taxonomy FILE]
  *	             [--no-descriptions] [--epochs N] [--seed S]
  * DESCRIPTION
- *	Each line of FILE.jsonl is {"text": ..., "label": ...} with an optional
- *	"lang" (ISO 639-1; detected when absent). The labels of
+ *	Each line of FILE.jsonl is {"text": ..., "label": ...} or
+ *	{"file": PATH, "label": ...} (the file's text extracted exactly as the
+ *	pipeline would, default limits), with an optional "lang" (ISO 639-1;
+ *	detected when absent). The labels of
  *	the taxonomy (default DATADIR/prompts/taxonomy.tsv) are always part of
  *	the model, and their descriptions in every language are added as
  *	lightly weighted examples, so a letter in a language without examples
@@ -21,6 +23,7 @@
 
 #include "pipeline/builtin.h"
 #include "stages/classifier.h"
+#include "stages/extract.h"
 #include "stages/langid.h"
 #include "stages/taxonomy.h"
 
@@ -74,11 +77,30 @@ static int add_example(struct trainset *t, const char *text, const char *label,
 	return 0;
 }
 
+/* extract_text - the stored text of a training document into doc */
+static int extract_text(const char *file, const char *jsonl, int lineno,
+			struct extract_result *doc)
+{
+	struct extract_limits lim;
+	struct dk_err err = DK_ERR_INIT;
+
+	extract_limits_default(&lim);
+	extract_result_release(doc);
+	extract_result_init(doc, &lim);
+	if (extract_init(&err) == 0 && extract_file(file, &lim, doc, &err) == 0)
+		return 0;
+	fprintf(stderr, "docket train: '%s' line %d: cannot extract '%s': %s: %s\n",
+		jsonl, lineno, file, err.slug, err.msg);
+	return EX_DATAERR;
+}
+
 /* read_jsonl - one example per line; returns 0 or prints the bad line */
 static int read_jsonl(struct trainset *t, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	JsonParser *parser = json_parser_new();
+	struct extract_limits lim;
+	struct extract_result doc;
 	char *line = NULL;
 	size_t cap = 0;
 	int lineno = 0, rc = 0;
@@ -88,6 +110,8 @@ static int read_jsonl(struct trainset *t, const char *path)
 		g_object_unref(parser);
 		return EX_NOINPUT;
 	}
+	extract_limits_default(&lim);
+	extract_result_init(&doc, &lim);
 	while (rc == 0 && getline(&line, &cap, f) >= 0) {
 		JsonObject *o;
 		const char *text, *label, *lang;
@@ -103,17 +127,24 @@ static int read_jsonl(struct trainset *t, const char *path)
 		}
 		o = json_node_get_object(json_parser_get_root(parser));
 		text = json_object_has_member(o, "text") ? json_object_get_string_member(o, "text") : NULL;
+		if (text == NULL && json_object_has_member(o, "file")) {
+			rc = extract_text(json_object_get_string_member(o, "file"), path, lineno, &doc);
+			text = doc.text.buf;
+		}
 		label = json_object_has_member(o, "label") ? json_object_get_string_member(o, "label") : NULL;
 		lang = json_object_has_member(o, "lang") ? json_object_get_string_member(o, "lang") : NULL;
-		if (text == NULL || label == NULL || *label == 0) {
-			fprintf(stderr, "docket train: '%s' line %d: want {\"text\": ..., \"label\": ...}\n",
-				path, lineno);
+		if (rc) {
+			;	/* extract_text() said why */
+		} else if (text == NULL || label == NULL || *label == 0) {
+			fprintf(stderr, "docket train: '%s' line %d: want {\"text\" or \"file\": ..., "
+				"\"label\": ...}\n", path, lineno);
 			rc = EX_DATAERR;
 		} else if (add_example(t, text, label, lang, 1.0f) != 0) {
 			fprintf(stderr, "docket train: too many labels (at most %d)\n", CLF_MAX_LABELS);
 			rc = EX_DATAERR;
 		}
 	}
+	extract_result_release(&doc);
 	free(line);
 	fclose(f);
 	g_object_unref(parser);

@@ -219,6 +219,60 @@ static void append_needs_transaction(void)
 	store_close(&st);
 }
 
+/* result_tamper - store two documents, run sql on the results, verify */
+static int result_tamper(const char *name, const char *sql, struct audit_break *brk)
+{
+	static const char text[] = "Bescheid vom 1. April";
+	static const size_t starts[] = { 0, 9 };
+	struct store st;
+	struct store_doc d;
+	struct dk_err e = DK_ERR_INIT;
+	sqlite3 *db = chain_db(&st, name, 2);
+	char id[65];
+	int rc;
+
+	if (db == NULL)
+		return 99;
+	for (int i = 0; i < 2; i++) {
+		store_doc_init(&d);
+		store_sha256_hex(i ? "two" : "one", 3, id);
+		d.id = id;
+		d.source_name = i ? "two.pdf" : "one.pdf";
+		d.text = text;
+		d.text_len = strlen(text);
+		d.pages = 2;
+		d.page_start = starts;
+		if (store_put_document(&st, &d, NULL, &e) != 0)
+			return 98;
+	}
+	if (audit_verify(db, brk, &e) != 0 || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return 97;
+	rc = audit_verify(db, brk, &e);
+	store_close(&st);
+	return rc;
+}
+
+static void altered_results_named(void)
+{
+	struct audit_break brk;
+
+	CHECK(result_tamper("r1.db", "UPDATE documents SET status = 'failed', error_code = 'x' "
+			    "WHERE source_name = 'two.pdf'", &brk) == DK_ECORRUPT);
+	CHECK(brk.seq == 4 && strstr(brk.reason, "differs") != NULL);
+	CHECK(result_tamper("r2.db", "UPDATE texts SET text = 'Bescheid vom 2. April' "
+			    "WHERE doc_id = (SELECT id FROM documents WHERE source_name = 'one.pdf')",
+			    &brk) == DK_ECORRUPT);
+	CHECK(brk.seq == 3 && strstr(brk.reason, "text of document") != NULL);
+	CHECK(result_tamper("r3.db", "UPDATE pages SET start_byte = 8 WHERE page_no = 2 AND "
+			    "doc_id = (SELECT id FROM documents WHERE source_name = 'one.pdf')",
+			    &brk) == DK_ECORRUPT);
+	CHECK(brk.seq == 3);
+	CHECK(result_tamper("r4.db", "UPDATE documents SET source_name = 'other.pdf' "
+			    "WHERE source_name = 'one.pdf'", &brk) == DK_ECORRUPT);
+	CHECK(result_tamper("r5.db", "UPDATE texts SET sha256 = 'x'", &brk) == DK_ECORRUPT);
+	CHECK(result_tamper("r6.db", "SELECT 1", &brk) == 0);
+}
+
 int main(void)
 {
 	RUN(canonical_sorts_and_strips);
@@ -231,5 +285,6 @@ int main(void)
 	RUN(other_columns_covered);
 	RUN(unaudited_document_named);
 	RUN(append_needs_transaction);
+	RUN(altered_results_named);
 	return TEST_END();
 }

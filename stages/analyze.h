@@ -1,0 +1,67 @@
+/*
+ * NAME
+ *	analyze - the stages that need no model, run on a document's text
+ * SUMMARY
+ *	analyze_open() loads what the stages need (language models, the
+ *	trained classifier if one is configured) once, before a worker enters
+ *	its sandbox. analyze_text() then runs, on the stored text of one
+ *	document: language detection, rule-based entities, classification
+ *	by the trained model, and the extractive summary. The pipeline's
+ *	worker and `docket eval` both call it, so what eval measures is what
+ *	the pipeline stores.
+ * OWNERSHIP
+ *	struct analyze is owned by its opener (analyze_close()). struct
+ *	analysis is caller storage; analysis_release() frees its contents.
+ *	Options' strings are copied at open.
+ * LIFETIME
+ *	Entity offsets refer to the text given to analyze_text().
+ * THREADS
+ *	One struct analyze per thread.
+ * ERRORS
+ *	analyze_open(): langid_open()'s and clf_load()'s codes.
+ *	analyze_text(): DK_EINVAL (text not UTF-8), DK_ENOMEM, and the
+ *	entity stage's DK_ECONFIG.
+ */
+#ifndef DK_ANALYZE_H
+#define DK_ANALYZE_H
+
+#include "stages/entities.h"
+#include "stages/langid.h"
+#include "util/dk_buf.h"
+#include "util/dk_err.h"
+
+struct analyze_opts {
+	const char *expected_languages;	/* NULL: the 24 EU languages */
+	const char *classifier_path;	/* NULL: no trained classifier */
+	double review_threshold;	/* confidence below this: needs_review */
+	size_t summary_max_chars;	/* 0: default */
+	int summary_max_sentences;	/* 0: default */
+};
+
+struct analyze;
+
+enum analyze_stage { AN_LANGID, AN_ENTITIES, AN_CLASSIFY, AN_SUMMARY, AN_N_STAGES };
+
+struct analysis {
+	struct langid_result lang;
+	struct ent_list entities;
+	int classified;			/* 0: no classifier configured */
+	char label[64];
+	double confidence;
+	int needs_review;
+	struct dk_buf summary;		/* extractive summary, may be empty */
+	double ms[AN_N_STAGES];		/* wall-clock per stage */
+};
+
+int analyze_open(struct analyze **an, const struct analyze_opts *opts, struct dk_err *err);
+void analyze_close(struct analyze *an);
+
+/* analyze_text - run every stage on text[0..len) */
+int analyze_text(struct analyze *an, const char *text, size_t len, struct analysis *out,
+		 struct dk_err *err);
+void analysis_release(struct analysis *a);
+
+/* analyze_stage_name - "langid", "entities", "classify", "summary" */
+const char *analyze_stage_name(enum analyze_stage s);
+
+#endif
