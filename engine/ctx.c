@@ -98,6 +98,7 @@ int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 				  "out of memory for a context of %u positions x %u sequences, batch %u",
 				  c->p.n_ctx, c->p.n_seq_max, c->p.n_batch);
 	}
+	c->kern = eng_kernels_select(0);
 	if ((rc = thr_pool_new((int)c->p.n_threads, &c->pool, err)) != 0) {
 		eng_ctx_free(c);
 		return rc;
@@ -134,6 +135,16 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->out_idx);
 	free(c->out_x);
 	free(c);
+}
+
+void eng_ctx_use_ref_kernels(struct eng_ctx *c, int on)
+{
+	c->kern = eng_kernels_select(on);
+}
+
+const char *eng_ctx_kernels(const struct eng_ctx *c)
+{
+	return c->kern->name;
 }
 
 const struct eng_ctx_params *eng_ctx_params(const struct eng_ctx *c)

@@ -112,6 +112,11 @@ const struct gguf *eng_model_gguf(const struct eng_model *m);
 int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 		struct eng_ctx **out, struct dk_err *err);
 void eng_ctx_free(struct eng_ctx *c);
+/* eng_ctx_use_ref_kernels - on: scalar reference dot products from now on
+ * (tests compare them with the SIMD kernels chosen at creation) */
+void eng_ctx_use_ref_kernels(struct eng_ctx *c, int on);
+/* eng_ctx_kernels - name of the dot-product kernels in use ("ref", "avx2") */
+const char *eng_ctx_kernels(const struct eng_ctx *c);
 /* eng_ctx_params - the effective parameters (defaults filled in) */
 const struct eng_ctx_params *eng_ctx_params(const struct eng_ctx *c);
 

@@ -19,6 +19,7 @@
 
 #include "engine/engine.h"
 #include "engine/ggml_types.h"
+#include "engine/kernels/kernels.h"
 #include "engine/threads.h"
 
 /* a weight matrix: n_out rows of n_in elements, row-major, ggml blocks */
@@ -60,6 +61,7 @@ struct eng_ctx {
 	struct eng_model *m;
 	struct eng_ctx_params p;
 	struct thr_pool *pool;
+	const struct eng_kernels *kern;	/* dot products, chosen at creation */
 	/* KV cache: (n_layer, n_seq_max, n_ctx, kv_dim) F16 */
 	ggml_half *k_cache, *v_cache;
 	uint32_t *seq_len;	/* (n_seq_max) */

@@ -5,8 +5,8 @@
  *	1. Numeric forms: d.m.yyyy, d/m/yyyy, d-m-yyyy (day first, as in every
  *	   EU language; a slash date that is only valid month first is read
  *	   month first), "1. 3. 2025" (Czech, Slovak), yyyy-mm-dd, yyyy.mm.dd.
- *	   Two-digit years are not taken: "05.03.25" is too often something
- *	   else.
+ *	   Two-digit years only in the strict dd.mm.yy and dd/mm/yy shape
+ *	   ("05.03.25", read 1950..2049); "5-3-25" is too often something else.
  *	2. Written forms need day, month name and a four-digit year, so that
  *	   abbreviations that are also words ("mar", "Jan") only count inside
  *	   a full date: "3 March 2025", "28. April 2025", "1er mars 2025",
@@ -124,6 +124,11 @@ static int numeric(struct ent_ctx *c, size_t p, size_t *end)
 			return 0;
 		*end = i + d3;
 		return emit_date(c, p, *end, a, b, num(c, i, d3), 0.95);
+	}
+	if (d3 == 2 && d1 == 2 && d2 == 2 && sep != '-' && !sp && !glued_after(c, i + 2)) {
+		y = num(c, i, 2);
+		*end = i + 2;
+		return emit_date(c, p, *end, y < 50 ? 2000 + y : 1900 + y, b, a, 0.8);
 	}
 	if (d3 != 4 || glued_after(c, i + 4))
 		return 0;

@@ -119,7 +119,7 @@ static bool place_after(const struct ent_ctx *c, size_t e, bool wrap)
 	return cp > 0 && (u_isupper(cp) || u_istitle(cp)) && ent_word_end(c, e) > e + 1;
 }
 
-/* address_before - line start, comma, dash, or a house number before p */
+/* address_before - line start, comma, colon, dash, or a house number before p */
 static bool address_before(const struct ent_ctx *c, size_t p, bool *line_start, bool *comma)
 {
 	size_t i = p;
@@ -133,7 +133,7 @@ static bool address_before(const struct ent_ctx *c, size_t p, bool *line_start, 
 		return true;
 	}
 	*comma = c->s[i - 1] == ',';
-	if (ent_in(c->s[i - 1], ",-|(") || dig(c, i - 1))
+	if (ent_in(c->s[i - 1], ",-|(:") || dig(c, i - 1))
 		return i < p || *comma;
 	return (i >= 3 && memcmp(c->s + i - 3, "\xe2\x80\x93", 3) == 0) ||
 	       (i >= 2 && memcmp(c->s + i - 2, "\xc2\xb7", 2) == 0);

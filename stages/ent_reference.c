@@ -47,7 +47,7 @@ static const char *const cues[] = {
 	"mitgliedsnummer", "versicherungsnummer", "antragsnummer", "referenz", "fallnummer",
 	"bescheidnummer", "buchungszeichen", "zahlungsreferenz", "verwendungszweck",
 	/* en */ "ref", "reference", "references", "cro", "ppsn",
-	/* fr */ "siret", "siren",
+	/* fr be ch */ "siret", "siren", "tva", "rcs", "ondernemingsnummer", "kbo", "uid", "mwst",
 	/* es pt */ "expediente", "expte", "exp", "referencia", "dni", "nie", "nif", "cif",
 	"matricula", "catastral", "incidencia", "poliza",
 	/* it */ "prot", "protocollo", "rif", "riferimento", "r.g", "rg", "fiscale", "c.f",

@@ -80,7 +80,7 @@ static enum xmlwalk_action classify(struct xmlwalk *w, xmlNode *el)
 		return XW_ROW;
 	if (strcmp(name, "tc") == 0)
 		return XW_CELL;
-	if (strcmp(name, "tab") == 0)
+	if (strcmp(name, "tab") == 0 || strcmp(name, "ptab") == 0)
 		return XW_TAB;
 	if (strcmp(name, "br") == 0 || strcmp(name, "cr") == 0)
 		return XW_LINE;

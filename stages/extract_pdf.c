@@ -22,6 +22,11 @@
  *	   is a word gap (GAP_SPACE line heights); glyphs stacked in one
  *	   column (vertical text) get nothing. If the layout does not match
  *	   the text, the text is taken as it is.
+ *	6. poppler ends every line with one newline, so paragraphs vanish.
+ *	   Lines set solid touch (the gap between one line's glyph boxes and
+ *	   the next is near zero); where the next line starts more than
+ *	   PARA_GAP line heights lower, a blank line marks a paragraph. A gap
+ *	   of many lines is a jump back up (a new column), not a paragraph.
  */
 #include <math.h>
 #include <string.h>
@@ -33,6 +38,7 @@
 #define EOF_WINDOW 1024
 #define GAP_SPACE 0.25		/* note 5: a word gap, in line heights */
 #define GAP_BREAK 1.0		/* note 5: a block gap, in line heights */
+#define PARA_GAP 0.5		/* note 6: white space between paragraphs, in line heights */
 
 /* has_eof_marker - note 2 */
 static int has_eof_marker(const unsigned char *d, size_t len)
@@ -87,7 +93,15 @@ static const char *separator(const PopplerRectangle *a, const PopplerRectangle *
 	return gap > GAP_SPACE * h ? " " : "";
 }
 
-/* add_page_text - one page's text, with block gaps restored (note 5) */
+/* paragraph_gap - the line below b starts after a gap of more than PARA_GAP lines (note 6) */
+static int paragraph_gap(const PopplerRectangle *a, const PopplerRectangle *b)
+{
+	double h = a->y2 - a->y1;
+
+	return h > 0 && b->y1 - a->y2 > PARA_GAP * h && b->y1 - a->y2 < 20 * h;
+}
+
+/* add_page_text - one page's text, with block gaps and paragraphs restored (notes 5, 6) */
 static int add_page_text(PopplerPage *page, const char *text, struct dk_buf *out)
 {
 	PopplerRectangle *r = NULL;
@@ -106,6 +120,9 @@ static int add_page_text(PopplerPage *page, const char *text, struct dk_buf *out
 
 		if (i > 0 && !g_unichar_isspace(c) && !g_unichar_isspace(prev))
 			rc = dk_buf_adds(out, separator(&r[i - 1], &r[i]));
+		else if (c == '\n' && i > 0 && i + 1 < n && !g_unichar_isspace(prev) &&
+			 paragraph_gap(&r[i - 1], &r[i + 1]))
+			rc = dk_buf_addch(out, '\n');
 		if (rc == 0)
 			rc = dk_buf_add(out, s, (size_t)(next - s));
 		prev = c;

@@ -13,10 +13,18 @@
  *	   content (mixed content such as <p>a <b>b</b></p> included) stays in
  *	   that one paragraph. Attributes, comments and processing
  *	   instructions are not text.
+ *	4. XHTML (root element html, which libmagic calls text/xml) goes to
+ *	   the HTML extractor instead: its scripts and styles are not text,
+ *	   and its named entities (&nbsp;, &uuml;) live in a DTD we never
+ *	   load, so the XML parser would drop them. An XML parse failure of a
+ *	   document that names <html near its start takes the same route.
  */
 #include <string.h>
 
+#include <glib.h>
+
 #include "stages/extract.h"
+#include "stages/extract_html.h"
 #include "stages/tsink.h"
 #include "stages/xmlwalk.h"
 
@@ -40,6 +48,17 @@ static enum xmlwalk_action classify(struct xmlwalk *w, xmlNode *el)
 	return holds_text(el) ? XW_FLAT : XW_PARA;
 }
 
+/* looks_html - "<html" among the first bytes (note 4) */
+static int looks_html(const unsigned char *data, size_t len)
+{
+	size_t n = len < 4096 ? len : 4096;
+
+	for (size_t i = 0; i + 5 <= n; i++)
+		if (data[i] == '<' && g_ascii_strncasecmp((const char *)data + i + 1, "html", 4) == 0)
+			return 1;
+	return 0;
+}
+
 /* extract_xml - the format extractor (extract.h) */
 int extract_xml(const unsigned char *data, size_t len, const struct extract_limits *lim,
 		struct extract_result *res, struct dk_err *err)
@@ -49,10 +68,15 @@ int extract_xml(const unsigned char *data, size_t len, const struct extract_limi
 	xmlDoc *doc;
 	int rc;
 
-	(void)lim;
 	rc = xmlwalk_parse(data, len, "xml document", &doc, err);
+	if (rc == DK_EFORMAT && looks_html(data, len))
+		return extract_html(data, len, lim, res, err);
 	if (rc != 0)
 		return rc;
+	if (xmlwalk_is(xmlDocGetRootElement(doc), "html")) {
+		xmlFreeDoc(doc);
+		return extract_html(data, len, lim, res, err);
+	}
 	tsink_init(&sink, &res->text);
 	xmlwalk_init(&w, &sink, classify, NULL, 1, len);
 	rc = xmlwalk_run(&w, xmlDocGetRootElement(doc), err);

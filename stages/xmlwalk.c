@@ -135,7 +135,7 @@ void xmlwalk_init(struct xmlwalk *w, struct tsink *sink, xmlwalk_classify_fn cla
 /* xmlwalk_is - n is an element with this local name */
 int xmlwalk_is(const xmlNode *n, const char *name)
 {
-	return n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
+	return n != NULL && n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
 }
 
 /* action_of - what an element means; inside XW_FLAT everything is inline */

@@ -80,7 +80,7 @@ int xmlwalk_run(struct xmlwalk *w, xmlNode *first, struct dk_err *err);
 /* xmlwalk_string - text below n, whitespace collapsed, at most max bytes; NULL if blank */
 char *xmlwalk_string(xmlNode *n, size_t max);
 
-/* xmlwalk_is - n is an element with this local name (namespace ignored) */
+/* xmlwalk_is - n is an element with this local name (namespace ignored); NULL is not */
 int xmlwalk_is(const xmlNode *n, const char *name);
 
 /* xmlwalk_refuse_entities - install the refusing external entity loader */

@@ -10,7 +10,8 @@
  * DESIGN NOTES
  *	1. matmul() is the hot spot: it quantizes the input rows once to the
  *	   weight's vec_dot_type, then threads take contiguous ranges of
- *	   output rows (thr_split) and compute whole dot products. No dot
+ *	   output rows (thr_split) and compute whole dot products with the
+ *	   context's kernel table (engine/kernels: reference or SIMD). No dot
  *	   product is ever split, so the result does not depend on n_threads.
  *	2. Attention work items are (token, head) pairs, split the same way.
  *	   Each item uses only its thread's scratch row (att, att16, q16).
@@ -86,6 +87,7 @@ static void quant_worker(void *arg, int ith, int nth)
 }
 
 struct mm_job {
+	ref_vec_dot_fn dot;
 	const struct eng_mat *w;
 	const uint8_t *act;
 	size_t act_stride;	/* bytes */
@@ -98,7 +100,7 @@ struct mm_job {
 static void mm_worker(void *arg, int ith, int nth)
 {
 	const struct mm_job *j = arg;
-	ref_vec_dot_fn dot = ref_vec_dot(j->w->type);
+	ref_vec_dot_fn dot = j->dot;
 	int64_t lo, hi;
 
 	thr_split(j->w->n_out, ith, nth, &lo, &hi);
@@ -119,7 +121,7 @@ static void matmul(struct eng_ctx *c, const struct eng_mat *w, const float *x, s
 	size_t arow = vdt == GGML_TYPE_F32 ? (size_t)w->n_in * sizeof(float)
 					   : ggml_row_size(vdt, (uint64_t)w->n_in);
 	struct quant_job qj = { vdt, x, x_stride, c->act_q, arow, w->n_in, n_tok };
-	struct mm_job mj = { w, c->act_q, arow, out, out_stride, bias, n_tok };
+	struct mm_job mj = { c->kern->vec_dot[w->type], w, c->act_q, arow, out, out_stride, bias, n_tok };
 
 	thr_pool_run(c->pool, quant_worker, &qj);
 	thr_pool_run(c->pool, mm_worker, &mj);

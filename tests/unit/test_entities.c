@@ -103,19 +103,21 @@ static void test_dates_written(void)
 static void test_dates_numeric(void)
 {
 	REQUIRE(run("Bescheid vom 05.03.2025, Frist 2025-04-01, Geburt 27/11/1993, "
-		    "V Brně 1. 3. 2025, termin 30.11.2025 r.", NULL) == 0);
+		    "V Brně 1. 3. 2025, termin 30.11.2025 r., geb. 14.08.86, Lieferung 05.03.25", NULL) == 0);
 	expect(ENT_DATE, "05.03.2025", "2025-03-05");
 	expect(ENT_DATE, "2025-04-01", "2025-04-01");
 	expect(ENT_DATE, "27/11/1993", "1993-11-27");
 	expect(ENT_DATE, "1. 3. 2025", "2025-03-01");
 	expect(ENT_DATE, "30.11.2025 r.", "2025-11-30");
-	CHECK(count(ENT_DATE) == 5);
+	expect(ENT_DATE, "14.08.86", "1986-08-14");
+	expect(ENT_DATE, "05.03.25", "2025-03-05");
+	CHECK(count(ENT_DATE) == 7);
 }
 
 static void test_dates_rejected(void)
 {
 	REQUIRE(run("am 31.02.2025 und am 30. Februar 2024, 29.02.2023, Version 1.2.3.2025 "
-		    "und 12/2025", "de") == 0);
+		    "und 12/2025, 04.76.42.90.00, 01.02.03.04.05, 12-03-25", "de") == 0);
 	CHECKF(count(ENT_DATE) == 0, "%zu dates", count(ENT_DATE));
 	REQUIRE(run("29.02.2024", NULL) == 0);
 	expect(ENT_DATE, "29.02.2024", "2024-02-29");

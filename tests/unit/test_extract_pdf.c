@@ -4,8 +4,9 @@
  * DESCRIPTION
  *	The PDFs are produced in memory with cairo's PDF surface (real
  *	fonts, real ToUnicode maps), so the whole poppler path runs: text per
- *	page, page offsets, metadata, the page cap, running heads and page
- *	numbers removed, words broken across lines joined. The hostile ones:
+ *	page, page offsets, metadata, paragraphs from vertical gaps, the page
+ *	cap, running heads and page numbers removed, words broken across
+ *	lines joined. The hostile ones:
  *	a truncated PDF, a corrupt one, one with no text at all (an image-only
  *	scan), and an encrypted one built by hand (a Standard security
  *	handler whose /U entry cannot match the empty password, which is
@@ -113,6 +114,22 @@ static void text_pages_metadata(void)
 		CHECK(r.title && strcmp(r.title, "Bauantrag 2025/17") == 0);
 		CHECK(r.author && strcmp(r.author, "Stadt Musterstadt") == 0);
 	}
+	run_free(&r);
+	g_byte_array_free(pdf, TRUE);
+}
+
+static void paragraphs_from_gaps(void)
+{
+	static const char *const a[] = { "Sehr geehrte Damen und Herren,", "",
+					 "hiermit beantrage ich", "die Genehmigung.", NULL };
+	static const char *const *const doc[] = { a, NULL };
+	GByteArray *pdf = make_pdf(doc, NULL);
+	struct run r = extract(pdf->data, pdf->len, 0);
+	static const char want[] = "Sehr geehrte Damen und Herren,\n\nhiermit beantrage ich\ndie Genehmigung.";
+
+	CHECKF(r.rc == 0, "failed: %s", r.slug);
+	if (r.rc == 0)
+		CHECKF(strcmp(r.text, want) == 0, "got [%s]", r.text);
 	run_free(&r);
 	g_byte_array_free(pdf, TRUE);
 }
@@ -253,6 +270,7 @@ static void three_hundred_pages(void)
 int main(void)
 {
 	RUN(text_pages_metadata);
+	RUN(paragraphs_from_gaps);
 	RUN(page_cap);
 	RUN(furniture_and_hyphens);
 	RUN(truncated);

@@ -128,6 +128,16 @@ static void test_encodings(void)
 	CHECK(run("<?xml version='1.0' encoding='UTF-8'?><r>\xdf</r>", 0) == DK_EFORMAT);
 }
 
+static void test_xhtml_goes_to_html(void)
+{
+	REQUIRE(run("<?xml version='1.0'?><!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
+		    "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">"
+		    "<html xmlns='http://www.w3.org/1999/xhtml'><head><title>T</title><script>var s;</script>"
+		    "</head><body><p>Hello&nbsp;M&uuml;ller</p><p>two</p></body></html>", 0) == 0);
+	CHECKF(strcmp(res.text.buf, "Hello\xc2\xa0M\xc3\xbcller\n\ntwo") == 0, "text '%s'", res.text.buf);
+	CHECK(res.title != NULL && strcmp(res.title, "T") == 0);
+}
+
 static void test_text_cap(void)
 {
 	struct dk_buf b = DK_BUF_INIT;
@@ -155,6 +165,7 @@ int main(void)
 	RUN(test_xxe_local_file);
 	RUN(test_malformed);
 	RUN(test_encodings);
+	RUN(test_xhtml_goes_to_html);
 	RUN(test_text_cap);
 	extract_result_release(&res);
 	return TEST_END();

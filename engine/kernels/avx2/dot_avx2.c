@@ -1,0 +1,214 @@
+/*
+ * NAME
+ *	dot_avx2 - AVX2/FMA/F16C dot products of weight rows with activations
+ * DESIGN NOTES
+ *	1. Integer types: per 32 elements, |x| (unsigned) times sign-adjusted y
+ *	   with maddubs, pairs summed to int32 with madd, scaled in float with
+ *	   one FMA per block into 8 lanes; the lanes are summed at the end in
+ *	   a fixed order. Same blocks and scales as engine/ref/dot.c.
+ *	2. maddubs saturates at int16: operands stay in range (|x| <= 127 and
+ *	   |y| <= 127 give 2*127*127 = 32258; Q4_K 15*127*2; Q6_K 63*127*2).
+ *	3. Q6_K's offset -32 is applied through the Q8_K block sums:
+ *	   sum((q - 32) y) = sum(q y) - 32 sum(y).
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "engine/kernels/kernels.h"
+
+/* hsum - lanes 0..7 summed in a fixed order */
+static inline float hsum(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* dot_i8 - 8 int32 partial sums of x[0..32) * y[0..32) (signed bytes) */
+static inline __m256i dot_i8(__m256i x, __m256i y)
+{
+	__m256i ax = _mm256_sign_epi8(x, x), sy = _mm256_sign_epi8(y, x);
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+static inline __m256i load32(const void *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+static float dot_f32(int64_t n, const void *w, const void *a)
+{
+	const float *x = w, *y = a;
+	__m256 acc = _mm256_setzero_ps();
+	int64_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc);
+	float s = hsum(acc);
+	for (; i < n; i++)
+		s += x[i] * y[i];
+	return s;
+}
+
+static float dot_f16(int64_t n, const void *w, const void *a)
+{
+	const uint16_t *x = w, *y = a;
+	__m256 acc = _mm256_setzero_ps();
+	int64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 vx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+		__m256 vy = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i)));
+		acc = _mm256_fmadd_ps(vx, vy, acc);
+	}
+	float s = hsum(acc);
+	for (; i < n; i++)
+		s += _cvtsh_ss(x[i]) * _cvtsh_ss(y[i]);
+	return s;
+}
+
+static float dot_bf16(int64_t n, const void *w, const void *a)
+{
+	const uint16_t *x = w, *y = a;
+	__m256 acc = _mm256_setzero_ps();
+	int64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256i wx = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(x + i)));
+		__m256i wy = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(y + i)));
+		acc = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(wx, 16)),
+				      _mm256_castsi256_ps(_mm256_slli_epi32(wy, 16)), acc);
+	}
+	float s = hsum(acc);
+	for (; i < n; i++)
+		s += ggml_bf16_to_fp32(x[i]) * ggml_bf16_to_fp32(y[i]);
+	return s;
+}
+
+static float dot_q8_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q8_0 *x = w, *y = a;
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int64_t i = 0; i < n / QK8_0; i++) {
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
+		__m256i p = dot_i8(load32(x[i].qs), load32(y[i].qs));
+		acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+	}
+	return hsum(acc);
+}
+
+/* nibbles - 32 bytes: low nibbles of q[0..16) then high nibbles */
+static inline __m256i nibbles(const uint8_t *q)
+{
+	__m128i b = _mm_loadu_si128((const __m128i *)q);
+	__m256i v = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+	return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+static float dot_q4_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_0 *x = w;
+	const struct block_q8_0 *y = a;
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int64_t i = 0; i < n / QK4_0; i++) {
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
+		__m256i q = _mm256_sub_epi8(nibbles(x[i].qs), _mm256_set1_epi8(8));
+		__m256i p = dot_i8(q, load32(y[i].qs));
+		acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+	}
+	return hsum(acc);
+}
+
+/* k_scales - the 8 scales and 8 mins of a Q4_K/Q5_K block */
+static inline void k_scales(const uint8_t *q, uint8_t sc[8], uint8_t mn[8])
+{
+	for (int j = 0; j < 4; j++) {
+		sc[j] = q[j] & 63;
+		mn[j] = q[j + 4] & 63;
+		sc[j + 4] = (uint8_t)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
+		mn[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
+	}
+}
+
+static float dot_q4_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_K *x = w;
+	const struct block_q8_K *y = a;
+	float sum = 0.0f;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		k_scales(x[i].scales, sc, mn);
+		int imin = 0;
+		for (int j = 0; j < 8; j++)
+			imin += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+		__m256i acc = _mm256_setzero_si256();
+		const uint8_t *q = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
+			__m256i b = load32(q), m = _mm256_set1_epi8(0x0F);
+			__m256i lo = _mm256_and_si256(b, m), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m);
+			__m256i p0 = _mm256_maddubs_epi16(lo, load32(q8));
+			__m256i p1 = _mm256_maddubs_epi16(hi, load32(q8 + 32));
+			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[j])));
+			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[j + 1])));
+		}
+		__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+		s = _mm_hadd_epi32(s, s);
+		s = _mm_hadd_epi32(s, s);
+		int isum = _mm_cvtsi128_si32(s);
+		sum += y[i].d * _cvtsh_ss(x[i].d) * (float)isum -
+		       y[i].d * _cvtsh_ss(x[i].dmin) * (float)imin;
+	}
+	return sum;
+}
+
+static float dot_q6_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q6_K *x = w;
+	const struct block_q8_K *y = a;
+	float sum = 0.0f;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const int8_t *sc = x[i].scales;
+		int ioff = 0;
+		for (int j = 0; j < 16; j++)
+			ioff += sc[j] * y[i].bsums[j];
+		__m256i acc = _mm256_setzero_si256(), m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+		for (int h = 0; h < 2; h++) {
+			__m256i qh = load32(x[i].qh + 32 * h);
+			for (int k = 0; k < 4; k++) {
+				__m256i ql = load32(x[i].ql + 64 * h + 32 * (k & 1));
+				if (k >= 2)
+					ql = _mm256_srli_epi16(ql, 4);
+				__m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
+				__m256i q = _mm256_or_si256(_mm256_and_si256(ql, m4), _mm256_slli_epi16(hi, 4));
+				__m256i p = _mm256_maddubs_epi16(q, load32(y[i].qs + 128 * h + 32 * k));
+				int s0 = sc[8 * h + 2 * k], s1 = sc[8 * h + 2 * k + 1];
+				__m256i scv = _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scv));
+			}
+		}
+		__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+		s = _mm_hadd_epi32(s, s);
+		s = _mm_hadd_epi32(s, s);
+		int isum = _mm_cvtsi128_si32(s) - 32 * ioff;	/* note 3 */
+		sum += y[i].d * _cvtsh_ss(x[i].d) * (float)isum;
+	}
+	return sum;
+}
+
+/* eng_kernels_avx2_fill - the types with an AVX2 kernel */
+void eng_kernels_avx2_fill(struct eng_kernels *k)
+{
+	k->vec_dot[GGML_TYPE_F32] = dot_f32;
+	k->vec_dot[GGML_TYPE_F16] = dot_f16;
+	k->vec_dot[GGML_TYPE_BF16] = dot_bf16;
+	k->vec_dot[GGML_TYPE_Q8_0] = dot_q8_0;
+	k->vec_dot[GGML_TYPE_Q4_0] = dot_q4_0;
+	k->vec_dot[GGML_TYPE_Q4_K] = dot_q4_K;
+	k->vec_dot[GGML_TYPE_Q6_K] = dot_q6_K;
+}

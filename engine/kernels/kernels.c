@@ -1,0 +1,38 @@
+/*
+ * NAME
+ *	kernels - CPUID dispatch of the dot-product table
+ * DESIGN NOTES
+ *	1. The tables are built on first use under pthread_once and never
+ *	   change afterwards: read-only shared state, no per-call checks.
+ *	2. This file is compiled without ISA flags; only engine/kernels/avx2/
+ *	   is built with -mavx2 -mfma -mf16c, and is called only after
+ *	   __builtin_cpu_supports() said yes.
+ */
+#include "engine/kernels/kernels.h"
+
+#include <pthread.h>
+
+static struct eng_kernels ref_table, avx2_table;
+static int have_avx2;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void build(void)
+{
+	ref_table.name = "ref";
+	for (int t = 0; t < GGML_TYPE_COUNT; t++)
+		ref_table.vec_dot[t] = ref_vec_dot((enum ggml_type)t);
+	avx2_table = ref_table;
+	avx2_table.name = "avx2";
+	__builtin_cpu_init();
+	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		    __builtin_cpu_supports("f16c");
+	if (have_avx2)
+		eng_kernels_avx2_fill(&avx2_table);
+}
+
+/* eng_kernels_select - the fastest table this CPU runs, or the reference */
+const struct eng_kernels *eng_kernels_select(int want_ref)
+{
+	pthread_once(&once, build);
+	return (!want_ref && have_avx2) ? &avx2_table : &ref_table;
+}

@@ -1,0 +1,33 @@
+/*
+ * NAME
+ *	kernels - the dot-product table the forward pass uses, chosen once
+ * SUMMARY
+ *	eng_kernels_select(want_ref) returns the table for this CPU: the
+ *	scalar reference (engine/ref) or, with AVX2+FMA+F16C, the AVX2 dots
+ *	for the common weight types (others keep the reference). Every entry
+ *	takes the same activation layout as the reference (vec_dot_type), so
+ *	the choice changes the summation order only. A kernel may differ from
+ *	the reference within rounding, never between thread counts: each
+ *	dot product is one fixed-order computation.
+ * LIFETIME
+ *	Tables are static.
+ * THREADS
+ *	Safe.
+ */
+#ifndef ENGINE_KERNELS_H
+#define ENGINE_KERNELS_H
+
+#include "engine/ggml_types.h"
+#include "engine/ref/quants.h"
+
+struct eng_kernels {
+	const char *name;	/* "ref", "avx2" */
+	ref_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
+};
+
+const struct eng_kernels *eng_kernels_select(int want_ref);
+
+/* eng_kernels_avx2_fill - engine/kernels/avx2: replace the entries it has */
+void eng_kernels_avx2_fill(struct eng_kernels *k);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * test_kernels - every SIMD dot product against the scalar reference on
+ * random rows of 1, 2, 3 and 7 blocks (odd counts, tails for the float
+ * types). K-quant kernels sum integers exactly and must be bitwise equal;
+ * float-accumulating ones agree within rounding of the magnitude.
+ */
+#include <math.h>
+
+#include "engine/kernels/kernels.h"
+#include "tests/test.h"
+
+static uint32_t rng = 99;
+
+static uint32_t rnd(void)
+{
+	rng = rng * 1664525u + 1013904223u;
+	return rng >> 8;
+}
+
+static float rndf(void)
+{
+	return (float)(rnd() % 20001) / 10000.0f - 1.0f;
+}
+
+/* random_row - random payload bytes, sane fp16 scales, floats for float types */
+static void random_row(enum ggml_type t, uint8_t *buf, int64_t n)
+{
+	const struct ggml_type_traits *tt = ggml_type_traits(t);
+	int64_t nb = n / tt->blck_size;
+
+	for (int64_t i = 0; i < nb * tt->type_size; i++)
+		buf[i] = (uint8_t)rnd();
+	for (int64_t i = 0; i < n && !tt->is_quantized; i++) {
+		float f = rndf();
+		if (t == GGML_TYPE_F32)
+			memcpy(buf + 4 * i, &f, 4);
+		else if (t == GGML_TYPE_F16) {
+			ggml_half h = ggml_fp32_to_fp16(f);
+			memcpy(buf + 2 * i, &h, 2);
+		} else {
+			ggml_bf16 h = ggml_fp32_to_bf16(f);
+			memcpy(buf + 2 * i, &h, 2);
+		}
+	}
+	for (int64_t i = 0; i < nb && tt->is_quantized; i++) {
+		uint8_t *b = buf + i * tt->type_size;
+		ggml_half d = ggml_fp32_to_fp16(0.01f + 0.001f * (float)(rnd() % 10));
+		ggml_half m = ggml_fp32_to_fp16(0.02f * rndf());
+		size_t at = t == GGML_TYPE_Q2_K ? 80 : t == GGML_TYPE_Q3_K ? 108 : t == GGML_TYPE_Q6_K ? 208 : 0;
+		memcpy(b + at, &d, 2);
+		if (t == GGML_TYPE_Q4_1 || t == GGML_TYPE_Q5_1 || t == GGML_TYPE_Q4_K ||
+		    t == GGML_TYPE_Q5_K || t == GGML_TYPE_Q2_K)
+			memcpy(b + at + 2, &m, 2);
+	}
+}
+
+static void test_vs_ref(void)
+{
+	const struct eng_kernels *ref = eng_kernels_select(1), *fast = eng_kernels_select(0);
+	static const int blocks[] = { 1, 2, 3, 7 };
+	static uint8_t w[7 * 256 * 4], act[7 * 256 * 4];
+	float x[7 * 256];
+	int compared = 0;
+
+	if (fast == ref)
+		SKIP("no SIMD kernels on this CPU (reference only)");
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		if (tt == NULL || !tt->is_weight || fast->vec_dot[t] == ref->vec_dot[t])
+			continue;
+		for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
+			/* float types: 1, 2, 3, 7 blocks of 37 elements, to exercise tails */
+			int64_t n = (int64_t)blocks[k] * (tt->is_quantized ? tt->blck_size : 37);
+			if (tt->is_quantized == 0 && tt->blck_size != 1)
+				continue;
+			random_row(t, w, n);
+			double mag = 0;
+			for (int64_t i = 0; i < n; i++)
+				x[i] = rndf();
+			ref_quantize_act(tt->vec_dot_type, x, act, n);
+			float a = ref->vec_dot[t](n, w, act), b = fast->vec_dot[t](n, w, act);
+			float wf[7 * 256];
+			ref_dequant_row((enum ggml_type)t, w, wf, n);
+			for (int64_t i = 0; i < n; i++)
+				mag += fabs((double)wf[i] * x[i]);
+			int exact = t >= GGML_TYPE_Q2_K && t <= GGML_TYPE_Q6_K;
+			CHECKF(exact ? a == b : fabs(a - b) <= 1e-5 * mag + 1e-6,
+			       "%s n=%lld: ref %.9g %s %.9g", tt->name, (long long)n, (double)a,
+			       fast->name, (double)b);
+			compared++;
+		}
+	}
+	printf("kernels: %s compared with ref on %d rows\n", fast->name, compared);
+	CHECK(compared >= 4);
+}
+
+int main(void)
+{
+	RUN(test_vs_ref);
+	return TEST_END();
+}
