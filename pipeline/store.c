@@ -861,3 +861,206 @@ int store_run_end(struct store *st, int64_t run_id,
 		store_run_summary_release(&s);
 	return rc;
 }
+
+/* ---------------------------------------------------------------- later stages */
+
+void store_results_init(struct store_results *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+/* entity_ok - 1 if e->text is exactly bytes [start, end) of the stored text */
+static int entity_ok(struct store *st, const char *id, const struct store_entity *e,
+		     struct dk_err *err)
+{
+	sqlite3_stmt *q;
+	int ok = 0;
+
+	if (e->type == NULL || e->text == NULL || e->method == NULL || e->end < e->start ||
+	    e->end - e->start != strlen(e->text) || !(e->confidence >= 0 && e->confidence <= 1))
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT substr(CAST(text AS BLOB), ? + 1, ?) = "
+			       "CAST(? AS BLOB) FROM texts WHERE doc_id = ?", -1, &q, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "read a text");
+	sqlite3_bind_int64(q, 1, (int64_t)e->start);
+	sqlite3_bind_int64(q, 2, (int64_t)(e->end - e->start));
+	sqlite3_bind_text(q, 3, e->text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		ok = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return ok;
+}
+
+static int check_results(struct store *st, const char *id, const struct store_results *r,
+			 struct dk_err *err)
+{
+	int rc = store_has_document(st, id, err);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return dk_err_set(err, DK_ENOTFOUND, "document %.64s is not stored", id);
+	if ((r->label && r->label_method == NULL) || (r->summary && r->summary_method == NULL))
+		return dk_err_set(err, DK_EINVAL, "results for %.12s lack a method", id);
+	for (size_t i = 0; r->set_entities && i < r->n_entities; i++) {
+		rc = entity_ok(st, id, &r->entities[i], err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return dk_err_set(err, DK_EINVAL, "entity %zu of %.12s does not match the "
+					  "stored text at [%zu, %zu)", i, id, r->entities[i].start,
+					  r->entities[i].end);
+	}
+	return 0;
+}
+
+static int put_entities(struct store *st, const char *id, const struct store_results *r,
+			struct dk_err *err)
+{
+	int rc = run(st, err, "store entities", "DELETE FROM entities WHERE doc_id = ?", "t", id);
+
+	for (size_t i = 0; rc == 0 && i < r->n_entities; i++) {
+		const struct store_entity *e = &r->entities[i];
+
+		rc = run(st, err, "store entities", "INSERT INTO entities(doc_id, type, text, value, "
+			 "start_byte, end_byte, method, confidence) VALUES (?,?,?,?,?,?,?,?)",
+			 "ttttiitd", id, e->type, e->text, e->value, (int64_t)e->start,
+			 (int64_t)e->end, e->method, e->confidence);
+	}
+	return rc;
+}
+
+/* put_result_rows - the rows of every part that is set */
+static int put_result_rows(struct store *st, const char *id, const struct store_results *r,
+			   struct dk_err *err)
+{
+	int rc = 0;
+
+	if (r->language)
+		rc = run(st, err, "store a language", "INSERT OR REPLACE INTO languages(doc_id, "
+			 "code, confidence, method) VALUES (?,?,?,?)", "ttdt", id, r->language,
+			 r->language_confidence, r->language_method ? r->language_method : "langid");
+	if (rc == 0 && r->label)
+		rc = run(st, err, "store a classification", "INSERT OR REPLACE INTO "
+			 "classifications(doc_id, label, confidence, method, needs_review) "
+			 "VALUES (?,?,?,?,?)", "ttdti", id, r->label, r->label_confidence,
+			 r->label_method, (int64_t)(r->needs_review != 0));
+	if (rc == 0 && r->set_entities)
+		rc = put_entities(st, id, r, err);
+	if (rc == 0 && r->summary)
+		rc = run(st, err, "store a summary", "INSERT OR REPLACE INTO summaries(doc_id, text, "
+			 "language, method) VALUES (?,?,?,?)", "tttt", id, r->summary,
+			 r->summary_language, r->summary_method);
+	return rc;
+}
+
+/* results_payload - the audit payload: the document's results as now stored */
+static int results_payload(struct store *st, const char *id, struct dk_buf *b,
+			   struct dk_err *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT json_object('language', language_json, "
+			       "'classification', classification_json, 'entities', entities_json, "
+			       "'summary', summary_json) FROM doc_records WHERE id = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return sql_fail(st, err, "read results");
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_ROW ? 0 : sql_fail(st, err, "read results");
+	if (rc == 0 && dk_buf_add(b, sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0)))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* store_put_results - later-stage results and their audit record, atomically */
+int store_put_results(struct store *st, const char *id, const struct store_results *r,
+		      struct dk_err *err)
+{
+	struct dk_buf p = DK_BUF_INIT;
+	int rc, own;
+
+	if (!store_valid_id(id))
+		return dk_err_set(err, DK_EINVAL, "document id '%s' is not 64 lower-case hex "
+				  "digits", id ? id : "(null)");
+	if ((rc = tx_open(st, &own, err)) != 0)
+		return rc;
+	rc = check_results(st, id, r, err);
+	if (rc == 0)
+		rc = put_result_rows(st, id, r, err);
+	if (rc == 0)
+		rc = results_payload(st, id, &p, err);
+	if (rc == 0)
+		rc = audit_append(st->db, "results", id, p.buf, p.len, NULL, NULL, err);
+	dk_buf_release(&p);
+	return tx_close(st, own, rc, err);
+}
+
+static int decision_payload(struct dk_buf *b, const char *id, const struct store_decision *d)
+{
+	int rc = dk_buf_addf(b, "{\"doc_id\":\"%s\"", id);
+
+	if (rc == 0)
+		rc = json_opt(b, "stage", d->stage);
+	if (rc == 0)
+		rc = json_opt(b, "model_sha256", d->model_sha256);
+	if (rc == 0)
+		rc = json_opt(b, "prompt_sha256", d->prompt_sha256);
+	if (rc == 0)
+		rc = json_opt(b, "input_sha256", d->input_sha256);
+	if (rc == 0)
+		rc = json_opt(b, "output", d->output);
+	if (rc == 0)
+		rc = dk_buf_adds(b, ",\"params\":");
+	if (rc == 0)
+		rc = dk_buf_adds(b, d->params);
+	if (rc == 0)
+		rc = dk_buf_addch(b, '}');
+	return rc;
+}
+
+/* store_put_decision - one replayable LLM decision */
+int store_put_decision(struct store *st, const char *id, const struct store_decision *dec,
+		       char *hash, struct dk_err *err)
+{
+	struct dk_buf p = DK_BUF_INIT, params = DK_BUF_INIT;
+	char h[65];
+	int64_t seq = 0;
+	int rc, own;
+
+	if (!store_valid_id(id) || dec->stage == NULL || !store_valid_id(dec->model_sha256) ||
+	    !store_valid_id(dec->prompt_sha256) || !store_valid_id(dec->input_sha256) ||
+	    dec->output == NULL || dec->params == NULL ||
+	    !g_utf8_validate(dec->output, -1, NULL))
+		return dk_err_set(err, DK_EINVAL, "decision for '%.64s' is incomplete or malformed",
+				  id ? id : "(null)");
+	if ((rc = audit_canonical(dec->params, strlen(dec->params), &params, err)) != 0)
+		return rc;
+	if ((rc = tx_open(st, &own, err)) != 0) {
+		dk_buf_release(&params);
+		return rc;
+	}
+	rc = store_has_document(st, id, err);
+	if (rc == 0)
+		rc = dk_err_set(err, DK_ENOTFOUND, "document %.64s is not stored", id);
+	else if (rc > 0)
+		rc = 0;
+	if (rc == 0 && decision_payload(&p, id, dec))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = audit_append(st->db, "decision", id, p.buf, p.len, &seq, h, err);
+	if (rc == 0)
+		rc = run(st, err, "store a decision", "INSERT INTO llm_decisions(doc_id, stage, "
+			 "audit_seq, model_sha256, prompt_sha256, params, input_sha256, output) "
+			 "VALUES (?,?,?,?,?,?,?,?)", "ttittttt", id, dec->stage, seq,
+			 dec->model_sha256, dec->prompt_sha256, params.buf, dec->input_sha256,
+			 dec->output);
+	dk_buf_release(&p);
+	dk_buf_release(&params);
+	rc = tx_close(st, own, rc, err);
+	if (rc == 0 && hash)
+		memcpy(hash, h, 65);
+	return rc;
+}

@@ -174,6 +174,65 @@ int store_begin(struct store *st, struct dk_err *err);
 int store_commit(struct store *st, struct dk_err *err);
 void store_rollback(struct store *st);
 
+/*
+ * Later-stage results. Both calls need the document stored already, run
+ * in one transaction (or inside the caller's store_begin() group) and
+ * append an audit record: kind "results" or kind "decision".
+ */
+struct store_entity {
+	const char *type;	/* person, organization, address, date, ... */
+	const char *text;	/* exactly the stored text's bytes [start, end) */
+	const char *value;	/* normalized value or NULL */
+	size_t start, end;	/* UTF-8 byte offsets into the stored text */
+	const char *method;	/* "rules" or "llm" */
+	double confidence;	/* 0..1 */
+};
+
+struct store_results {
+	const char *language;		/* ISO 639-1, NULL = keep what is stored */
+	double language_confidence;
+	const char *language_method;	/* e.g. "cld2"; NULL = "langid" */
+	const char *label;		/* classification, NULL = keep what is stored */
+	double label_confidence;
+	const char *label_method;	/* "llm", "classifier" or "rules" */
+	int needs_review;
+	int set_entities;		/* 1: replace the document's entities by these */
+	const struct store_entity *entities;	/* (n_entities) */
+	size_t n_entities;
+	const char *summary;		/* NULL = keep what is stored */
+	const char *summary_language;	/* may be NULL */
+	const char *summary_method;	/* "llm" or "extractive" */
+};
+
+/* store_results_init - nothing set (every part "keep what is stored") */
+void store_results_init(struct store_results *r);
+
+/*
+ * store_put_results - write the parts of r that are set for document id.
+ * Entity offsets are checked against the stored text: text must equal
+ * that slice exactly (DK_EINVAL otherwise, nothing written).
+ */
+int store_put_results(struct store *st, const char *id, const struct store_results *r,
+		      struct dk_err *err);
+
+/* An LLM decision: what replay needs to re-run it and compare output bytes. */
+struct store_decision {
+	const char *stage;		/* "classify", "entities", "summarize" */
+	const char *model_sha256;	/* 64 hex */
+	const char *prompt_sha256;	/* 64 hex: template and filled prompt */
+	const char *params;		/* JSON: seed, sampler, grammar, ... */
+	const char *input_sha256;	/* 64 hex: the text the prompt was built from */
+	const char *output;		/* the model's output, exactly */
+};
+
+/*
+ * store_put_decision - record one decision for document id; hash (65
+ * bytes, may be NULL) receives the audit record's hash, the id export
+ * lists in "decisions". params must be valid JSON (stored canonical).
+ */
+int store_put_decision(struct store *st, const char *id, const struct store_decision *dec,
+		       char *hash, struct dk_err *err);
+
 /* store_run_begin - insert a runs row (command: "batch", "watch") */
 int store_run_begin(struct store *st, const char *command, int64_t *run_id,
 		    struct dk_err *err);

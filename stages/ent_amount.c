@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unicode/uchar.h>
+
 #include "stages/ent_internal.h"
 
 struct money {
@@ -124,10 +126,27 @@ static bool short_word_ok(const struct ent_ctx *c, size_t a, size_t b, const cha
 	return !upper && ent_lex_currency_in(key, c->lang);
 }
 
+/* abbreviation - a currency word of at most three letters in lower or mixed case ("kr", "Kč") */
+static bool abbreviation(const struct ent_ctx *c, size_t a, size_t b)
+{
+	int letters = 0;
+	bool lower = false;
+
+	for (size_t i = a; i < b; letters++) {
+		size_t next;
+		int32_t cp = ent_cp(c, i, &next);
+
+		lower = lower || u_islower(cp);
+		i = next;
+	}
+	return letters <= 3 && lower;
+}
+
 /*
  * currency_at - ISO code of a currency sign or word at i, *end past it;
- * before a number only a sign or an ISO code counts ("EUR 100", "€ 100"):
- * a name there is the end of spelled-out words ("zwei złote 00/100")
+ * before a number only a sign, an ISO code or an abbreviation counts ("EUR
+ * 100", "€ 100", "kr. 1.250,00"): a full name there is the end of
+ * spelled-out words ("zwei złote 00/100")
  */
 static const char *currency_at(const struct ent_ctx *c, size_t i, size_t *end, bool prefix)
 {
@@ -142,7 +161,7 @@ static const char *currency_at(const struct ent_ctx *c, size_t i, size_t *end, b
 	e = ent_word_end(c, i);
 	if (e == i || !ent_word_key(c, i, e, key, sizeof key))
 		return NULL;
-	if (prefix && (e - i != 3 || !ent_lex_currency_code(c->s + i, 3)))
+	if (prefix && !(e - i == 3 && ent_lex_currency_code(c->s + i, 3)) && !abbreviation(c, i, e))
 		return NULL;
 	code = ent_lex_currency_word(key, c->lang);
 	if (code == NULL || !short_word_ok(c, i, e, key))
@@ -181,6 +200,8 @@ static int amount_at(struct ent_ctx *c, size_t i, size_t *next)
 
 	*next = i + 1;
 	if (ent_word_edge_before(c, i) && (code = currency_at(c, i, &ce, true)) != NULL) {
+		if (ce < c->n && c->s[ce] == '.' && u_isalpha(ent_cp(c, i, NULL)))
+			ce++;
 		p = ce + ent_gap_len(c, ce);
 		if (dig(c, p) &&
 		    parse_money(c, p, &m)) {

@@ -16,6 +16,9 @@
  *	   The Eircode's shape is distinctive enough to stand alone.
  *	3. Four-digit codes that read as years (1900..2099) at the start of a
  *	   line are left alone: "2025 Jan Jansen" is a date line, not Antwerp.
+ *	   Bare digits that open a line count only under a line with a house
+ *	   or box number, itself not opened by a long number: "5000 Blatt
+ *	   Papier" and the rows under it in a table are quantities.
  */
 #include <string.h>
 
@@ -97,7 +100,7 @@ static size_t code_len(const struct ent_ctx *c, size_t p, bool *four)
 		return 0;
 	if (at(c, p + 4) == '-' && ent_digits(c, p + 5) == 3)
 		return 8;
-	if (c->s[p] != '0' && at(c, p + 4) == ' ' && up(c, p + 5) && up(c, p + 6) &&
+	if (at(c, p + 4) == ' ' && up(c, p + 5) && up(c, p + 6) &&
 	    ent_word_edge_after(c, p + 7))
 		return 7;
 	*four = true;
@@ -162,6 +165,28 @@ static bool place_line_before(const struct ent_ctx *c, size_t ls)
 	return words >= 1 && words <= 3;
 }
 
+/*
+ * street_line_before - the previous non-blank line holds a digit (a house
+ * or PO box number): a bare number that opens a line is a postal code only
+ * under a street line, not in a table row ("5000 Blatt Papier")
+ */
+static bool street_line_before(const struct ent_ctx *c, size_t p)
+{
+	size_t ls = ent_line_start(c, p), a;
+
+	while (ls >= 2 && c->s[ls - 2] == '\n')
+		ls--;
+	if (ls < 2)
+		return false;
+	a = ent_line_start(c, ls - 1);
+	if (ent_digits(c, a) >= 4)
+		return false;
+	for (; a < ls - 1; a++)
+		if (dig(c, a))
+			return true;
+	return false;
+}
+
 /* alone_on_line - nothing but blanks around [p, e) on its line */
 static bool alone_on_line(const struct ent_ctx *c, size_t p, size_t e)
 {
@@ -202,6 +227,8 @@ static int postal_at(struct ent_ctx *c, size_t p, size_t *next)
 	if (address_before(c, p, &line_start, &comma) && place_after(c, p + k, comma)) {
 		y = four ? (c->s[p] - '0') * 1000 + (c->s[p + 1] - '0') * 100 : 0;
 		if (four && line_start && (y == 1900 || y == 2000))
+			return 0;
+		if (line_start && (four || k == 5 || k == 6) && !street_line_before(c, p))
 			return 0;
 		return emit_code(c, p, p + k, 0.9);
 	}

@@ -149,7 +149,7 @@ int cmd_logits(int argc, char **argv)
 	int32_t *ids = NULL;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(usage_text, stdout);
@@ -163,13 +163,10 @@ int cmd_logits(int argc, char **argv)
 			tokens = v;
 		else if (strcmp(a, "--tokens-file") == 0)
 			tokens_file = v;
-		else if ((strcmp(a, "--top") == 0 && num_arg(v, &top) == 0) ||
-			 ((strcmp(a, "--threads") == 0 || strcmp(a, "-t") == 0) && num_arg(v, &threads) == 0) ||
-			 (strcmp(a, "--ubatch") == 0 && num_arg(v, &ubatch) == 0))
-			;
-		else
+		else if ((strcmp(a, "--top") != 0 || num_arg(v, &top) != 0) &&
+			 ((strcmp(a, "--threads") != 0 && strcmp(a, "-t") != 0) || num_arg(v, &threads) != 0) &&
+			 (strcmp(a, "--ubatch") != 0 || num_arg(v, &ubatch) != 0))
 			goto usage;
-		i++;
 	}
 	if (model == NULL || (tokens == NULL) == (tokens_file == NULL))
 		goto usage;

@@ -178,6 +178,8 @@ static void test_amounts(void)
 		{ "de", "Kaution 42.000 € bezahlt", "42.000 €", "42000.00 EUR" },
 		{ "el", "ποσό 1.250,00 ευρώ", "1.250,00 ευρώ", "1250.00 EUR" },
 		{ "ro", "suma de 300 lei", "300 lei", "300.00 RON" },
+		{ "da", "i alt kr. 1.250,00 inkl. moms", "kr. 1.250,00", "1250.00 DKK" },
+		{ "cs", "celkem Kč 2 500,00", "Kč 2 500,00", "2500.00 CZK" },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -255,7 +257,8 @@ static void test_postal_codes(void)
 static void test_postal_traps(void)
 {
 	/* numbers before capitalized nouns outside an address */
-	REQUIRE(run("Es kamen 12000 Besucher.\n2025 Jan Jansen schrieb\nmit 50000 Einwohnern", "de") == 0);
+	REQUIRE(run("Es kamen 12000 Besucher.\n2025 Jan Jansen schrieb\nmit 50000 Einwohnern\n"
+		    "Pos. Artikel\n5000 Blatt Papier\n10000 Schrauben", "de") == 0);
 	CHECKF(count(ENT_POSTAL_CODE) == 0, "%zu codes", count(ENT_POSTAL_CODE));
 	/* structured invoice: street, city, then the code on its own line */
 	REQUIRE(run("Via dell'Industria 44\n\nPesaro\n\n61122\n\nIT\n", "it") == 0);

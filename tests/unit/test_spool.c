@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
 
+#include "pipeline/scanner.h"
 #include "pipeline/spool.h"
 #include "tests/test.h"
 #include "util/dk_io.h"
@@ -476,6 +478,95 @@ static void crash_drop_failed(void) { crash_sweep(DK_IO_CRASH_DROP, 1); }
 static void crash_drop_done(void) { crash_sweep(DK_IO_CRASH_DROP, 0); }
 static void crash_tear_failed(void) { crash_sweep(DK_IO_CRASH_TEAR, 1); }
 
+struct seen_names {
+	char names[16][64];
+	int n;
+};
+
+static int collect(const char *name, void *arg)
+{
+	struct seen_names *s = arg;
+
+	if (s->n < 16)
+		snprintf(s->names[s->n++], 64, "%s", name);
+	return 0;
+}
+
+static int offered(const struct seen_names *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void age(const char *root, const char *name, double secs)
+{
+	char path[1024];
+	struct timespec ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= (time_t)secs;
+	ts[1] = ts[0];
+	snprintf(path, sizeof path, "%s/inbox/%s", root, name);
+	utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/*
+ * scanner_readiness - a fresh file waits for stable_secs, an old one is
+ * ready; a change restarts the wait; a close event makes it ready at once;
+ * ignored names and directories are neither offered nor pending; symlinks
+ * are offered at once (to be refused).
+ */
+static void scanner_readiness(void)
+{
+	struct spool sp;
+	struct scanner sc;
+	struct dk_err err = DK_ERR_INIT;
+	struct seen_names got = { .n = 0 };
+	const char *root = fresh_spool(&sp);
+	char path[1024];
+	double now = (double)time(NULL);
+	int pending;
+
+	REQUIRE(root != NULL);
+	REQUIRE(scanner_open(&sc, &sp, 30, &err) == 0);
+	snprintf(path, sizeof path, "%s/inbox/sub", root);
+	REQUIRE(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof path, "%s/inbox/link", root);
+	REQUIRE(symlink("/etc/passwd", path) == 0);
+	REQUIRE(put_file(root, "inbox", "old.txt", "old") == 0);
+	REQUIRE(put_file(root, "inbox", "fresh.txt", "fresh") == 0);
+	REQUIRE(put_file(root, "inbox", ".dot", "x") == 0);
+	REQUIRE(put_file(root, "inbox", "x.part", "x") == 0);
+	age(root, "old.txt", 3600);
+	scanner_events(&sc);	/* close events seen: forget them for this check */
+	scanner_release(&sc);
+	REQUIRE(scanner_open(&sc, &sp, 30, &err) == 0);
+	CHECK(scanner_scan(&sc, now, collect, &got, &pending, &err) == 0);
+	CHECK(got.n == 2 && offered(&got, "old.txt") && offered(&got, "link"));
+	CHECK(pending == 1);	/* fresh.txt */
+	got.n = 0;
+	CHECK(scanner_scan(&sc, now + 31, collect, &got, &pending, &err) == 0);
+	CHECK(offered(&got, "fresh.txt") && pending == 0);
+	/* A change restarts the wait. */
+	REQUIRE(put_file(root, "inbox", "fresh.txt", "fresh and longer") == 0);
+	scanner_release(&sc);
+	REQUIRE(scanner_open(&sc, &sp, 30, &err) == 0);
+	got.n = 0;
+	CHECK(scanner_scan(&sc, now, collect, &got, &pending, &err) == 0);
+	CHECK(!offered(&got, "fresh.txt") && pending == 1);
+	REQUIRE(put_file(root, "inbox", "fresh.txt", "changed again") == 0);
+	got.n = 0;
+	if (scanner_fd(&sc) >= 0) {	/* the writer closed it: ready now */
+		CHECK(scanner_events(&sc) == 1);
+		CHECK(scanner_scan(&sc, now, collect, &got, &pending, &err) == 0);
+		CHECK(offered(&got, "fresh.txt") && pending == 0);
+	}
+	scanner_release(&sc);
+	spool_release(&sp);
+}
+
 static void fault_layer_counts(void)
 {
 	struct stat st;
@@ -500,6 +591,7 @@ int main(void)
 	RUN(odd_names_survive);
 	RUN(collisions_keep_both);
 	RUN(lock_is_exclusive);
+	RUN(scanner_readiness);
 	RUN(fault_layer_counts);
 	RUN(fault_sweep_eio_done);
 	RUN(fault_sweep_enospc_failed);

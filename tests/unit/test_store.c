@@ -601,6 +601,85 @@ static void stale_transaction_undone(void)
 	store_close(&st);
 }
 
+/* record_of - the export record of id (static buffer) */
+static const char *record_of(struct store *st, const char *id)
+{
+	static char out[2048];
+	struct query_filter f = { 0 };
+	struct dk_err e = DK_ERR_INIT;
+	sqlite3_stmt *q;
+
+	f.id = id;
+	f.status = "done";
+	out[0] = 0;
+	if (query_records(st, "record", &f, &q, &e) != 0)
+		return out;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return out;
+}
+
+static void results_and_decisions(void)
+{
+	struct store st;
+	struct store_doc d;
+	struct store_results r;
+	struct store_entity ent = { "date", "Grüße", NULL, 0, 7, "rules", 1.0 };
+	struct store_decision dec = { "classify", NULL, NULL, "{\"seed\": 7, \"temp\": 0}", NULL,
+				      "{\"label\":\"invoice\"}" };
+	struct dk_err e = DK_ERR_INIT;
+	char id[65], h[65], want[256];
+
+	REQUIRE(store_open(&st, db_path("results.db"), STORE_CREATE, &e) == 0);
+	make_id("results", id);
+	sample(&d, id, NULL);
+	REQUIRE(store_put_document(&st, &d, NULL, &e) == 0);
+	store_results_init(&r);
+	r.language = "de";
+	r.language_confidence = 0.99;
+	r.label = "invoice";
+	r.label_confidence = 0.5;
+	r.label_method = "classifier";
+	r.needs_review = 1;
+	r.set_entities = 1;
+	r.entities = &ent;
+	r.n_entities = 1;
+	REQUIRE(store_put_results(&st, id, &r, &e) == 0);
+	CHECKF(strstr(record_of(&st, id), "\"language\":{\"code\":\"de\",\"confidence\":0.99},"
+		      "\"classification\":{\"label\":\"invoice\",\"confidence\":0.5,\"method\":"
+		      "\"classifier\",\"needs_review\":true},\"entities\":[{\"type\":\"date\","
+		      "\"text\":\"Grüße\",\"value\":null,\"start\":0,\"end\":7,\"method\":"
+		      "\"rules\",\"confidence\":1.0}],\"summary\":null") != NULL,
+	       "%.400s", record_of(&st, id) + 200);
+	/* a slice that is not the stored text: refused, nothing changed */
+	store_results_init(&r);
+	r.language = "en";
+	r.set_entities = 1;
+	ent.start = 1;
+	ent.end = 8;
+	r.entities = &ent;
+	r.n_entities = 1;
+	CHECK(store_put_results(&st, id, &r, &e) == DK_EINVAL);
+	CHECK(strstr(record_of(&st, id), "\"code\":\"de\"") != NULL);
+	CHECK(count(&st, "SELECT count(*) FROM entities") == 1);
+	make_id("m", h);
+	dec.model_sha256 = dec.prompt_sha256 = dec.input_sha256 = h;
+	CHECK(store_put_decision(&st, "0123", &dec, NULL, &e) == DK_EINVAL);
+	dec.params = "{bad";
+	CHECK(store_put_decision(&st, id, &dec, NULL, &e) == DK_EFORMAT);
+	dec.params = "{\"seed\": 7, \"temp\": 0}";
+	REQUIRE(store_put_decision(&st, id, &dec, want, &e) == 0);
+	CHECK(count(&st, "SELECT count(*) FROM llm_decisions WHERE params = '{\"seed\":7,\"temp\":0}' "
+		    "AND audit_seq = (SELECT seq FROM audit_log WHERE kind = 'decision')") == 1);
+	memcpy(h, want, 65);
+	snprintf(want, sizeof want, "\"decisions\":[\"%s\"]}", h);
+	CHECK(strstr(record_of(&st, id), want) != NULL);
+	CHECK(count(&st, "SELECT count(*) FROM audit_log WHERE kind = 'results'") == 1);
+	CHECK(audit_verify(store_db(&st), NULL, &e) == 0);
+	store_close(&st);
+}
+
 int main(void)
 {
 	RUN(embedded_schema_matches_files);
@@ -620,5 +699,6 @@ int main(void)
 	RUN(id_prefix);
 	RUN(schemas_match_records);
 	RUN(stale_transaction_undone);
+	RUN(results_and_decisions);
 	return TEST_END();
 }

@@ -7,7 +7,8 @@
  *	   one FMA per block into 8 lanes; the lanes are summed at the end in
  *	   a fixed order. Same blocks and scales as engine/ref/dot.c.
  *	2. maddubs saturates at int16: operands stay in range (|x| <= 127 and
- *	   |y| <= 127 give 2*127*127 = 32258; Q4_K 15*127*2; Q6_K 63*127*2).
+ *	   |y| <= 127 give 2*127*127 = 32258; Q4_K 15*127*2; Q5_* 31*127*2;
+ *	   Q6_K 63*127*2).
  *	3. Q6_K's offset -32 is applied through the Q8_K block sums:
  *	   sum((q - 32) y) = sum(q y) - 32 sum(y).
  */
@@ -122,6 +123,75 @@ static float dot_q4_0(int64_t n, const void *w, const void *a)
 	return hsum(acc);
 }
 
+/* bit4 - byte j is 0x10 where bit j of the 32-bit qh is set */
+static inline __m256i bit4(const uint8_t qh_bytes[4])
+{
+	uint32_t qh;
+
+	memcpy(&qh, qh_bytes, 4);
+	/* byte j of the result looks at byte j/8 of qh, under mask 1 << (j % 8) */
+	__m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+					_mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
+							  0x0101010101010101LL, 0));
+	__m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+	__m256i on = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+	return _mm256_and_si256(on, _mm256_set1_epi8(0x10));
+}
+
+/* sum_u8_i8 - 8 int32 partial sums of unsigned x times signed y */
+static inline __m256i sum_u8_i8(__m256i x, __m256i y)
+{
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
+}
+
+static float dot_q4_1(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_1 *x = w;
+	const struct block_q8_1 *y = a;
+	__m256 acc = _mm256_setzero_ps();
+	float summ = 0.0f;
+
+	for (int64_t i = 0; i < n / QK4_1; i++) {
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
+		__m256i p = sum_u8_i8(nibbles(x[i].qs), load32(y[i].qs));
+		acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+		summ += _cvtsh_ss(x[i].m) * _cvtsh_ss(y[i].s);
+	}
+	return hsum(acc) + summ;
+}
+
+static float dot_q5_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q5_0 *x = w;
+	const struct block_q8_0 *y = a;
+	__m256 acc = _mm256_setzero_ps();
+
+	for (int64_t i = 0; i < n / QK5_0; i++) {
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
+		__m256i q = _mm256_or_si256(nibbles(x[i].qs), bit4(x[i].qh));
+		__m256i p = dot_i8(_mm256_sub_epi8(q, _mm256_set1_epi8(16)), load32(y[i].qs));
+		acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+	}
+	return hsum(acc);
+}
+
+static float dot_q5_1(int64_t n, const void *w, const void *a)
+{
+	const struct block_q5_1 *x = w;
+	const struct block_q8_1 *y = a;
+	__m256 acc = _mm256_setzero_ps();
+	float summ = 0.0f;
+
+	for (int64_t i = 0; i < n / QK5_1; i++) {
+		__m256 d = _mm256_set1_ps(_cvtsh_ss(x[i].d) * _cvtsh_ss(y[i].d));
+		__m256i q = _mm256_or_si256(nibbles(x[i].qs), bit4(x[i].qh));
+		__m256i p = sum_u8_i8(q, load32(y[i].qs));
+		acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+		summ += _cvtsh_ss(x[i].m) * _cvtsh_ss(y[i].s);
+	}
+	return hsum(acc) + summ;
+}
+
 /* k_scales - the 8 scales and 8 mins of a Q4_K/Q5_K block */
 static inline void k_scales(const uint8_t *q, uint8_t sc[8], uint8_t mn[8])
 {
@@ -151,6 +221,45 @@ static float dot_q4_K(int64_t n, const void *w, const void *a)
 		for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
 			__m256i b = load32(q), m = _mm256_set1_epi8(0x0F);
 			__m256i lo = _mm256_and_si256(b, m), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m);
+			__m256i p0 = _mm256_maddubs_epi16(lo, load32(q8));
+			__m256i p1 = _mm256_maddubs_epi16(hi, load32(q8 + 32));
+			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[j])));
+			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[j + 1])));
+		}
+		__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+		s = _mm_hadd_epi32(s, s);
+		s = _mm_hadd_epi32(s, s);
+		int isum = _mm_cvtsi128_si32(s);
+		sum += y[i].d * _cvtsh_ss(x[i].d) * (float)isum -
+		       y[i].d * _cvtsh_ss(x[i].dmin) * (float)imin;
+	}
+	return sum;
+}
+
+static float dot_q5_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q5_K *x = w;
+	const struct block_q8_K *y = a;
+	float sum = 0.0f;
+
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		k_scales(x[i].scales, sc, mn);
+		int imin = 0;
+		for (int j = 0; j < 8; j++)
+			imin += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+		__m256i acc = _mm256_setzero_si256(), m = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+		__m256i qh = load32(x[i].qh);
+		const uint8_t *q = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
+			/* the fifth bit of element l of sub-block j is bit j of qh[l] */
+			__m256i h0 = _mm256_and_si256(_mm256_srli_epi16(qh, j), one);
+			__m256i h1 = _mm256_and_si256(_mm256_srli_epi16(qh, j + 1), one);
+			__m256i b = load32(q);
+			__m256i lo = _mm256_or_si256(_mm256_and_si256(b, m), _mm256_slli_epi16(h0, 4));
+			__m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m),
+						     _mm256_slli_epi16(h1, 4));
 			__m256i p0 = _mm256_maddubs_epi16(lo, load32(q8));
 			__m256i p1 = _mm256_maddubs_epi16(hi, load32(q8 + 32));
 			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[j])));
@@ -209,6 +318,10 @@ void eng_kernels_avx2_fill(struct eng_kernels *k)
 	k->vec_dot[GGML_TYPE_BF16] = dot_bf16;
 	k->vec_dot[GGML_TYPE_Q8_0] = dot_q8_0;
 	k->vec_dot[GGML_TYPE_Q4_0] = dot_q4_0;
+	k->vec_dot[GGML_TYPE_Q4_1] = dot_q4_1;
+	k->vec_dot[GGML_TYPE_Q5_0] = dot_q5_0;
+	k->vec_dot[GGML_TYPE_Q5_1] = dot_q5_1;
+	k->vec_dot[GGML_TYPE_Q5_K] = dot_q5_K;
 	k->vec_dot[GGML_TYPE_Q4_K] = dot_q4_K;
 	k->vec_dot[GGML_TYPE_Q6_K] = dot_q6_K;
 }
