@@ -4,9 +4,12 @@
  * DESIGN NOTES
  *	1. A byte order mark decides (UTF-32 before UTF-16: FF FE 00 00 is
  *	   UTF-32LE, not UTF-16LE followed by U+0000).
- *	2. Without one, valid UTF-8 without NUL bytes is UTF-8 (ASCII is
- *	   UTF-8). NUL bytes point to BOM-less UTF-16/32, which is valid
- *	   UTF-8 byte-wise but wrong.
+ *	2. Without one, UTF-8 without NUL bytes is UTF-8 (ASCII is UTF-8),
+ *	   also when a few sequences are broken (at most one in five
+ *	   multi-byte sequences, at least four good ones): a stray byte in a
+ *	   UTF-8 letter must cost one U+FFFD, not turn every umlaut into
+ *	   mojibake under a single-byte charset. NUL bytes point to BOM-less
+ *	   UTF-16/32, which is valid UTF-8 byte-wise but wrong.
  *	3. Everything else goes to ICU's detector (ucsdet) on the first
  *	   DETECT_BYTES bytes, and is converted by ucnv; bytes the charset
  *	   cannot map become U+FFFD rather than failing the document.
@@ -40,10 +43,10 @@ static const struct bom boms[] = {
 	{ "\xFE\xFF", 2, "UTF-16BE" },
 };
 
-/* valid_utf8 - note 2 */
-static int valid_utf8(const unsigned char *d, size_t len)
+/* utf8_votes - which reading of d as UTF-8 holds: 1 valid, 0 not UTF-8 (note 2) */
+static int utf8_votes(const unsigned char *d, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, valid = 0, invalid = 0;
 
 	while (i < len) {
 		if (d[i] == 0)
@@ -55,12 +58,12 @@ static int valid_utf8(const unsigned char *d, size_t len)
 			UChar32 c;
 
 			U8_NEXT(d + i, k, n, c);
-			if (c < 0)
-				return 0;
+			valid += c >= 0;
+			invalid += c < 0;
 			i += (size_t)k;
 		}
 	}
-	return 1;
+	return invalid == 0 || (valid >= 4 && invalid * 4 <= valid);
 }
 
 /* detect - ICU's best guess for d (note 3), written to cs */
@@ -131,7 +134,7 @@ int extract_txt(const unsigned char *data, size_t len,
 			cs = boms[i].charset;
 			skip = boms[i].len;
 		}
-	if (cs == NULL && valid_utf8(data, len))
+	if (cs == NULL && utf8_votes(data, len))
 		cs = "UTF-8";
 	if (cs == NULL) {
 		if ((rc = detect(data, len, guess, sizeof guess, err)) != 0)

@@ -131,7 +131,7 @@ static int shy_ends_line(const UChar *u, int32_t i, int32_t n)
 	return 1;
 }
 
-/* clean_units - the character rules of pass 1 (invariant 1); o holds >= 3n units */
+/* clean_units - the character rules of pass 1 (invariant 1); o holds n units plus 2 per ligature */
 static int32_t clean_units(const UChar *u, int32_t n, UChar *o)
 {
 	int32_t i = 0, k = 0;
@@ -234,20 +234,23 @@ static int clean_page(const char *s, size_t n, struct norm *nm)
 	UErrorCode st = U_ZERO_ERROR;
 	int32_t ulen = 0, k;
 	UChar *u, *o;
+	size_t room;
 	int rc;
 
 	if (n > CLEAN_MAX)
 		return too_large(nm->err);
 	u_strFromUTF8WithSub(NULL, 0, &ulen, s, (int32_t)n, 0xFFFD, NULL, &st);
-	u = malloc(((size_t)ulen + 1) * sizeof *u);
-	o = malloc(((size_t)ulen * 3 + 1) * sizeof *o);	/* a ligature spells out to 3 */
-	if (u == NULL || o == NULL) {
-		free(u);
-		free(o);
+	room = (size_t)ulen + 1;
+	if ((u = malloc(((size_t)ulen + 1) * sizeof *u)) == NULL)
 		return nomem(nm->err);
-	}
 	st = U_ZERO_ERROR;
 	u_strFromUTF8WithSub(u, ulen + 1, NULL, s, (int32_t)n, 0xFFFD, NULL, &st);
+	for (int32_t i = 0; i < ulen; i++)
+		room += u[i] >= 0xFB00 && u[i] <= 0xFB06 ? 2 : 0;	/* spelled out: up to 3 */
+	if ((o = malloc(room * sizeof *o)) == NULL) {
+		free(u);
+		return nomem(nm->err);
+	}
 	k = clean_units(u, ulen, o);
 	free(u);
 	rc = nfc_to_clean(o, k, nm);

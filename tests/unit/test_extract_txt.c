@@ -134,6 +134,21 @@ static void latin1(void)
 	out_free(&o);
 }
 
+static void utf8_with_a_stray_byte(void)
+{
+	static const char in[] = "Grüße aus Köln, Müllerstraße 5, Gebühr für März: 12\xFC EUR, "
+				 "Überweisung an Jörg Weiß.";
+	struct out o = run(in, sizeof in - 1);
+
+	CHECKF(o.rc == 0, "failed with %s", o.slug);
+	if (o.rc == 0) {
+		CHECKF(strstr(o.text, "Müllerstraße") && strstr(o.text, "12\xEF\xBF\xBD EUR"),
+		       "got [%s]", o.text);
+		CHECKF(strcmp(o.charset, "UTF-8") == 0, "charset %s", o.charset);
+	}
+	out_free(&o);
+}
+
 static void crlf_and_decomposed(void)
 {
 	static const char in[] = "Gru\xCC\x88\xC3\x9F" "e\r\n\r\n\r\n\r\naus Ko\xCC\x88ln  \r\n";
@@ -181,6 +196,7 @@ int main(void)
 	RUN(utf16le_without_bom);
 	RUN(utf16be_without_bom);
 	RUN(latin1);
+	RUN(utf8_with_a_stray_byte);
 	RUN(crlf_and_decomposed);
 	RUN(blank_text_is_no_text_layer);
 	RUN(text_cap);
