@@ -22,9 +22,11 @@ int cmd_show(int argc, char **argv);	/* store: builtin/show.c */
 int cmd_audit(int argc, char **argv);	/* store: builtin/audit.c */
 
 /* engine */
+int cmd_mkmodel(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 /* stages */
 int cmd_extract(int argc, char **argv);
