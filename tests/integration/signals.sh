@@ -56,6 +56,29 @@ fi
 rows=$(sqlite3 "$db" "select count(*) from documents where status = 'done'")
 if [ "$rows" -eq 2 ]; then pass rows_committed; else fail rows_committed "$rows done rows, expected 2"; fi
 
+# A worker that dies mid-document fails only that document; a new worker
+# takes the next one.
+"$DOCKET_BIN" watch --config "$conf" --quiet 2>>"$T_TMP/watch.err" &
+pid=$!
+big_text "$T_TMP/crash.txt" 24
+mv "$T_TMP/crash.txt" "$sp/inbox/crash.txt"
+if wait_for 10 test -f "$sp/work/crash.txt"; then
+	sleep 0.2
+	# The extract worker is the child that is not the writer (started first).
+	worker=$(pgrep -P $pid | tail -n 1)
+	kill -9 $worker
+	wait_for 10 test -f "$sp/failed/crash.txt.error.json"
+	printf 'after the crash\n' >"$sp/inbox/after.txt"
+	wait_for 10 test -f "$sp/done/after.txt"
+	code=$(sqlite3 "$db" "select d.error_code from receipts r join documents d on d.id = r.doc_id where r.source_name = 'crash.txt'")
+	if [ "$code" = worker_crashed ] && [ -f "$sp/done/after.txt" ]; then pass worker_crash_fails_one
+	else fail worker_crash_fails_one "code '$code', after.txt done: $(ls "$sp/done")"; fi
+else
+	fail worker_crash_fails_one "crash.txt was never claimed"
+fi
+kill -TERM $pid
+wait $pid
+
 big_text "$sp/inbox/slow.txt" 24
 "$DOCKET_BIN" batch --config "$conf" --set doc_timeout_seconds=0.1 --quiet 2>/dev/null
 code=$(sqlite3 "$db" "select d.error_code from receipts r join documents d on d.id = r.doc_id where r.source_name = 'slow.txt'")
