@@ -225,46 +225,71 @@ void config_release(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 }
 
-/* config_load_file - the [docket] group of an INI file */
-int config_load_file(struct config *cfg, const char *path, struct dk_err *err)
+/* apply_keyfile - every key of the [docket] group; name is for messages */
+static int apply_keyfile(struct config *cfg, GKeyFile *kf, const char *name,
+			 struct dk_err *err)
 {
-	GKeyFile *kf = g_key_file_new();
-	GError *gerr = NULL;
-	gchar **keys = NULL;
+	gchar **list = g_key_file_get_groups(kf, NULL);
 	int rc = 0;
 
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &gerr)) {
-		rc = gerr->domain == G_FILE_ERROR && gerr->code == G_FILE_ERROR_NOENT
-			? dk_err_set(err, DK_ENOTFOUND, "cannot read '%s': no such file", path)
-			: dk_err_set(err, DK_ECONFIG, "cannot read '%s': %s", path, gerr->message);
-		goto out;
-	}
-	keys = g_key_file_get_groups(kf, NULL);
-	for (gchar **g = keys; rc == 0 && *g; g++)
+	for (gchar **g = list; rc == 0 && *g; g++)
 		if (strcmp(*g, CONFIG_GROUP) != 0)
-			rc = dk_err_set(err, DK_ECONFIG, "unknown group '[%s]' in '%s'", *g, path);
-	g_strfreev(keys);
-	keys = NULL;
+			rc = dk_err_set(err, DK_ECONFIG, "unknown group '[%s]' in '%s'", *g, name);
+	g_strfreev(list);
 	if (rc)
-		goto out;
-	keys = g_key_file_get_keys(kf, CONFIG_GROUP, NULL, NULL);
-	for (gchar **k = keys; rc == 0 && k && *k; k++) {
+		return rc;
+	list = g_key_file_get_keys(kf, CONFIG_GROUP, NULL, NULL);
+	for (gchar **k = list; rc == 0 && k && *k; k++) {
 		gchar *v = g_key_file_get_string(kf, CONFIG_GROUP, *k, NULL);
 		struct dk_err e = DK_ERR_INIT;
 
 		if (config_set(cfg, *k, v ? v : "", &e))
-			rc = dk_err_set(err, e.code, "%s in '%s'", e.msg, path);
+			rc = dk_err_set(err, e.code, "%s in '%s'", e.msg, name);
 		g_free(v);
 	}
+	g_strfreev(list);
+	return rc;
+}
+
+/* config_load_data - the [docket] group of INI text in memory */
+int config_load_data(struct config *cfg, const char *data, size_t len, const char *name,
+		     struct dk_err *err)
+{
+	GKeyFile *kf = g_key_file_new();
+	GError *gerr = NULL;
+	int rc;
+
+	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
+		rc = dk_err_set(err, DK_ECONFIG, "cannot read '%s': %s", name, gerr->message);
+		g_error_free(gerr);
+	} else {
+		rc = apply_keyfile(cfg, kf, name, err);
+	}
+	g_key_file_free(kf);
+	return rc;
+}
+
+/* config_load_file - the [docket] group of an INI file */
+int config_load_file(struct config *cfg, const char *path, struct dk_err *err)
+{
+	gchar *data = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	int rc;
+
+	if (!g_file_get_contents(path, &data, &len, &gerr)) {
+		rc = gerr->domain == G_FILE_ERROR && gerr->code == G_FILE_ERROR_NOENT
+			? dk_err_set(err, DK_ENOTFOUND, "cannot read '%s': no such file", path)
+			: dk_err_set(err, DK_ECONFIG, "cannot read '%s': %s", path, gerr->message);
+		g_error_free(gerr);
+		return rc;
+	}
+	rc = config_load_data(cfg, data, len, path, err);
 	if (rc == 0) {
 		g_free(cfg->config_file);
 		cfg->config_file = g_strdup(path);
 	}
-out:
-	g_strfreev(keys);
-	if (gerr)
-		g_error_free(gerr);
-	g_key_file_free(kf);
+	g_free(data);
 	return rc;
 }
 

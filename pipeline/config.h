@@ -117,6 +117,10 @@ int config_set(struct config *cfg, const char *key, const char *value,
 /* config_load_file - apply the [docket] group of an INI file */
 int config_load_file(struct config *cfg, const char *path, struct dk_err *err);
 
+/* config_load_data - the same for INI text in memory; name is used in messages */
+int config_load_data(struct config *cfg, const char *data, size_t len, const char *name,
+		     struct dk_err *err);
+
 /*
  * config_setup - config_init(), then the file, then the command-line
  * settings found in argv[1..*argc). Consumed options are removed from

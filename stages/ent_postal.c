@@ -100,7 +100,7 @@ static size_t code_len(const struct ent_ctx *c, size_t p, bool *four)
 		return 0;
 	if (at(c, p + 4) == '-' && ent_digits(c, p + 5) == 3)
 		return 8;
-	if (c->s[p] != '0' && at(c, p + 4) == ' ' && up(c, p + 5) && up(c, p + 6) &&
+	if (at(c, p + 4) == ' ' && up(c, p + 5) && up(c, p + 6) &&
 	    ent_word_edge_after(c, p + 7))
 		return 7;
 	*four = true;

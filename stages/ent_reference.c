@@ -245,12 +245,16 @@ static bool cue_key(const struct ent_ctx *c, size_t i, char *key, size_t cap, si
 	return true;
 }
 
-/* skip_fillers - punctuation and number signs between a cue and its identifier */
-static size_t skip_fillers(const struct ent_ctx *c, size_t i, bool *saw_sign)
+/*
+ * skip_fillers - punctuation and number signs between a cue and its
+ * identifier, at most a short distance: a label's value sits right after it
+ */
+static size_t skip_fillers(const struct ent_ctx *c, size_t i)
 {
 	char key[64];
+	size_t start = i;
 
-	for (int words = 0; words < 4 && i < c->n;) {
+	for (int words = 0; words < 4 && i < c->n && i - start < 24;) {
 		size_t e, k;
 
 		if (ent_in(c->s[i], ".:#(\"'=-") || ent_space_len(c, i) ||
@@ -260,7 +264,6 @@ static size_t skip_fillers(const struct ent_ctx *c, size_t i, bool *saw_sign)
 		}
 		if (i + 3 <= c->n && memcmp(c->s + i, "\xe2\x84\x96", 3) == 0) {
 			i += 3;		/* № */
-			*saw_sign = true;
 			continue;
 		}
 		if (i + 2 <= c->n && (memcmp(c->s + i, "\xc2\xb0", 2) == 0 ||
@@ -279,9 +282,8 @@ static size_t skip_fillers(const struct ent_ctx *c, size_t i, bool *saw_sign)
 		if (e == i || !ent_word_key(c, i, e, key, sizeof key) ||
 		    !(in_list(key, signs, N_SIGNS) || in_list(key, fillers, N_FILLERS)))
 			break;
-		for (k = e; k < c->n && ent_in(c->s[k], ".") ; k++)
+		for (k = e; k < c->n && c->s[k] == '.'; k++)
 			;
-		*saw_sign = true;
 		i = k;
 		words++;
 	}
@@ -315,7 +317,7 @@ static int cue_at(struct ent_ctx *c, size_t i, size_t *next)
 {
 	char key[128];
 	size_t e, p, end;
-	bool strong, sign = false;
+	bool strong;
 
 	if (!cue_key(c, i, key, sizeof key, &e)) {
 		*next = i + 1;
@@ -326,7 +328,7 @@ static int cue_at(struct ent_ctx *c, size_t i, size_t *next)
 	if (!strong && !in_list(key, signs, N_SIGNS) &&
 	    !in_list(key, nouns, sizeof nouns / sizeof nouns[0]))
 		return 0;
-	p = skip_fillers(c, e, &sign);
+	p = skip_fillers(c, e);
 	if (p == e || p >= c->n)
 		return 0;
 	end = identifier(c, p, !strong);

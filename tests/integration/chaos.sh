@@ -23,13 +23,15 @@ for f in $(ls "$in" | head -20); do cp "$in/$f" "$in/copy-$i-$f"; i=$((i + 1)); 
 dropped=$(find "$in" -mindepth 1 -maxdepth 1 -printf x | wc -c)
 distinct=$(find "$in" -mindepth 1 -maxdepth 1 -type f -exec sha256sum {} + | cut -c1-64 | sort -u | wc -l)
 
-kills=0 runs=0 start=$(date +%s) rc=1
+kills=0 runs=0 start=$(date +%s) rc=1 orphans=""
 while [ $rc -ne 0 ] && [ $runs -lt 60 ]; do
 	runs=$((runs + 1))
 	"$DOCKET_BIN" batch --spool "$sp" --db "$db" --set stable_seconds=0 --quiet 2>>"$T_TMP/err" &
 	sup=$!
+	kids=""
 	while kill -0 $sup 2>/dev/null; do
 		sleep 0.3
+		kids="$kids $(pgrep -P $sup | tr '\n' ' ')"
 		victim=$( { echo $sup; pgrep -P $sup; } | shuf -n 1)
 		# Stop killing after 40 s so the run can finish.
 		if [ $(( $(date +%s) - start )) -lt 40 ] && [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null; then
@@ -38,10 +40,15 @@ while [ $rc -ne 0 ] && [ $runs -lt 60 ]; do
 	done
 	wait $sup
 	rc=$?
-	# A killed supervisor must not leave its workers behind.
-	sleep 0.1
-	[ -z "$(pgrep -P $sup)" ] || { fail no_orphans "workers outlived supervisor $sup"; }
+	# A killed supervisor must not leave its workers behind (PDEATHSIG).
+	sleep 0.2
+	for k in $kids; do
+		if [ -n "$(ps -o stat= -p "$k" | grep -v Z)" ] && [ "$(ps -o ppid= -p "$k" | tr -d ' ')" != $$ ]; then
+			orphans="$orphans $k"
+		fi
+	done
 done
+if [ -z "$orphans" ]; then pass no_orphans; else fail no_orphans "processes$orphans outlived their supervisor"; fi
 echo "chaos: $kills kills over $runs runs, $(( $(date +%s) - start )) s" >&2
 
 if [ $rc -eq 0 ]; then pass batch_completes; else fail batch_completes "last run exited $rc after $runs runs"; fi
