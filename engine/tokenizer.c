@@ -364,16 +364,11 @@ static int find_eog(struct tok_vocab *v)
 	return rc ? DK_ENOMEM : 0;
 }
 
-static const struct tok_vocab *sort_vocab;
-
-static int cmp_special(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-	uint32_t lx = sort_vocab->tok[x].len, ly = sort_vocab->tok[y].len;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	if (lx != ly)
-		return lx > ly ? -1 : 1;
-	return x < y ? -1 : 1;
+	return x < y ? -1 : x > y;
 }
 
 /* build_specials - ids split out before tokenizing, longest first (note 3) */
@@ -381,17 +376,21 @@ static int build_specials(struct tok_vocab *v, const char *name)
 {
 	char lname[128];
 	int phi3;
+	/* sort keys: (UINT32_MAX - length) above the id, so longest first, then lower id */
+	uint64_t *key = malloc((v->n ? v->n : 1) * sizeof *key);
 
 	v->special = malloc((v->n ? v->n : 1) * sizeof *v->special);
-	if (v->special == NULL)
+	if (v->special == NULL || key == NULL) {
+		free(key);
 		return DK_ENOMEM;
+	}
 	for (uint32_t i = 0; i < v->n; i++)
 		if (v->tok[i].attr & (TOK_ATTR_CONTROL | TOK_ATTR_USER_DEFINED | TOK_ATTR_UNKNOWN))
-			v->special[v->n_special++] = (int32_t)i;
-	/* qsort has no context argument; building is single-threaded by contract */
-	sort_vocab = v;
-	qsort(v->special, v->n_special, sizeof *v->special, cmp_special);
-	sort_vocab = NULL;
+			key[v->n_special++] = (uint64_t)(UINT32_MAX - v->tok[i].len) << 32 | i;
+	qsort(key, v->n_special, sizeof *key, cmp_u64);
+	for (uint32_t i = 0; i < v->n_special; i++)
+		v->special[i] = (int32_t)(key[i] & 0xffffffffu);
+	free(key);
 
 	/* llama.cpp: phi-3 models strip the whitespace after special tokens */
 	snprintf(lname, sizeof lname, "%s", name ? name : "");

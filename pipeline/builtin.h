@@ -26,6 +26,7 @@ int cmd_mkmodel(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 /* stages */
 int cmd_extract(int argc, char **argv);

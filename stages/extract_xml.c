@@ -11,14 +11,18 @@
  *	   budget are expanded, since they are part of the document's text.
  *	3. One paragraph per element that directly holds text; its whole
  *	   content (mixed content such as <p>a <b>b</b></p> included) stays in
- *	   that one paragraph. Attributes, comments and processing
- *	   instructions are not text.
+ *	   that one paragraph. Comments and processing instructions are not
+ *	   text; neither are attributes, except on an empty leaf element
+ *	   (<Date value="2025-03-04"/>), where they are the only data there
+ *	   is: their values form one paragraph (xsi: and xml: ones excepted,
+ *	   each value capped at ATTR_MAX bytes).
  *	4. XHTML (root element html, which libmagic calls text/xml) goes to
  *	   the HTML extractor instead: its scripts and styles are not text,
  *	   and its named entities (&nbsp;, &uuml;) live in a DTD we never
  *	   load, so the XML parser would drop them. An XML parse failure of a
  *	   document that names <html near its start takes the same route.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -27,6 +31,8 @@
 #include "stages/extract_html.h"
 #include "stages/tsink.h"
 #include "stages/xmlwalk.h"
+
+#define ATTR_MAX 1024
 
 /* holds_text - el has a non-blank text, CDATA or entity child (note 3) */
 static int holds_text(const xmlNode *el)
@@ -41,10 +47,36 @@ static int holds_text(const xmlNode *el)
 	return 0;
 }
 
+/* attr_values - the values of an empty leaf's attributes as one paragraph (note 3) */
+static void attr_values(struct tsink *sink, xmlNode *el)
+{
+	static const char xsi[] = "http://www.w3.org/2001/XMLSchema-instance";
+
+	tsink_sep(sink, TSINK_PARA);
+	for (xmlAttr *a = el->properties; a != NULL; a = a->next) {
+		char *v;
+
+		if (a->ns != NULL && a->ns->href != NULL &&
+		    (strcmp((const char *)a->ns->href, xsi) == 0 ||
+		     xmlStrEqual(a->ns->href, XML_XML_NAMESPACE)))
+			continue;
+		v = xmlwalk_string((xmlNode *)a, ATTR_MAX);
+		if (v != NULL) {
+			tsink_sep(sink, TSINK_SPACE);
+			tsink_text(sink, v, strlen(v));
+			free(v);
+		}
+	}
+	tsink_sep(sink, TSINK_PARA);
+}
+
 /* classify - a text-holding element is one flattened paragraph (note 3) */
 static enum xmlwalk_action classify(struct xmlwalk *w, xmlNode *el)
 {
-	(void)w;
+	if (el->children == NULL && el->properties != NULL) {
+		attr_values(w->sink, el);
+		return XW_SKIP;
+	}
 	return holds_text(el) ? XW_FLAT : XW_PARA;
 }
 

@@ -148,6 +148,7 @@ static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint3
 	ggml_half *p16 = c->att16 + (size_t)ith * c->p.n_ctx;
 	ggml_half *q16 = c->q16 + (size_t)ith * D;
 	const float *q = c->q + (size_t)t * m->q_dim + (size_t)h * D;
+	ref_vec_dot_fn dot16 = c->kern->vec_dot[GGML_TYPE_F16];	/* F16 . F16 */
 	float *out = c->xb + (size_t)t * m->q_dim + (size_t)h * D;
 	int32_t j0 = 0;
 
@@ -158,10 +159,7 @@ static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint3
 	float max = -INFINITY;
 	for (int32_t k = j0; k <= p; k++) {
 		const ggml_half *kr = c->k_cache + (base + (size_t)k) * m->kv_dim + (size_t)kvh * D;
-		float sc = 0.0f;
-		for (uint32_t d = 0; d < D; d++)
-			sc += ggml_fp16_to_fp32(kr[d]) * ggml_fp16_to_fp32(q16[d]);
-		sc *= hp->attn_scale;
+		float sc = dot16((int64_t)D, kr, q16) * hp->attn_scale;
 		if (hp->attn_softcap > 0.0f)
 			sc = hp->attn_softcap * tanhf(sc / hp->attn_softcap);
 		att[k] = sc;

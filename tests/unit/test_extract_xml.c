@@ -30,10 +30,13 @@ static void test_paragraph_per_text_element(void)
 	int rc = run("<?xml version='1.0'?><inv xmlns:c='urn:x'><c:id>FT-1</c:id>\n"
 		     "  <party><name>ACME  GmbH</name><street>Hauptstr. 1</street></party>"
 		     "<!-- a comment --><?pi data?><note>mixed <b>bold</b> tail</note>"
-		     "<raw><![CDATA[a < b]]></raw><empty/><attr v='no'/></inv>", 0);
+		     "<raw><![CDATA[a < b]]></raw><empty/><attr v='no'>x</attr><box k='no'><i/></box>"
+		     "<Date xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' xsi:type='t' "
+		     "value='2025-03-04' unit='day'/></inv>", 0);
 
 	REQUIRE(rc == 0);
-	CHECKF(strcmp(res.text.buf, "FT-1\n\nACME GmbH\n\nHauptstr. 1\n\nmixed bold tail\n\na < b") == 0,
+	CHECKF(strcmp(res.text.buf, "FT-1\n\nACME GmbH\n\nHauptstr. 1\n\nmixed bold tail\n\na < b\n\n"
+		      "x\n\n2025-03-04 day") == 0,
 	       "text '%s'", res.text.buf);
 }
 
