@@ -2,12 +2,12 @@
  * NAME
  *	chat - the four built-in chat layouts
  * DESIGN NOTES
- *	1. Detection order is llama.cpp's: "<|im_start|>" (ChatML) first, then
- *	   "<|assistant|>" with "<|end|>" (Phi-3), "<start_of_turn>" (Gemma),
- *	   "<|start_header_id|>" with "<|end_header_id|>" (Llama 3). Phi-4's
- *	   ChatML variant ("<|im_sep|>") and the Mistral/Llama 2 [INST] family
- *	   are not built in: they are refused by name instead of being
- *	   rendered wrongly.
+ *	1. Detection order is llama.cpp's: "<|im_start|>" (ChatML, or Phi-4
+ *	   with "<|im_sep|>") first, then "<|assistant|>" with "<|end|>"
+ *	   (Phi-3), "<start_of_turn>" (Gemma), "<|start_header_id|>" with
+ *	   "<|end_header_id|>" (Llama 3). Other families (the Mistral/Llama 2
+ *	   [INST] variants among them) are not built in: they are refused
+ *	   instead of being rendered wrongly.
  *	2. Llama 3 and Gemma trim surrounding whitespace of each content, as
  *	   llama.cpp does; ChatML and Phi-3 keep content verbatim. Gemma has no
  *	   system role: the system texts (concatenated) open the next user turn.
@@ -23,10 +23,7 @@ int chat_detect(const char *t, const char *arch, enum chat_tmpl *out, struct dk_
 {
 	if (t && *t) {
 		if (strstr(t, "<|im_start|>")) {
-			if (strstr(t, "<|im_sep|>"))
-				return dk_err_set(err, DK_EUNSUPPORTED,
-						  "chat template 'phi4' is not built in (chatml, llama3, gemma, phi3 are)");
-			*out = CHAT_CHATML;
+			*out = strstr(t, "<|im_sep|>") ? CHAT_PHI4 : CHAT_CHATML;
 			return 0;
 		}
 		if (strstr(t, "<|assistant|>") && strstr(t, "<|end|>")) {
@@ -42,7 +39,7 @@ int chat_detect(const char *t, const char *arch, enum chat_tmpl *out, struct dk_
 			return 0;
 		}
 		return dk_err_set(err, DK_EUNSUPPORTED,
-				  "chat template of this model is not built in (chatml, llama3, gemma, phi3 are)");
+				  "chat template of this model is not built in (chatml, llama3, gemma, phi3, phi4 are)");
 	}
 	if (arch && (strcmp(arch, "gemma3") == 0 || strcmp(arch, "gemma2") == 0 ||
 		     strcmp(arch, "gemma") == 0)) {
@@ -152,6 +149,12 @@ int chat_render(enum chat_tmpl t, const struct chat_msg *m, size_t n, int add,
 	case CHAT_GEMMA:
 		rc = render_gemma(m, n, add, o);
 		break;
+	case CHAT_PHI4:
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = dk_buf_addf(o, "<|im_start|>%s<|im_sep|>%s<|im_end|>", m[i].role, m[i].content);
+		if (rc == 0 && add)
+			rc = dk_buf_adds(o, "<|im_start|>assistant<|im_sep|>");
+		break;
 	case CHAT_PHI3:
 		for (size_t i = 0; i < n && rc == 0; i++)
 			rc = dk_buf_addf(o, "<|%s|>\n%s<|end|>\n", m[i].role, m[i].content);
@@ -165,7 +168,7 @@ int chat_render(enum chat_tmpl t, const struct chat_msg *m, size_t n, int add,
 /* chat_name - see chat.h */
 const char *chat_name(enum chat_tmpl t)
 {
-	static const char *const names[] = { "chatml", "llama3", "gemma", "phi3" };
+	static const char *const names[] = { "chatml", "llama3", "gemma", "phi3", "phi4" };
 
 	return names[t];
 }

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	chat - built-in chat templates (ChatML, Llama 3, Gemma, Phi-3)
+ *	chat - built-in chat templates (ChatML, Llama 3, Gemma, Phi-3, Phi-4)
  * SUMMARY
  *	chat_detect() picks a template family from the text of a GGUF's
  *	tokenizer.chat_template by the marker strings each family uses (as
@@ -8,11 +8,13 @@
  *	architecture when the file has no template. chat_render() writes the
  *	prompt text for a list of messages, optionally followed by the opening
  *	of the assistant's turn. No Jinja is run: the four layouts are fixed
- *	here and match llama.cpp's llm_chat_apply_template byte for byte.
+ *	here, following llama.cpp's llm_chat_apply_template.
  *	The rendered text contains special-token text ("<|im_start|>"), so it
  *	must be tokenized with TOK_PARSE_SPECIAL; BOS is the tokenizer's job.
  * OWNERSHIP
  *	Messages are borrowed; output is appended to the caller's dk_buf.
+ * LIFETIME
+ *	Nothing is kept after a call returns.
  * THREADS
  *	Safe: no state.
  * ERRORS
@@ -32,7 +34,8 @@ enum chat_tmpl {
 	CHAT_CHATML,	/* Qwen2/2.5/3, SmolLM2 */
 	CHAT_LLAMA3,
 	CHAT_GEMMA,	/* Gemma 1/2/3 */
-	CHAT_PHI3,	/* Phi-3, Phi-3.5 */
+	CHAT_PHI3,	/* Phi-3, Phi-3.5, Phi-4-mini */
+	CHAT_PHI4,	/* Phi-4: ChatML with <|im_sep|> */
 };
 
 struct chat_msg {
@@ -50,7 +53,7 @@ int chat_from_gguf(const struct gguf *g, enum chat_tmpl *out, struct dk_err *err
 int chat_render(enum chat_tmpl t, const struct chat_msg *msgs, size_t n, int add_assistant,
 		struct dk_buf *out, struct dk_err *err);
 
-/* chat_name - "chatml", "llama3", "gemma", "phi3" */
+/* chat_name - "chatml", "llama3", "gemma", "phi3", "phi4" */
 const char *chat_name(enum chat_tmpl t);
 
 #endif

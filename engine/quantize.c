@@ -58,11 +58,6 @@ static inline int clampi(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-static inline float fp16_round(float v)
-{
-	return ggml_fp16_to_fp32(ggml_fp32_to_fp16(v));
-}
-
 /* signed_absmax - the element of largest magnitude (first one on ties), with its sign */
 static float signed_absmax(const float *x, int n, float *amax_out)
 {
@@ -358,7 +353,8 @@ static inline float err_term(float diff, int use_mad)
  */
 struct affine_fit {
 	float x[MAX_LEN][MAX_SUB], w[MAX_LEN][MAX_SUB];
-	uint8_t L[MAX_LEN][MAX_SUB], aux[MAX_LEN][MAX_SUB];
+	uint8_t L[MAX_LEN][MAX_SUB];
+	float aux[MAX_LEN][MAX_SUB];	/* candidate levels, as floats for the sums */
 	float mn[MAX_SUB], mx[MAX_SUB], sum_w[MAX_SUB], sum_x[MAX_SUB];
 	float scale[MAX_SUB], best[MAX_SUB];
 	float flat_min[MAX_SUB];	/* min of a constant sub-block, before any step */
@@ -424,7 +420,7 @@ INLINE_FIT void affine_step(struct affine_fit *f, int ns, int n,
 			l = l < 0 ? 0 : l;
 			l = l > nmax ? nmax : l;
 
-			f->aux[i][j] = (uint8_t)l;
+			f->aux[i][j] = (float)l;
 			sl[j] += w * l;
 			sl2[j] += w * l * l;
 			sxl[j] += w * l * f->x[i][j];
@@ -455,7 +451,7 @@ INLINE_FIT void affine_step(struct affine_fit *f, int ns, int n,
 		if (!(D[j] > 0 && e[j] < f->best[j]))
 			continue;
 		for (int i = 0; i < n; i++)
-			f->L[i][j] = f->aux[i][j];
+			f->L[i][j] = (uint8_t)f->aux[i][j];
 		f->best[j] = e[j];
 		f->scale[j] = ts[j];
 		f->mn[j] = tm[j];

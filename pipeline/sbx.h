@@ -12,6 +12,8 @@
  *	sbx_cpu_budget() gives the next document its own CPU allowance.
  * OWNERSHIP
  *	Nothing allocated.
+ * LIFETIME
+ *	Everything applied lasts for the life of the process (and its children).
  * THREADS
  *	Call from the single thread of a freshly forked worker.
  * ERRORS

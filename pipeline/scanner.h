@@ -13,6 +13,8 @@
  * OWNERSHIP
  *	struct scanner is caller storage; scanner_release() frees its table
  *	and closes the inotify descriptor. The spool is borrowed.
+ * LIFETIME
+ *	Names passed to the ready callback are valid during the call only.
  * THREADS
  *	Per-object.
  * ERRORS

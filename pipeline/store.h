@@ -28,6 +28,9 @@
  *	    store_close(&st);
  *	A duplicate detected before extraction (store_has_document() says
  *	yes) needs no extraction: store_put_receipt() records it.
+ *	Later stages add their results with store_put_results() and each LLM
+ *	call with store_put_decision(). The read side (views, export) is in
+ *	schemas/002_views.sql and pipeline/query.h.
  * OWNERSHIP
  *	struct store is caller storage; store_close() releases what it holds.
  *	Every pointer inside struct store_doc is BORROWED for the duration of
@@ -40,7 +43,7 @@
  * THREADS
  *	One struct store per thread (it wraps one sqlite3 connection). Several
  *	processes may open the same file; writes are serialised by SQLite's
- *	lock and wait up to busy_timeout_ms.
+ *	lock and wait up to STORE_BUSY_TIMEOUT_MS.
  * ERRORS
  *	0 or a negative DK_E* code with err filled:
  *	DK_EIO (SQLite I/O error, disk full, cannot open), DK_EINVAL (bad
@@ -49,7 +52,12 @@
  *	STORE_CREATE), DK_EAGAIN (database busy past the timeout),
  *	DK_ECORRUPT (database newer than this program or malformed),
  *	DK_ENOMEM. After an error inside store_put_document() nothing of that
- *	document is in the database (the transaction was rolled back).
+ *	document is in the database (the transaction was rolled back), with
+ *	one exception SQLite cannot rule out: if the commit's fsync itself
+ *	failed, the commit may have reached the disk. The caller keeps the file
+ *	in work/ and retries the same claim, which then reports STORE_REPLAY:
+ *	either way the document is stored once. If a rollback itself failed,
+ *	every later put returns DK_EIO until the store is reopened.
  */
 #ifndef DK_STORE_H
 #define DK_STORE_H

@@ -14,6 +14,8 @@
  *	processes speak it: supervisor, extract workers, writer.
  * OWNERSHIP
  *	struct pipeline_opts strings are borrowed for the run.
+ * LIFETIME
+ *	One supervisor_run() per process; the counts are final when it returns.
  * THREADS
  *	Single-threaded; forks its workers.
  * ERRORS

@@ -16,6 +16,9 @@
  * OWNERSHIP
  *	svc and ctx are inherited by the child (fork): the parent's copies
  *	stay the parent's. The socket returned is the caller's.
+ * LIFETIME
+ *	A worker lives until its socket reaches EOF, max_uses requests are
+ *	served, or its supervisor dies (PR_SET_PDEATHSIG).
  * THREADS
  *	Call worker_spawn() from a single-threaded supervisor.
  * ERRORS

@@ -32,7 +32,8 @@
  *	0 or a negative DK_E* code with err->slug set to one of:
  *	empty_file, too_large, unsupported_type, encrypted_pdf, corrupt_pdf,
  *	malformed_xml, entity_expansion (XML billion laughs or expansion past
- *	its budget), malformed_html, corrupt_zip, zip_bomb, malformed_email,
+ *	its budget), malformed_html, corrupt_zip, zip_bomb, encrypted_document
+ *	(password-protected ODT), malformed_email,
  *	bad_encoding, no_text_layer, text_too_large, io_error, refused (symlink,
  *	not a regular file), out_of_memory.
  */

@@ -21,7 +21,8 @@
  *	   their subject) become children via extract_add_child(), at most
  *	   lim->max_children; the rest are dropped silently (counted in the
  *	   log line). Unnamed inline non-text parts (logos in
- *	   multipart/related) are not documents and are skipped.
+ *	   multipart/related) and S/MIME or PGP signatures (smime.p7s) are
+ *	   not documents and are skipped.
  *	5. Header values and attachment names are made valid UTF-8 (invalid
  *	   bytes become U+FFFD): GMime passes undecodable raw bytes through.
  *	6. MIME nesting deeper than MAX_DEPTH is ignored, so our walk is
@@ -264,12 +265,22 @@ static int walk_multipart(struct eml *e, GMimeMultipart *mp, int depth)
 	return rc;
 }
 
+/* is_signature - a detached S/MIME or PGP signature (note 4) */
+static int is_signature(GMimeObject *obj)
+{
+	return is_type(obj, "application", "pkcs7-signature") ||
+	       is_type(obj, "application", "x-pkcs7-signature") ||
+	       is_type(obj, "application", "pgp-signature");
+}
+
 /* walk_leaf - a single part: body text, child, or nothing (notes 2, 4) */
 static int walk_leaf(struct eml *e, GMimePart *part)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
 	int attached = g_mime_part_is_attachment(part);
 
+	if (is_signature(obj))
+		return 0;
 	if (!attached && GMIME_IS_TEXT_PART(obj) && is_type(obj, "text", "plain"))
 		return body_text(e, obj, 0);
 	if (!attached && GMIME_IS_TEXT_PART(obj) && is_type(obj, "text", "html"))

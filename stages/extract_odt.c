@@ -3,8 +3,9 @@
  *	extract_odt - text of an OpenDocument text document
  * DESIGN NOTES
  *	1. The container is read by zip_read() under the member and total
- *	   caps (zip_bomb); only content.xml, styles.xml and meta.xml are
- *	   inflated, and each goes through xmlwalk_parse().
+ *	   caps (zip_bomb); only content.xml, styles.xml, meta.xml and
+ *	   META-INF/manifest.xml are inflated; the XML parts we walk go
+ *	   through xmlwalk_parse().
  *	2. Only office:body of content.xml and office:master-styles of
  *	   styles.xml (page headers and footers) are walked: the style
  *	   sections hold number:text and similar nodes that are not text.
@@ -12,7 +13,10 @@
  *	   tab-separated; text:s, text:tab and text:line-break become a space,
  *	   a tab and a line break. Tracked changes (deleted text), annotations,
  *	   note citations and declarations are skipped.
- *	4. meta.xml gives title (dc:title) and author (meta:initial-creator,
+ *	4. A password-protected document lists encryption-data for its parts
+ *	   in META-INF/manifest.xml; its content.xml is ciphertext, so it fails
+ *	   as encrypted_document (DK_EUNSUPPORTED) instead of malformed_xml.
+ *	5. meta.xml gives title (dc:title) and author (meta:initial-creator,
  *	   else dc:creator).
  */
 #include <string.h>
@@ -29,7 +33,7 @@ static int want(const char *name, void *ctx)
 {
 	(void)ctx;
 	return strcmp(name, "content.xml") == 0 || strcmp(name, "styles.xml") == 0 ||
-	       strcmp(name, "meta.xml") == 0;
+	       strcmp(name, "meta.xml") == 0 || strcmp(name, "META-INF/manifest.xml") == 0;
 }
 
 static const char *const skip_tags[] = {
@@ -103,7 +107,7 @@ static int walk_section(const struct zip_member *m, const char *section, struct 
 	return rc;
 }
 
-/* meta - title and author from meta.xml (note 4); errors ignored */
+/* meta - title and author from meta.xml (note 5); errors ignored */
 static void meta(const struct zip *z, struct extract_result *res)
 {
 	const struct zip_member *m = zip_find(z, "meta.xml");
@@ -123,6 +127,14 @@ static void meta(const struct zip *z, struct extract_result *res)
 	xmlFreeDoc(doc);
 }
 
+/* encrypted - the manifest declares encrypted parts (note 4) */
+static int encrypted(const struct zip *z)
+{
+	const struct zip_member *m = zip_find(z, "META-INF/manifest.xml");
+
+	return m != NULL && memmem(m->data, m->len, "encryption-data", 15) != NULL;
+}
+
 /* extract_odt - the format extractor (extract.h) */
 int extract_odt(const unsigned char *data, size_t len, const struct extract_limits *lim,
 		struct extract_result *res, struct dk_err *err)
@@ -134,6 +146,8 @@ int extract_odt(const unsigned char *data, size_t len, const struct extract_limi
 
 	content = zip_find(&z, "content.xml");
 	styles = zip_find(&z, "styles.xml");
+	if (rc == 0 && encrypted(&z))
+		rc = dk_err_setx(err, DK_EUNSUPPORTED, "encrypted_document", "odt is password-protected");
 	if (rc == 0 && content == NULL)
 		rc = dk_err_setx(err, DK_EFORMAT, "corrupt_zip", "odt has no 'content.xml'");
 	if (rc == 0) {

@@ -41,3 +41,19 @@ if [ -f "$s/stories260K.bin" ]; then
 else
 	skip llama2c_convert "../shared absent"
 fi
+
+# every architecture's file runs in docket's own engine
+if "$D" logits --help >/dev/null 2>&1; then
+	for a in llama qwen2 qwen3 gemma3 phi3; do
+		f=$T_TMP/e-$a.gguf
+		if "$D" mkmodel --arch $a --dims n_vocab=300,n_layer=2 --type Q4_K_M -o "$f" >/dev/null &&
+			"$D" logits --model "$f" --tokens "1 5 9" --top 2 >"$T_TMP/l" 2>"$T_TMP/err" &&
+			[ "$(wc -l <"$T_TMP/l")" -eq 3 ]; then
+			pass "engine_runs_$a"
+		else
+			fail "engine_runs_$a" "$(head -c 300 "$T_TMP/err")"
+		fi
+	done
+else
+	skip engine_runs "docket logits absent"
+fi

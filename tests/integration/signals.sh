@@ -1,8 +1,10 @@
 #!/bin/sh
 # docket watch: picks up files as they arrive (a *.part renamed to its
 # final name too), SIGHUP reloads the configuration, SIGTERM finishes the
-# document in hand (it ends in done/, not work/) and exits 0, and a
-# document that overruns the wall-clock limit fails with code "timeout".
+# document in hand (it ends in done/, not work/) and exits 0, a worker
+# killed mid-document fails that document (worker_crashed) and is
+# replaced, and a document that overruns the wall-clock limit fails with
+# code "timeout".
 . "$(dirname "$0")/lib.sh"
 sp=$T_TMP/spool db=$T_TMP/db.sqlite conf=$T_TMP/docket.conf
 mkdir -p "$sp/inbox"
@@ -38,10 +40,16 @@ kill -HUP $pid
 if wait_for 5 grep -q 'reload=ok' "$T_TMP/watch.err"; then pass sighup_reloads
 else fail sighup_reloads "no reload=ok in the log"; fi
 
-big_text "$T_TMP/big.txt" 24
-mv "$T_TMP/big.txt" "$sp/inbox/big.txt"
+# The worker is frozen (SIGSTOP) before the file arrives, so the document
+# is certainly in hand when SIGTERM comes; it thaws after the SIGTERM.
+worker=$(pgrep -P $pid -x extract)
+kill -STOP $worker
+printf 'in hand at SIGTERM\n' >"$sp/inbox/big.txt"
 if wait_for 10 test -f "$sp/work/big.txt"; then
+	sleep 0.3
 	kill -TERM $pid
+	sleep 0.3
+	kill -CONT $worker
 	wait $pid
 	rc=$?
 	if [ $rc -eq 0 ] && [ -f "$sp/done/big.txt" ] && [ ! -e "$sp/work/big.txt" ]; then
@@ -51,7 +59,7 @@ if wait_for 10 test -f "$sp/work/big.txt"; then
 	fi
 else
 	fail sigterm_finishes_in_hand "big.txt was never claimed"
-	kill -TERM $pid; wait $pid
+	kill -CONT $worker; kill -TERM $pid; wait $pid
 fi
 rows=$(sqlite3 "$db" "select count(*) from documents where status = 'done'")
 if [ "$rows" -eq 2 ]; then pass rows_committed; else fail rows_committed "$rows done rows, expected 2"; fi
@@ -60,12 +68,13 @@ if [ "$rows" -eq 2 ]; then pass rows_committed; else fail rows_committed "$rows 
 # takes the next one.
 "$DOCKET_BIN" watch --config "$conf" --quiet 2>>"$T_TMP/watch.err" &
 pid=$!
-big_text "$T_TMP/crash.txt" 24
-mv "$T_TMP/crash.txt" "$sp/inbox/crash.txt"
+# Frozen first (as above), so the kill certainly hits a document in hand.
+sleep 0.5
+worker=$(pgrep -P $pid -x extract)
+kill -STOP $worker
+printf 'the worker dies with this one\n' >"$sp/inbox/crash.txt"
 if wait_for 10 test -f "$sp/work/crash.txt"; then
-	sleep 0.2
-	# The extract worker is the child that is not the writer (started first).
-	worker=$(pgrep -P $pid | tail -n 1)
+	sleep 0.3
 	kill -9 $worker
 	wait_for 10 test -f "$sp/failed/crash.txt.error.json"
 	printf 'after the crash\n' >"$sp/inbox/after.txt"

@@ -66,6 +66,16 @@ static void golden_phi3(void)
 		      "<|assistant|>\n"));
 }
 
+static void golden_phi4(void)
+{
+	CHECK(renders(CHAT_PHI4,
+		      "<|im_start|>system<|im_sep|>You are helpful.<|im_end|>"
+		      "<|im_start|>user<|im_sep|>Hello<|im_end|>"
+		      "<|im_start|>assistant<|im_sep|>Hi there<|im_end|>"
+		      "<|im_start|>user<|im_sep|> Who are you? <|im_end|>"
+		      "<|im_start|>assistant<|im_sep|>"));
+}
+
 static void detection(void)
 {
 	enum chat_tmpl t;
@@ -79,7 +89,7 @@ static void detection(void)
 	CHECK(chat_detect(NULL, "gemma3", &t, NULL) == 0 && t == CHAT_GEMMA);
 	CHECK(chat_detect(NULL, "qwen2", &t, NULL) == 0 && t == CHAT_CHATML);
 	CHECK(chat_detect("[INST] {{ content }} [/INST]", NULL, &t, NULL) == DK_EUNSUPPORTED);
-	CHECK(chat_detect("<|im_start|><|im_sep|>", NULL, &t, NULL) == DK_EUNSUPPORTED);
+	CHECK(chat_detect("<|im_start|><|im_sep|>", NULL, &t, NULL) == 0 && t == CHAT_PHI4);
 }
 
 int main(void)
@@ -88,6 +98,7 @@ int main(void)
 	RUN(golden_llama3);
 	RUN(golden_gemma);
 	RUN(golden_phi3);
+	RUN(golden_phi4);
 	RUN(detection);
 	return TEST_END();
 }

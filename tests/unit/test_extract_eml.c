@@ -108,6 +108,18 @@ static void test_html_only_and_base64(void)
 	       "text '%s'", res.text.buf);
 }
 
+static void test_signed_message(void)
+{
+	REQUIRE(run("From: x@y.example\nSubject: signed\nMIME-Version: 1.0\n"
+		    "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=s\n\n"
+		    "--s\nContent-Type: text/plain\n\nsigned body\n"
+		    "--s\nContent-Type: application/pkcs7-signature; name=smime.p7s\n"
+		    "Content-Disposition: attachment; filename=smime.p7s\nContent-Transfer-Encoding: base64\n\n"
+		    "MIAGCSqGSIb3DQEHAqCAMIACAQE=\n--s--\n") == 0);
+	CHECK(strstr(res.text.buf, "signed body") != NULL);
+	CHECKF(res.n_children == 0, "%zu children", res.n_children);
+}
+
 static void test_undeclared_8bit(void)
 {
 	REQUIRE(run("From: x@y.example\nSubject: Gr\xfc\xdf" "e\n\nStra\xdf" "e 5\n") == 0);
@@ -130,6 +142,7 @@ int main(void)
 	RUN(test_multipart_headers_and_body);
 	RUN(test_children);
 	RUN(test_html_only_and_base64);
+	RUN(test_signed_message);
 	RUN(test_undeclared_8bit);
 	RUN(test_not_an_email);
 	extract_result_release(&res);

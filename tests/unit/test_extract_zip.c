@@ -183,6 +183,22 @@ static void test_odt_text_and_metadata(void)
 	free(z.buf);
 }
 
+static void test_odt_encrypted(void)
+{
+	struct zw z;
+
+	zw_open(&z, 1 << 16);
+	zw_add(&z, "mimetype", "application/vnd.oasis.opendocument.text", 0);
+	zw_add(&z, "content.xml", "\x8f\x13\xa7 ciphertext", 0);
+	zw_add(&z, "META-INF/manifest.xml", "<manifest:manifest xmlns:manifest=\"urn:m\">"
+	       "<manifest:file-entry manifest:full-path=\"content.xml\"><manifest:encryption-data/>"
+	       "</manifest:file-entry></manifest:manifest>", 0);
+	zw_close(&z);
+	CHECK(run(extract_odt, z.buf, z.used) == DK_EUNSUPPORTED);
+	CHECKF(strcmp(err.slug, "encrypted_document") == 0, "slug '%s'", err.slug);
+	free(z.buf);
+}
+
 /* test_zip_bomb_member - one highly compressible member past the member cap */
 static void test_zip_bomb_member(void)
 {
@@ -325,6 +341,7 @@ int main(void)
 	RUN(test_docx_text_and_metadata);
 	RUN(test_docx_malformed_part);
 	RUN(test_odt_text_and_metadata);
+	RUN(test_odt_encrypted);
 	RUN(test_zip_bomb_member);
 	RUN(test_zip_bomb_ratio);
 	RUN(test_zip_bomb_total);

@@ -66,7 +66,7 @@ static const char *vpath(char *buf, size_t n, const char *shared, const char *na
 }
 
 /* run_vectors - one oracle vocab: every case of X.inp against X.out */
-static void run_vectors(const char *name, int roundtrip)
+static void run_vectors(const char *name, int roundtrip, void (*extra)(const struct tok_vocab *))
 {
 	const char *shared = test_shared_dir();
 	char path[4096];
@@ -140,6 +140,8 @@ static void run_vectors(const char *name, int roundtrip)
 	printf("\n");
 	CHECKF(cases == 46, "%s: %d cases read", name, cases);
 	CHECKF(rt_fail == 0, "%s: %d round trips differ", name, rt_fail);
+	if (extra)
+		extra(v);
 	free(inp);
 	free(outp);
 	tok_vocab_free(v);
@@ -306,6 +308,12 @@ static void bpe_merges_by_rank(void)
 	CHECK(tok_decode(v, ids.v, ids.n, 0, &b, &err) == 0);
 	CHECK(strcmp(b.buf, "hello world") == 0);
 	CHECK(tok_is_eog(v, 261));
+	tok_ids_release(&ids);
+	/* llama_detokenize's clean-up for gpt-2: " ," and " 's" lose the space */
+	ids = encode_str(v, "hello , it 's", 0);
+	dk_buf_reset(&b);
+	CHECK(tok_decode(v, ids.v, ids.n, 0, &b, &err) == 0);
+	CHECK(strcmp(b.buf, "hello, it's") == 0);
 	tok_ids_release(&ids);
 	/* every byte value survives the byte-level round trip */
 	{
@@ -546,21 +554,41 @@ static void gguf_vocab_refuses(void)
 	CHECK(v == NULL);
 }
 
-static void vec_llama_spm(void) { run_vectors("llama-spm", 1); }
-static void vec_phi_3(void) { run_vectors("phi-3", 1); }
-static void vec_baichuan(void) { run_vectors("baichuan", 1); }
-static void vec_gemma3(void) { run_vectors("gemma3", 1); }
-static void vec_gpt_2(void) { run_vectors("gpt-2", 1); }
-static void vec_llama_bpe(void) { run_vectors("llama-bpe", 1); }
-static void vec_qwen2(void) { run_vectors("qwen2", 1); }
-static void vec_deepseek_llm(void) { run_vectors("deepseek-llm", 1); }
-static void vec_deepseek_coder(void) { run_vectors("deepseek-coder", 1); }
-static void vec_falcon(void) { run_vectors("falcon", 1); }
-static void vec_starcoder(void) { run_vectors("starcoder", 1); }
-static void vec_refact(void) { run_vectors("refact", 1); }
-static void vec_mpt(void) { run_vectors("mpt", 1); }
-static void vec_gpt_neox(void) { run_vectors("gpt-neox", 1); }
-static void vec_bert_bge(void) { run_vectors("bert-bge", 0); }
+static void vec_llama_spm(void) { run_vectors("llama-spm", 1, NULL); }
+static void vec_phi_3(void) { run_vectors("phi-3", 1, NULL); }
+static void vec_baichuan(void) { run_vectors("baichuan", 1, NULL); }
+static void vec_gemma3(void) { run_vectors("gemma3", 1, NULL); }
+static void vec_gpt_2(void) { run_vectors("gpt-2", 1, NULL); }
+static void vec_llama_bpe(void) { run_vectors("llama-bpe", 1, NULL); }
+/* chat text with special tokens parsed, as docket generate --chat feeds it */
+static void qwen2_chat(const struct tok_vocab *v)
+{
+	static const char chat[] = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
+	struct tok_ids ids = TOK_IDS_INIT;
+	struct dk_err err = DK_ERR_INIT;
+
+	CHECK(tok_encode(v, chat, sizeof chat - 1, TOK_ADD_SPECIAL | TOK_PARSE_SPECIAL, &ids, &err) == 0);
+	/* add_bos is false for qwen2: the first id is <|im_start|> itself */
+	CHECKF(ids.n > 4 && ids.v[0] == 151644 && ids.v[ids.n - 3] == 151644,
+	       "qwen2 chat: %zu ids, first %d", ids.n, ids.n ? ids.v[0] : -1);
+	CHECK(tok_is_eog(v, 151645) && tok_is_eog(v, 151643) && !tok_is_eog(v, 151644));
+	tok_ids_release(&ids);
+	/* without parse_special the same text is plain text */
+	CHECK(tok_encode(v, chat, sizeof chat - 1, 0, &ids, &err) == 0);
+	for (size_t i = 0; i < ids.n; i++)
+		CHECK(ids.v[i] < 151643);
+	tok_ids_release(&ids);
+}
+
+static void vec_qwen2(void) { run_vectors("qwen2", 1, qwen2_chat); }
+static void vec_deepseek_llm(void) { run_vectors("deepseek-llm", 1, NULL); }
+static void vec_deepseek_coder(void) { run_vectors("deepseek-coder", 1, NULL); }
+static void vec_falcon(void) { run_vectors("falcon", 1, NULL); }
+static void vec_starcoder(void) { run_vectors("starcoder", 1, NULL); }
+static void vec_refact(void) { run_vectors("refact", 1, NULL); }
+static void vec_mpt(void) { run_vectors("mpt", 1, NULL); }
+static void vec_gpt_neox(void) { run_vectors("gpt-neox", 1, NULL); }
+static void vec_bert_bge(void) { run_vectors("bert-bge", 0, NULL); }
 
 int main(void)
 {
