@@ -31,7 +31,7 @@ static const char train_usage[] =
 	"usage: docket train --labels FILE.jsonl -o MODEL [--taxonomy FILE]\n"
 	"                    [--no-descriptions] [--epochs N] [--seed S]\n";
 
-#define DESCRIPTION_WEIGHT 2.0f
+#define DESCRIPTION_WEIGHT 6.0f
 
 struct trainset {
 	struct clf_example *ex;
