@@ -58,11 +58,6 @@ static inline int clampi(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-static inline float fp16_round(float v)
-{
-	return ggml_fp16_to_fp32(ggml_fp32_to_fp16(v));
-}
-
 /* signed_absmax - the element of largest magnitude (first one on ties), with its sign */
 static float signed_absmax(const float *x, int n, float *amax_out)
 {

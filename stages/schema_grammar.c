@@ -6,6 +6,9 @@
  *	   operator editing a schema finds the offending place.
  *	2. Depth is capped at GRAM_MAX_DEPTH - 1 while compiling, so the
  *	   matcher's fixed stack can never overflow at decode time.
+ *	3. No dead ends: a schema no value can satisfy (minItems > maxItems,
+ *	   minLength > maxLength, an empty enum) is refused here, because at
+ *	   decode time it would leave the sampler no token to choose.
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +65,10 @@ static int compile_enum(JsonArray *a, const char *ptr, struct gram_node **out, s
 
 	if (n == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (json_array_get_length(a) == 0) {
+		gram_node_free(n);
+		return dk_err_set(err, DK_EFORMAT, "enum at '%s' is empty: no value is valid", ptr);
+	}
 	for (guint i = 0; i < json_array_get_length(a); i++) {
 		JsonNode *v = json_array_get_element(a, i);
 
@@ -122,6 +129,9 @@ static int compile_typed(JsonObject *o, const char *type, const char *ptr, int d
 	if (int_member(o, "minItems", 0, &n->min_items) || int_member(o, "maxItems", -1, &n->max_items) ||
 	    int_member(o, "minLength", 0, &n->min_len) || int_member(o, "maxLength", -1, &n->max_len))
 		rc = dk_err_set(err, DK_EFORMAT, "bad length or item limit at '%s'", ptr);
+	else if ((n->max_items >= 0 && n->min_items > n->max_items) ||
+		 (n->max_len >= 0 && n->min_len > n->max_len))
+		rc = dk_err_set(err, DK_EFORMAT, "minimum above maximum at '%s': no value is valid", ptr);
 	else if (n->kind == GRAM_OBJECT)
 		rc = compile_object(o, ptr, depth, n, err);
 	else if (n->kind == GRAM_ARRAY) {

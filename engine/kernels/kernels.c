@@ -10,11 +10,20 @@
  */
 #include "engine/kernels/kernels.h"
 
+#include <cpuid.h>
 #include <pthread.h>
 
 static struct eng_kernels ref_table, avx2_table;
 static int have_avx2;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* has_f16c - CPUID leaf 1, ECX bit 29 (clang 14's __builtin_cpu_supports lacks "f16c") */
+static int has_f16c(void)
+{
+	unsigned a, b, c, d;
+
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
 
 static void build(void)
 {
@@ -24,8 +33,7 @@ static void build(void)
 	avx2_table = ref_table;
 	avx2_table.name = "avx2";
 	__builtin_cpu_init();
-	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		    __builtin_cpu_supports("f16c");
+	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
 	if (have_avx2)
 		eng_kernels_avx2_fill(&avx2_table);
 }

@@ -103,7 +103,7 @@ int cmd_entities(int argc, char **argv)
 	struct dk_err err = DK_ERR_INIT;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {	/* every option takes a value */
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -127,7 +127,6 @@ int cmd_entities(int argc, char **argv)
 			patterns[cfg.n_ref_patterns++] = v;
 		else if (strcmp(a, "--cue") == 0)
 			cues[cfg.n_ref_cues++] = v;
-		i++;
 	}
 	dk_buf_init(&text, ENTITIES_MAX_INPUT);
 	rc = read_all(stdin, &text);

@@ -180,6 +180,18 @@ static void unsupported_schemas_are_named(void)
 	CHECK(schema_grammar_compile(deep, strlen(deep), &g, &err) == DK_EUNSUPPORTED);
 	CHECK(strstr(err.msg, "deeper") != NULL);
 	CHECK(schema_grammar_load("/nonexistent.json", &g, &err) == DK_ENOTFOUND);
+	/* found by the fuzzer: contradictory bounds would leave the decoder no choice */
+	{
+		const char *bad[] = {
+			"{\"type\":\"array\",\"items\":{\"type\":\"null\"},\"minItems\":5,\"maxItems\":3}",
+			"{\"type\":\"string\",\"minLength\":2,\"maxLength\":1}",
+			"{\"enum\":[]}",
+		};
+
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+			CHECKF(schema_grammar_compile(bad[i], strlen(bad[i]), &g, &err) == DK_EFORMAT,
+			       "accepted %s", bad[i]);
+	}
 }
 
 int main(void)
