@@ -363,6 +363,22 @@ DOT4(dot4_q8_0, block_q8_0, QK8_0, wq_q8_0)
 DOT4(dot4_q4_0, block_q4_0, QK4_0, wq_q4_0)
 DOT4(dot4_q5_0, block_q5_0, QK5_0, wq_q5_0)
 
+/* axpy_f16 - y += x * w; mul then add, never fused (ref_axpy_f16 bitwise) */
+static void axpy_f16(int64_t n, float w, const ggml_half *x, float *y)
+{
+	__m256 vw = _mm256_set1_ps(w);
+	int64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 p = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), vw);
+		_mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), p));
+	}
+	for (; i < n; i++) {
+		float p = _cvtsh_ss(x[i]) * w;
+		y[i] += p;
+	}
+}
+
 /* eng_kernels_avx2_fill - the types with an AVX2 kernel */
 void eng_kernels_avx2_fill(struct eng_kernels *k)
 {
@@ -380,4 +396,5 @@ void eng_kernels_avx2_fill(struct eng_kernels *k)
 	k->vec_dot4[GGML_TYPE_Q8_0] = dot4_q8_0;
 	k->vec_dot4[GGML_TYPE_Q4_0] = dot4_q4_0;
 	k->vec_dot4[GGML_TYPE_Q5_0] = dot4_q5_0;
+	k->axpy_f16 = axpy_f16;
 }
