@@ -100,8 +100,8 @@ static void test_dot4(void)
 {
 	const struct eng_kernels *fast = eng_kernels_select(0);
 	static const int blocks[] = { 1, 2, 3, 7, 28 };
-	static uint8_t w[28 * 34 * 4], act[4][28 * 34 * 4];
-	float x[28 * 32];
+	static uint8_t w[28 * 256 * 2], act[4][28 * 256 * 2];
+	static float x[28 * 256];
 	int compared = 0;
 
 	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
