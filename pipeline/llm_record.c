@@ -1,0 +1,85 @@
+/*
+ * NAME
+ *	llm_record - store one document's model results and decisions
+ * DESIGN NOTES
+ *	1. Decisions go first, results after, all in one transaction: a crash
+ *	   leaves either everything or nothing, and the audit chain holds each
+ *	   decision before the results that depend on it.
+ *	2. Entities replace the stored set, so the rule entities are passed
+ *	   in and written again ahead of the model's; the model never emits a
+ *	   rule type (the entity schema's enum) and llm_run() already dropped
+ *	   its items that overlap a rule entity of the same type.
+ */
+#include <stdlib.h>
+
+#include "pipeline/llm_record.h"
+
+static int put_decisions(struct store *st, const char *id, const char *model_sha256,
+			 const struct llm_result *r, struct dk_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < r->n_dec; i++) {
+		struct store_decision d = {
+			r->dec[i].stage, model_sha256, r->dec[i].prompt_sha256,
+			r->dec[i].params, r->dec[i].input_sha256, r->dec[i].output
+		};
+
+		rc = store_put_decision(st, id, &d, NULL, err);
+	}
+	return rc;
+}
+
+static int put_results(struct store *st, const char *id, const struct llm_result *r,
+		       const struct store_entity *rules, size_t n_rules, struct dk_err *err)
+{
+	struct store_results res;
+	struct store_entity *e = calloc(n_rules + r->n_entities + 1, sizeof *e);
+	int rc;
+
+	if (e == NULL)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n_rules; i++)
+		e[i] = rules[i];
+	for (size_t i = 0; i < r->n_entities; i++) {
+		struct store_entity *x = &e[n_rules + i];
+
+		x->type = r->entities[i].type;
+		x->text = r->entities[i].text;
+		x->start = r->entities[i].start;
+		x->end = r->entities[i].end;
+		x->method = "llm";
+		x->confidence = 1.0;
+	}
+	store_results_init(&res);
+	res.label = r->label;
+	res.label_confidence = r->confidence;
+	res.label_method = r->label_method;
+	res.needs_review = r->needs_review;
+	res.set_entities = 1;
+	res.entities = e;
+	res.n_entities = n_rules + r->n_entities;
+	res.summary = r->summary;
+	res.summary_method = "llm";
+	rc = store_put_results(st, id, &res, err);
+	free(e);
+	return rc;
+}
+
+/* llm_record - see llm_record.h */
+int llm_record(struct store *st, const char *id, const char *model_sha256,
+	       const struct llm_result *r, const struct store_entity *rules, size_t n_rules,
+	       struct dk_err *err)
+{
+	int rc = store_begin(st, err);
+
+	if (rc != 0)
+		return rc;
+	rc = put_decisions(st, id, model_sha256, r, err);
+	if (rc == 0)
+		rc = put_results(st, id, r, rules, n_rules, err);
+	if (rc == 0)
+		return store_commit(st, err);
+	store_rollback(st);
+	return rc;
+}
