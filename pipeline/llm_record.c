@@ -11,6 +11,7 @@
  *	   its items that overlap a rule entity of the same type.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "pipeline/llm_record.h"
 
@@ -82,4 +83,17 @@ int llm_record(struct store *st, const char *id, const char *model_sha256,
 		return store_commit(st, err);
 	store_rollback(st);
 	return rc;
+}
+
+/* llm_opts_from_config - see llm_record.h */
+void llm_opts_from_config(const struct config *cfg, struct llm_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->model = cfg->model;
+	o->model_sha256 = cfg->model_sha256;
+	o->n_ctx = (uint32_t)cfg->llm_ctx;
+	o->n_threads = (uint32_t)cfg->threads;
+	o->review_threshold = cfg->review_threshold;
+	o->summary_max_tokens = (uint32_t)cfg->summary_max_tokens;
+	o->combine = strcmp(cfg->llm_combine, "confident") == 0 ? LLM_COMBINE_CONFIDENT : LLM_COMBINE_LLM;
 }

@@ -7,6 +7,7 @@
  *	is an audit record replay can re-run), then the label, the summary
  *	and the entities, which are the rule entities passed in followed by
  *	the model's (method "llm", confidence 1: each was found verbatim).
+ *	llm_opts_from_config() maps the configuration onto struct llm_opts.
  * OWNERSHIP
  *	Everything is borrowed for the call.
  * LIFETIME
@@ -21,9 +22,13 @@
 
 #include <stddef.h>
 
+#include "pipeline/config.h"
 #include "pipeline/store.h"
 #include "stages/llm.h"
 #include "util/dk_err.h"
+
+/* llm_opts_from_config - the model settings of cfg (strings borrowed from cfg) */
+void llm_opts_from_config(const struct config *cfg, struct llm_opts *o);
 
 int llm_record(struct store *st, const char *id, const char *model_sha256,
 	       const struct llm_result *r, const struct store_entity *rules, size_t n_rules,
