@@ -89,6 +89,9 @@ $(B)/%.o: %.cc
 	@echo "  CXX $<"
 	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
+# The migrations are embedded by .incbin (pipeline/store_schema.c).
+$(B)/pipeline/store_schema.o: $(wildcard schemas/*.sql)
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@

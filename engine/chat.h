@@ -13,6 +13,8 @@
  *	must be tokenized with TOK_PARSE_SPECIAL; BOS is the tokenizer's job.
  * OWNERSHIP
  *	Messages are borrowed; output is appended to the caller's dk_buf.
+ * LIFETIME
+ *	Nothing is kept after a call returns.
  * THREADS
  *	Safe: no state.
  * ERRORS

@@ -8,6 +8,8 @@
  *	heap pops the same sequence.
  * OWNERSHIP
  *	The heap owns its array; tok_heap_release() frees it.
+ * LIFETIME
+ *	One heap per word (BPE) or fragment (SPM); reset by setting n = 0.
  * THREADS
  *	Per-object.
  * ERRORS

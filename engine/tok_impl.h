@@ -9,8 +9,12 @@
  * OWNERSHIP
  *	struct tok_vocab owns every array below. struct tok_cpts and struct
  *	tok_words are caller storage released with their _release function.
+ * LIFETIME
+ *	Token and merge texts live as long as the vocab.
  * THREADS
  *	The vocab is read-only after tok_vocab_build(); helpers keep no state.
+ * ERRORS
+ *	Helpers returning int give 0 or DK_ENOMEM.
  */
 #ifndef DK_TOK_IMPL_H
 #define DK_TOK_IMPL_H

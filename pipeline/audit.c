@@ -21,6 +21,11 @@
  *	   text's SHA-256; audit_verify() compares the documents, pages and
  *	   texts rows with it, so the results themselves are tamper-evident,
  *	   not only the log.
+ *	7. The text analysis (languages, classifications, entities, summaries
+ *	   rows) is covered by "results_sha256" in the newest "document" or
+ *	   "results" record of the document (store_results_sha256()). Each
+ *	   reviews row must equal its "review" record, and each "review"
+ *	   record must still have its row.
  */
 #include <glib.h>
 #include <sqlite3.h>
@@ -731,6 +736,64 @@ static int texts_intact(sqlite3 *db, struct audit_break *brk, struct dk_err *err
 	return rc;
 }
 
+/* results_altered - invariant 7: stored results hash as last audited */
+static int results_altered(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db, "SELECT a.doc_id, a.seq, json_extract(a.payload, "
+			       "'$.results_sha256') FROM audit_log a WHERE a.seq = (SELECT max(seq) "
+			       "FROM audit_log x WHERE x.doc_id = a.doc_id AND x.kind IN "
+			       "('document', 'results') AND json_extract(x.payload, "
+			       "'$.results_sha256') IS NOT NULL) ORDER BY a.seq", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sql_err(db, err, "read the audit log");
+	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		char h[65];
+
+		rc = store_results_sha256(db, COL(0), h, err);
+		if (rc == 0 && (COL(2) == NULL || strcmp(h, COL(2)) != 0))
+			rc = broken(brk, err, sqlite3_column_int64(st, 1), "results of document "
+				    "%.64s were altered", COL(0));
+	}
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = sql_err(db, err, "read the audit log");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* reviews_altered - invariant 7: reviews rows and "review" records agree */
+static int reviews_altered(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db,
+			"SELECT r.id, coalesce(a.seq, 0) FROM reviews r LEFT JOIN audit_log a "
+			"ON a.kind = 'review' AND json_extract(a.payload, '$.review_id') = r.id "
+			"WHERE a.seq IS NULL OR a.doc_id IS NOT r.doc_id "
+			"OR json_extract(a.payload, '$.doc_id') IS NOT r.doc_id "
+			"OR json_extract(a.payload, '$.field') IS NOT r.field "
+			"OR json_extract(a.payload, '$.value') IS NOT r.value "
+			"OR json_extract(a.payload, '$.reviewer') IS NOT r.reviewer "
+			"OR json_extract(a.payload, '$.reason') IS NOT r.reason "
+			"OR json_extract(a.payload, '$.at') IS NOT r.at "
+			"UNION ALL SELECT json_extract(a.payload, '$.review_id'), a.seq "
+			"FROM audit_log a WHERE a.kind = 'review' AND NOT EXISTS (SELECT 1 FROM "
+			"reviews r WHERE r.id = json_extract(a.payload, '$.review_id')) "
+			"ORDER BY 2 LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return sql_err(db, err, "read the reviews");
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rc = broken(brk, err, sqlite3_column_int64(st, 1), "review %s differs from "
+			    "this record or has none", COL(0));
+	else if (s != SQLITE_DONE)
+		rc = sql_err(db, err, "read the reviews");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /*
  * decisions_altered - every llm_decisions row must still say what its
  * "decision" record says: replay trusts these columns.
@@ -783,6 +846,10 @@ int audit_verify(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
 		rc = altered(db, brk, err);
 	if (rc == 0)
 		rc = texts_intact(db, brk, err);
+	if (rc == 0)
+		rc = results_altered(db, brk, err);
+	if (rc == 0)
+		rc = reviews_altered(db, brk, err);
 	if (rc == 0)
 		rc = decisions_altered(db, brk, err);
 	if (own)

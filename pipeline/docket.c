@@ -40,6 +40,7 @@ static const struct cmd_struct commands[] = {
 	{ "show", cmd_show, "show one document" },
 	{ "audit", cmd_audit, "audit verify: check the audit hash chain" },
 	{ "replay", cmd_replay, "re-run logged model decisions and compare byte for byte" },
+	{ "review", cmd_review, "record a caseworker's classification of one document" },
 
 
 	/* engine */

@@ -434,9 +434,32 @@ static int json_opt(struct dk_buf *b, const char *key, const char *s)
 	return rc;
 }
 
-/* doc_payload - the document's audit payload: what was stored, and its text hash */
+/* analysis_error - ,"analysis_error":{stage, code, message} when the analysis failed */
+static int analysis_error(struct dk_buf *b, const struct store_results *r)
+{
+	int rc;
+
+	if (r == NULL || r->error_code == NULL)
+		return dk_buf_adds(b, ",\"analysis_error\":null");
+	rc = dk_buf_adds(b, ",\"analysis_error\":{\"code\":");
+	if (rc == 0)
+		rc = dk_buf_add_json_str(b, r->error_code, strlen(r->error_code));
+	if (rc == 0)
+		rc = json_opt(b, "message", r->error_message);
+	if (rc == 0)
+		rc = json_opt(b, "stage", r->error_stage);
+	if (rc == 0)
+		rc = dk_buf_addch(b, '}');
+	return rc;
+}
+
+/*
+ * doc_payload - the document's audit payload: what was stored, its text
+ * hash and the hash of its results
+ */
 static int doc_payload(struct dk_buf *b, const struct store_doc *d, const char *name,
-		       const char *received_at, int64_t text_chars, const char *text_sha)
+		       const char *received_at, int64_t text_chars, const char *text_sha,
+		       const char *results_sha)
 {
 	int rc = dk_buf_addf(b, "{\"id\":\"%s\"", d->id);
 
@@ -470,6 +493,10 @@ static int doc_payload(struct dk_buf *b, const struct store_doc *d, const char *
 				 (long long)d->size_bytes, d->pages, (long long)text_chars);
 	if (rc == 0)
 		rc = json_opt(b, "text_sha256", text_sha);
+	if (rc == 0)
+		rc = json_opt(b, "results_sha256", results_sha);
+	if (rc == 0)
+		rc = analysis_error(b, d->results);
 	if (rc == 0)
 		rc = dk_buf_adds(b, ",\"page_start\":[");
 	for (int i = 0; rc == 0 && i < d->pages; i++)
@@ -565,12 +592,33 @@ static int put_parts(struct store *st, const struct store_doc *d, const char *te
 	return rc;
 }
 
+static int check_results(struct store *st, const char *id, const struct store_results *r,
+			 struct dk_err *err);
+static int put_result_rows(struct store *st, const char *id, const struct store_results *r,
+			   struct dk_err *err);
+
+/* put_analysis - the results of a new done document, and their hash */
+static int put_analysis(struct store *st, const struct store_doc *d, char results_sha[65],
+			struct dk_err *err)
+{
+	int rc = 0;
+
+	if (d->results && d->status == STORE_DONE && d->text) {
+		rc = check_results(st, d->id, d->results, err);
+		if (rc == 0)
+			rc = put_result_rows(st, d->id, d->results, err);
+	}
+	if (rc == 0)
+		rc = store_results_sha256(st->db, d->id, results_sha, err);
+	return rc;
+}
+
 /* put_new - a document not stored before */
 static int put_new(struct store *st, const struct store_doc *d, const char *name,
 		   const char *received_at, struct dk_err *err)
 {
 	struct dk_buf p = DK_BUF_INIT;
-	char text_sha[65];
+	char text_sha[65], results_sha[65];
 	int64_t chars = d->text ? g_utf8_strlen(d->text, (gssize)d->text_len) : 0;
 	int rc;
 
@@ -579,9 +627,12 @@ static int put_new(struct store *st, const struct store_doc *d, const char *name
 	if (rc == 0)
 		rc = put_parts(st, d, text_sha, err);
 	if (rc == 0)
+		rc = put_analysis(st, d, results_sha, err);
+	if (rc == 0)
 		rc = receipt(st, d, name, received_at,
 			     d->status == STORE_FAILED ? "failed" : "new", err);
-	if (rc == 0 && doc_payload(&p, d, name, received_at, chars, d->text ? text_sha : NULL))
+	if (rc == 0 && doc_payload(&p, d, name, received_at, chars, d->text ? text_sha : NULL,
+				   results_sha))
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = audit_append(st->db, "document", d->id, p.buf, p.len, NULL, NULL, err);
@@ -955,23 +1006,58 @@ static int put_result_rows(struct store *st, const char *id, const struct store_
 	return rc;
 }
 
-/* results_payload - the audit payload: the document's results as now stored */
-static int results_payload(struct store *st, const char *id, struct dk_buf *b,
-			   struct dk_err *err)
+/* results_json - the document's results as now stored, one JSON object */
+static int results_json(sqlite3 *db, const char *id, struct dk_buf *b, struct dk_err *err)
 {
 	sqlite3_stmt *q;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT json_object('language', language_json, "
+	if (sqlite3_prepare_v2(db, "SELECT json_object('language', language_json, "
 			       "'classification', classification_json, 'entities', entities_json, "
 			       "'summary', summary_json) FROM doc_records WHERE id = ?",
 			       -1, &q, NULL) != SQLITE_OK)
-		return sql_fail(st, err, "read results");
+		return dk_err_set(err, DK_EIO, "cannot read results: %s", sqlite3_errmsg(db));
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q) == SQLITE_ROW ? 0 : sql_fail(st, err, "read results");
-	if (rc == 0 && dk_buf_add(b, sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0)))
-		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	rc = sqlite3_step(q) == SQLITE_ROW ? 0 : dk_err_set(err, DK_EIO, "cannot read results: "
+							     "%s", sqlite3_errmsg(db));
+	if (rc == 0) {
+		const unsigned char *j = sqlite3_column_text(q, 0);
+
+		/* NULL here is SQLite out of memory */
+		if (j == NULL || dk_buf_add(b, j, (size_t)sqlite3_column_bytes(q, 0)))
+			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	}
 	sqlite3_finalize(q);
+	return rc;
+}
+
+/* store_results_sha256 - the hash of results_json() */
+int store_results_sha256(sqlite3 *db, const char *id, char out[65], struct dk_err *err)
+{
+	struct dk_buf b = DK_BUF_INIT;
+	int rc = results_json(db, id, &b, err);
+
+	if (rc == 0)
+		store_sha256_hex(b.buf, b.len, out);
+	dk_buf_release(&b);
+	return rc;
+}
+
+/* results_payload - the audit payload: the results as now stored, and their hash */
+static int results_payload(struct store *st, const char *id, struct dk_buf *b,
+			   struct dk_err *err)
+{
+	char h[65];
+	int rc = results_json(st->db, id, b, err);
+
+	if (rc == 0 && (b->len < 2 || b->buf[b->len - 1] != '}'))
+		rc = dk_err_set(err, DK_EIO, "cannot read results of %.12s", id);
+	if (rc == 0) {
+		store_sha256_hex(b->buf, b->len, h);
+		dk_buf_truncate(b, b->len - 1);
+		if (dk_buf_addf(b, ",\"results_sha256\":\"%s\"}", h))
+			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	}
 	return rc;
 }
 
@@ -1062,5 +1148,70 @@ int store_put_decision(struct store *st, const char *id, const struct store_deci
 	rc = tx_close(st, own, rc, err);
 	if (rc == 0 && hash)
 		memcpy(hash, h, 65);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- reviews */
+
+static int review_payload(struct dk_buf *b, int64_t review_id, const char *id,
+			  const char *field, const char *value, const char *reviewer,
+			  const char *reason, const char *at)
+{
+	int rc = dk_buf_addf(b, "{\"review_id\":%lld,\"doc_id\":\"%s\"", (long long)review_id, id);
+
+	if (rc == 0)
+		rc = json_opt(b, "field", field);
+	if (rc == 0)
+		rc = json_opt(b, "value", value);
+	if (rc == 0)
+		rc = json_opt(b, "reviewer", reviewer);
+	if (rc == 0)
+		rc = json_opt(b, "reason", reason);
+	if (rc == 0)
+		rc = json_opt(b, "at", at);
+	if (rc == 0)
+		rc = dk_buf_addch(b, '}');
+	return rc;
+}
+
+/* store_put_review - one caseworker decision and its audit record, atomically */
+int store_put_review(struct store *st, const char *id, const char *field, const char *value,
+		     const char *reviewer, const char *reason, int64_t *review_id,
+		     struct dk_err *err)
+{
+	static const char *const fields[] = { "classification", "language", "needs_review", "note" };
+	struct dk_buf p = DK_BUF_INIT;
+	char now[32];
+	int64_t rid;
+	int rc, own, known = 0;
+
+	for (size_t i = 0; field && i < sizeof fields / sizeof fields[0]; i++)
+		known |= strcmp(field, fields[i]) == 0;
+	if (!store_valid_id(id) || !known || reviewer == NULL || !*reviewer ||
+	    !g_utf8_validate(reviewer, -1, NULL) || (value && !g_utf8_validate(value, -1, NULL)) ||
+	    (reason && !g_utf8_validate(reason, -1, NULL)))
+		return dk_err_set(err, DK_EINVAL, "review of '%.64s' is incomplete or malformed",
+				  id ? id : "(null)");
+	if ((rc = tx_open(st, &own, err)) != 0)
+		return rc;
+	rc = store_has_document(st, id, err);
+	if (rc == 0)
+		rc = dk_err_set(err, DK_ENOTFOUND, "document %.64s is not stored", id);
+	else if (rc > 0)
+		rc = 0;
+	store_now(now);
+	if (rc == 0)
+		rc = run(st, err, "store a review", "INSERT INTO reviews(doc_id, field, value, "
+			 "reviewer, reason, at) VALUES (?,?,?,?,?,?)", "tttttt", id, field, value,
+			 reviewer, reason, now);
+	rid = sqlite3_last_insert_rowid(st->db);
+	if (rc == 0 && review_payload(&p, rid, id, field, value, reviewer, reason, now))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = audit_append(st->db, "review", id, p.buf, p.len, NULL, NULL, err);
+	dk_buf_release(&p);
+	rc = tx_close(st, own, rc, err);
+	if (rc == 0 && review_id)
+		*review_id = rid;
 	return rc;
 }

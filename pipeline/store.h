@@ -142,6 +142,9 @@ struct store_doc {
 	const char *source_charset;	/* may be NULL */
 	const struct store_timing *timings;	/* (n_timings) may be NULL */
 	size_t n_timings;
+	const struct store_results *results;	/* text analysis of a new done
+						   document, stored in the same
+						   transaction; may be NULL */
 };
 
 /* store_doc_init - all fields empty/NULL, size_bytes = -1, status done */
@@ -152,6 +155,10 @@ void store_doc_init(struct store_doc *d);
  * record in one durable transaction (or inside the caller's transaction,
  * see store_begin()). Sets *outcome (may be NULL). A document whose id is
  * already stored becomes a duplicate receipt (its text etc. are ignored).
+ * d->results, when set on a done document with text, is written in the
+ * same transaction (checked as store_put_results() checks it) and the
+ * document's audit record carries "results_sha256" (store_results_sha256)
+ * and, if the analysis failed, "analysis_error".
  */
 int store_put_document(struct store *st, const struct store_doc *d,
 		       enum store_outcome *outcome, struct dk_err *err);
@@ -182,6 +189,8 @@ int store_begin(struct store *st, struct dk_err *err);
 int store_commit(struct store *st, struct dk_err *err);
 void store_rollback(struct store *st);
 
+struct store_results;
+
 /*
  * Later-stage results. Both calls need the document stored already, run
  * in one transaction (or inside the caller's store_begin() group) and
@@ -210,6 +219,9 @@ struct store_results {
 	const char *summary;		/* NULL = keep what is stored */
 	const char *summary_language;	/* may be NULL */
 	const char *summary_method;	/* "llm" or "extractive" */
+	const char *error_stage;	/* analysis failed: stage, code and message */
+	const char *error_code;		/* go into the audit record; NULL = none */
+	const char *error_message;
 };
 
 /* store_results_init - nothing set (every part "keep what is stored") */
@@ -222,6 +234,25 @@ void store_results_init(struct store_results *r);
  */
 int store_put_results(struct store *st, const char *id, const struct store_results *r,
 		      struct dk_err *err);
+
+/*
+ * store_results_sha256 - SHA-256 (hex) of the document's results as stored
+ * (language, classification, entities, summary: the JSON text of
+ * doc_records, before reviews). audit_verify() compares it with the
+ * newest audit record that carries "results_sha256".
+ */
+int store_results_sha256(sqlite3 *db, const char *id, char out[65], struct dk_err *err);
+
+/*
+ * store_put_review - a caseworker's decision on document id: field
+ * "classification" (value a label), "language", "needs_review" or
+ * "note"; reviewer required, reason may be NULL. One reviews row and one
+ * audit record of kind "review" (payload: review_id, doc_id, field,
+ * value, reviewer, reason, at), atomically. *review_id may be NULL.
+ */
+int store_put_review(struct store *st, const char *id, const char *field, const char *value,
+		     const char *reviewer, const char *reason, int64_t *review_id,
+		     struct dk_err *err);
 
 /* An LLM decision: what replay needs to re-run it and compare output bytes. */
 struct store_decision {

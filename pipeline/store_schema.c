@@ -25,10 +25,13 @@ EMBED(store_schema_001, "schemas/001_init.sql");
 extern const char store_schema_001[];
 EMBED(store_schema_002, "schemas/002_views.sql");
 extern const char store_schema_002[];
+EMBED(store_schema_003, "schemas/003_reviews.sql");
+extern const char store_schema_003[];
 
 const struct store_migration store_migrations[] = {
 	{ 1, "schemas/001_init.sql", store_schema_001 },
 	{ 2, "schemas/002_views.sql", store_schema_002 },
+	{ 3, "schemas/003_reviews.sql", store_schema_003 },
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -142,6 +142,9 @@ void pipeline_opts_from_config(const struct config *cfg, struct pipeline_opts *o
 	o->retire_after = (unsigned)cfg->worker_max_docs;
 	o->respawn_delay = cfg->respawn_delay_seconds;
 	o->seccomp = cfg->seccomp;
+	o->classifier = cfg->classifier;
+	o->expected_languages = cfg->expected_languages;
+	o->review_threshold = cfg->review_threshold;
 	config_extract_limits(cfg, &o->lim);
 }
 

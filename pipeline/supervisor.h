@@ -52,6 +52,9 @@ struct pipeline_opts {
 	unsigned retire_after;	/* documents per worker before it is replaced */
 	double respawn_delay;	/* first pause before restarting a crashed worker */
 	int seccomp;		/* 1: seccomp filter in workers */
+	const char *classifier;	/* trained classifier model, NULL or "" = none */
+	const char *expected_languages;	/* ISO 639-1 list, NULL or "" = the EU 24 */
+	double review_threshold;	/* classifier confidence below this: needs_review */
 	struct extract_limits lim;
 	/* reload - SIGHUP: re-read the settings into o (spool and db stay); may be NULL */
 	int (*reload)(struct pipeline_opts *o, struct dk_err *err);
@@ -106,6 +109,12 @@ enum {
 	TAG_TIMING = 'w',	/* "stage milliseconds", repeated */
 	TAG_CHILD = 'h',	/* nested payload of a child document, repeated */
 	TAG_OUTCOME = 'o',	/* ACK: "new" | "duplicate" | "replay" */
+	/* Text analysis (stages/analyze.h), after the extraction fields. */
+	TAG_LANG = 'L',		/* "code confidence" */
+	TAG_ENTITIES = 'E',	/* lines "type<TAB>start<TAB>end<TAB>confidence<TAB>value" */
+	TAG_CLASS = 'K',	/* "label<TAB>confidence<TAB>needs_review(0|1)" */
+	TAG_SUMMARY = 'U',	/* extractive summary text */
+	TAG_AN_ERROR = 'e',	/* analysis failed: "stage<TAB>slug<TAB>message" */
 };
 
 /* Services (worker skeleton instances). */

@@ -21,6 +21,18 @@
  *	2. Children are hashed and extracted here, in the same sandbox,
  *	   but never recursively: an attachment's own attachments are not
  *	   unpacked (a mail bomb cannot multiply past max_children).
+ *	3. Text analysis (stages/analyze.h: language, entities, classifier,
+ *	   summary) runs on the text exactly as it will be stored, for the
+ *	   document and for each child, and reports one timing per stage.
+ *	   Its data files and the classifier model are loaded in pre_init,
+ *	   before the sandbox closes. A failure of analysis never fails the
+ *	   document: the text is stored (status done) without those results
+ *	   and TAG_AN_ERROR carries the failing stage, code and message to
+ *	   the writer, which records them in the document's audit record.
+ *	   The same holds when the results do not fit the reply's cap.
+ *	4. Entities travel as offsets only; the writer cuts each entity's
+ *	   text from the stored text, so text == stored[start, end) holds by
+ *	   construction.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,14 +46,19 @@
 
 #include "pipeline/supervisor.h"
 #include "pipeline/spool.h"
+#include "stages/analyze.h"
 #include "util/dk_io.h"
+#include "util/dk_log.h"
 
 struct xctx {
 	struct pipeline_opts o;
+	struct analyze *an;	/* opened in pre_init (note 3) */
 };
 
 struct xdoc {
 	const struct pipeline_opts *o;
+	struct analyze *an;
+	char id[65];		/* SHA-256 hex of data, for logs */
 	const unsigned char *data;
 	size_t len;
 	struct extract_result res;
@@ -106,9 +123,90 @@ static int put_timing(struct ipc_msg *m, const char *stage, double ms)
 	return ipc_put_str(m, TAG_TIMING, t);
 }
 
-/* put_child - one attachment as a nested payload (note 2) */
+/* put_entities - one field, a line per entity (note 4) */
+static int put_entities(struct ipc_msg *m, const struct ent_list *l)
+{
+	struct dk_buf b = DK_BUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < l->n; i++) {
+		const struct ent_entity *e = &l->v[i];
+
+		/* a value holding a line break would split its line: keep the span only */
+		rc = dk_buf_addf(&b, "%s\t%zu\t%zu\t%.4f\t%s\n", ent_type_name(e->type), e->start,
+				 e->end, e->confidence,
+				 e->value && !strpbrk(e->value, "\r\n") ? e->value : "");
+	}
+	if (rc == 0)
+		rc = ipc_put(m, TAG_ENTITIES, b.buf, b.len);
+	dk_buf_release(&b);
+	return rc;
+}
+
+/* put_analysis_fields - the results of a successful analysis */
+static int put_analysis_fields(struct ipc_msg *m, const struct analysis *a)
+{
+	char t[128];
+	int rc;
+
+	snprintf(t, sizeof t, "%s %.4f", a->lang.lang.code, a->lang.lang.confidence);
+	rc = ipc_put_str(m, TAG_LANG, t);
+	if (rc == 0)
+		rc = put_entities(m, &a->entities);
+	if (rc == 0 && a->classified) {
+		snprintf(t, sizeof t, "%s\t%.4f\t%d", a->label, a->confidence, a->needs_review);
+		rc = ipc_put_str(m, TAG_CLASS, t);
+	}
+	if (rc == 0 && a->summary.len)
+		rc = ipc_put(m, TAG_SUMMARY, a->summary.buf, a->summary.len);
+	return rc;
+}
+
+static int put_analysis_error(struct ipc_msg *m, const char *stage, const struct dk_err *e)
+{
+	struct dk_buf b = DK_BUF_INIT;
+	int rc = dk_buf_addf(&b, "%s\t%s\t%s", stage, e->slug[0] ? e->slug : dk_err_slug(e->code),
+			     e->msg);
+
+	if (rc == 0)
+		rc = ipc_put(m, TAG_AN_ERROR, b.buf, b.len);
+	dk_buf_release(&b);
+	return rc;
+}
+
+/*
+ * analyse - note 3: the analysis of text[0..len) and its timings into m.
+ * Only a message too full for even the error report fails.
+ */
+static int analyse(struct analyze *an, struct ipc_msg *m, const char *id, const char *text,
+		   size_t len)
+{
+	struct analysis a;
+	struct dk_err err = DK_ERR_INIT;
+	size_t mark = m->b.len;
+	int rc = analyze_text(an, text, len, &a, &err);
+
+	if (rc != 0) {
+		log_warn("doc=%.12s stage=analyze error=\"%s\"", id, err.msg);
+		return put_analysis_error(m, "analyze", &err);
+	}
+	for (int s = 0; rc == 0 && s < AN_N_STAGES; s++)
+		rc = put_timing(m, analyze_stage_name((enum analyze_stage)s), a.ms[s]);
+	if (rc == 0 && put_analysis_fields(m, &a) != 0) {
+		/* over the reply cap: the text is kept, the results are not */
+		dk_buf_truncate(&m->b, mark);
+		dk_err_setx(&err, DK_ELIMIT, "results_too_large",
+			    "analysis results do not fit the message cap");
+		log_warn("doc=%.12s stage=analyze error=\"%s\"", id, err.msg);
+		rc = put_analysis_error(m, "analyze", &err);
+	}
+	analysis_release(&a);
+	return rc;
+}
+
+/* put_child - one attachment as a nested payload (note 2), analysed (note 3) */
 static int put_child(struct ipc_msg *m, const struct extract_child *ch,
-		     const struct extract_limits *lim)
+		     const struct extract_limits *lim, struct analyze *an)
 {
 	struct ipc_msg sub;
 	struct extract_result res;
@@ -123,12 +221,15 @@ static int put_child(struct ipc_msg *m, const struct extract_child *ch,
 	if (rc == 0) rc = ipc_put_str(&sub, TAG_NAME, ch->name ? ch->name : "attachment");
 	if (rc == 0) rc = ipc_put_i64(&sub, TAG_SIZE, (int64_t)ch->len);
 	if (rc == 0) {
-		if (extract_buffer(ch->data, ch->len, lim, &res, &err) == 0)
+		if (extract_buffer(ch->data, ch->len, lim, &res, &err) == 0) {
 			rc = put_result(&sub, &res);
-		else
+			if (rc == 0) rc = put_timing(&sub, "extract", mono_ms() - t0);
+			if (rc == 0) rc = analyse(an, &sub, id, res.text.buf, res.text.len);
+		} else {
 			rc = put_failure(&sub, &err, "extract", res.mime);
+			if (rc == 0) rc = put_timing(&sub, "extract", mono_ms() - t0);
+		}
 	}
-	if (rc == 0) rc = put_timing(&sub, "extract", mono_ms() - t0);
 	/* The nested payload is the frame minus its 4-byte length prefix. */
 	if (rc == 0) rc = ipc_put(m, TAG_CHILD, sub.b.buf + 4, sub.b.len - 4);
 	extract_result_release(&res);
@@ -146,19 +247,30 @@ static int stage_extract(struct xdoc *d, struct dk_err *err)
 		return rc;
 	rc = put_result(d->out, &d->res);
 	for (size_t i = 0; rc == 0 && i < d->res.n_children; i++)
-		rc = put_child(d->out, &d->res.children[i], &d->o->lim);
+		rc = put_child(d->out, &d->res.children[i], &d->o->lim, d->an);
 	if (rc != 0)
 		return dk_err_setx(err, DK_ENOMEM, "text_too_large",
 				   "result does not fit the message cap");
 	return 0;
 }
 
-/* The per-document stages, in order (note 1). */
+/* stage_analyze - language, entities, class, summary (note 3); never fails the document */
+static int stage_analyze(struct xdoc *d, struct dk_err *err)
+{
+	if (analyse(d->an, d->out, d->id, d->res.text.buf, d->res.text.len) != 0)
+		return dk_err_setx(err, DK_ENOMEM, "text_too_large",
+				   "result does not fit the message cap");
+	return 0;
+}
+
+/* The per-document stages, in order (note 1); self_timed stages put their own timings. */
 static const struct xstage {
 	const char *name;
 	int (*run)(struct xdoc *d, struct dk_err *err);
+	int self_timed;
 } xstages[] = {
-	{ "extract", stage_extract },
+	{ "extract", stage_extract, 0 },
+	{ "analyze", stage_analyze, 1 },
 };
 
 /*
@@ -200,7 +312,7 @@ static int map_input(int fd, const struct extract_limits *lim, const unsigned ch
 /* run_stages - hash, then each stage; a failing stage ends the document */
 static int run_stages(struct xctx *x, int fd, struct ipc_msg *reply)
 {
-	struct xdoc d = { .o = &x->o, .out = reply };
+	struct xdoc d = { .o = &x->o, .an = x->an, .out = reply };
 	struct dk_err err = DK_ERR_INIT;
 	const char *failed_stage = NULL;
 	char hex[65], *id;
@@ -216,6 +328,7 @@ static int run_stages(struct xctx *x, int fd, struct ipc_msg *reply)
 	}
 	id = g_compute_checksum_for_data(G_CHECKSUM_SHA256, d.data ? d.data : (const guchar *)"",
 					 d.len);
+	snprintf(d.id, sizeof d.id, "%s", id);
 	rc = ipc_put_str(reply, TAG_ID, id);
 	g_free(id);
 	if (rc == 0) rc = ipc_put_i64(reply, TAG_SIZE, (int64_t)d.len);
@@ -226,7 +339,8 @@ static int run_stages(struct xctx *x, int fd, struct ipc_msg *reply)
 
 		if (xstages[i].run(&d, &err) != 0)
 			failed_stage = xstages[i].name;
-		rc = put_timing(reply, xstages[i].name, mono_ms() - t0);
+		if (!xstages[i].self_timed || failed_stage)
+			rc = put_timing(reply, xstages[i].name, mono_ms() - t0);
 	}
 	if (rc == 0 && failed_stage)
 		rc = put_failure(reply, &err, failed_stage, d.res.mime);
@@ -237,10 +351,27 @@ out:
 	return rc;
 }
 
+/* x_pre_init - extraction libraries and the analysis data, before the sandbox (note 3) */
 static int x_pre_init(void *ctx, struct dk_err *err)
 {
-	(void)ctx;
-	return extract_init(err);
+	struct xctx *x = ctx;
+	struct analyze_opts ao = { 0 };
+	int rc = extract_init(err);
+
+	ao.expected_languages = x->o.expected_languages;
+	ao.classifier_path = x->o.classifier;
+	ao.review_threshold = x->o.review_threshold;
+	if (rc == 0 && x->an == NULL)
+		rc = analyze_open(&x->an, &ao, err);
+	return rc;
+}
+
+static void x_fini(void *ctx)
+{
+	struct xctx *x = ctx;
+
+	analyze_close(x->an);
+	x->an = NULL;
 }
 
 /* x_serve - one document */
@@ -278,6 +409,7 @@ void worker_extract_service(const struct pipeline_opts *o, struct worker_service
 	svc->name = "extract";
 	svc->pre_init = x_pre_init;
 	svc->serve = x_serve;
+	svc->fini = x_fini;
 	svc->limits.mem_bytes = o->mem_bytes;
 	svc->limits.cpu_seconds = o->cpu_secs * (o->retire_after + 1);
 	svc->limits.seccomp = o->seccomp;

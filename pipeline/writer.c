@@ -23,6 +23,13 @@
  *	   and error), not with this attempt's result: the first attempt may
  *	   have failed (its worker was killed) where this one succeeded, and
  *	   the file must go where its row says.
+ *	4. Text analysis (TAG_LANG, TAG_ENTITIES, TAG_CLASS, TAG_SUMMARY) is
+ *	   stored with the document in its transaction. Entity texts are cut
+ *	   here from the stored text by their offsets; a span outside the
+ *	   text or not on character boundaries is dropped (logged). Should the
+ *	   store still refuse the results, the document is committed without
+ *	   them, the refusal recorded as its analysis error: results never
+ *	   cost a document.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +38,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "pipeline/spool.h"
 #include "pipeline/store.h"
 #include "pipeline/supervisor.h"
+#include "util/dk_log.h"
 
 #define WRITER_MAX_TIMINGS 16
 
@@ -67,6 +77,10 @@ struct doc_strings {
 	char *timing[WRITER_MAX_TIMINGS];
 	size_t *page_start;
 	struct store_timing t[WRITER_MAX_TIMINGS];
+	/* text analysis (note 4) */
+	char *lang, *cls, *summary, *an_err, *ents_raw;
+	struct store_entity *ents;	/* (r.n_entities) texts owned, values point into ents_raw */
+	struct store_results r;
 };
 
 static void doc_strings_free(struct doc_strings *s)
@@ -75,8 +89,15 @@ static void doc_strings_free(struct doc_strings *s)
 			 &s->stage, &s->mime, &s->format, &s->title, &s->author,
 			 &s->charset, &s->pages };
 
+	char **an[] = { &s->lang, &s->cls, &s->summary, &s->an_err, &s->ents_raw };
+
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		free(*all[i]);
+	for (size_t i = 0; i < sizeof an / sizeof an[0]; i++)
+		free(*an[i]);
+	for (size_t i = 0; s->ents && i < s->r.n_entities; i++)
+		free((char *)s->ents[i].text);
+	free(s->ents);
 	for (size_t i = 0; i < WRITER_MAX_TIMINGS; i++)
 		free(s->timing[i]);
 	free(s->page_start);
@@ -101,6 +122,109 @@ static size_t *parse_pages(const char *text, int n)
 		text = end;
 	}
 	return a;
+}
+
+/* tab_split - cut s at the next tab; the rest after it, or NULL */
+static char *tab_split(char *s)
+{
+	char *t = s ? strchr(s, '\t') : NULL;
+
+	if (t)
+		*t++ = 0;
+	return t;
+}
+
+/* parse_entity - one line "type\tstart\tend\tconfidence\tvalue" against the text */
+static int parse_entity(char *line, const char *text, size_t len, struct store_entity *e)
+{
+	char *f[5], *end;
+	unsigned long long a, b;
+
+	f[0] = line;
+	for (int i = 1; i < 5; i++)
+		if ((f[i] = tab_split(f[i - 1])) == NULL)
+			return -1;
+	a = strtoull(f[1], &end, 10);
+	if (*end)
+		return -1;
+	b = strtoull(f[2], &end, 10);
+	if (*end || a > b || b > len || !g_utf8_validate_len(text + a, (gsize)(b - a), NULL) ||
+	    (b < len && (text[b] & 0xC0) == 0x80) || (text[a] & 0xC0) == 0x80)
+		return -1;
+	e->type = f[0];
+	e->start = (size_t)a;
+	e->end = (size_t)b;
+	e->confidence = strtod(f[3], NULL);
+	e->value = *f[4] ? f[4] : NULL;
+	e->method = "rules";
+	e->text = strndup(text + a, (size_t)(b - a));
+	return e->text ? 0 : -1;
+}
+
+/* fill_entities - TAG_ENTITIES into s->ents (note 4) */
+static void fill_entities(const struct ipc_view *v, struct doc_strings *s, const char *text,
+			  size_t len, const char *id)
+{
+	size_t n = 0, cap = 0;
+	char *line, *next;
+
+	s->ents_raw = field_dup(v, TAG_ENTITIES);
+	for (line = s->ents_raw; line && *line; line = next) {
+		struct store_entity e = { 0 };
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = 0;
+		else
+			next = line + strlen(line);
+		if (n == cap) {
+			struct store_entity *g = realloc(s->ents, (cap = cap ? 2 * cap : 16) * sizeof *g);
+
+			if (g == NULL)
+				break;
+			s->ents = g;
+		}
+		if (parse_entity(line, text, len, &e) == 0)
+			s->ents[n++] = e;
+		else
+			log_warn("doc=%.12s stage=writer entity=dropped reason=\"bad span\"", id ? id : "");
+	}
+	s->r.entities = s->ents;
+	s->r.n_entities = n;
+	s->r.set_entities = 1;
+}
+
+/* fill_results - the analysis fields of a done document (note 4) */
+static void fill_results(const struct ipc_view *v, struct doc_strings *s, struct store_doc *d)
+{
+	char *f;
+
+	store_results_init(&s->r);
+	if ((s->an_err = field_dup(v, TAG_AN_ERROR)) != NULL) {
+		s->r.error_stage = s->an_err;
+		s->r.error_code = tab_split(s->an_err);
+		s->r.error_message = tab_split((char *)s->r.error_code);
+	}
+	if ((s->lang = field_dup(v, TAG_LANG)) != NULL && (f = strchr(s->lang, ' ')) != NULL) {
+		*f++ = 0;
+		s->r.language = s->lang;
+		s->r.language_confidence = strtod(f, NULL);
+		s->r.language_method = "cld2+textcat";
+	}
+	if ((s->cls = field_dup(v, TAG_CLASS)) != NULL && (f = tab_split(s->cls)) != NULL) {
+		s->r.label = s->cls;
+		s->r.label_confidence = strtod(f, NULL);
+		s->r.label_method = "classifier";
+		f = tab_split(f);
+		s->r.needs_review = f && *f == '1';
+	}
+	if ((s->summary = field_dup(v, TAG_SUMMARY)) != NULL) {
+		s->r.summary = s->summary;
+		s->r.summary_language = s->r.language;
+		s->r.summary_method = "extractive";
+	}
+	if (ipc_get(v, TAG_ENTITIES))
+		fill_entities(v, s, d->text, d->text_len, d->id);
+	d->results = &s->r;
 }
 
 /* fill_doc - store_doc from a MSG_DOC (or nested child) view */
@@ -160,7 +284,33 @@ static void fill_doc(const struct ipc_view *v, struct doc_strings *s, struct sto
 		d->page_start = s->page_start;
 		if (d->page_start == NULL)
 			d->pages = 0;
+		fill_results(v, s, d);
 	}
+}
+
+/*
+ * put_doc - store_put_document(); note 4: results the store refuses are
+ * dropped and the refusal recorded, the document is stored all the same
+ */
+static int put_doc(struct store *st, struct store_doc *d, enum store_outcome *out,
+		   struct dk_err *err)
+{
+	struct store_results bare;
+	struct dk_err refused;
+	int rc = store_put_document(st, d, out, err);
+
+	if (rc != DK_EINVAL || d->results == NULL)
+		return rc;
+	refused = *err;
+	log_warn("doc=%.12s stage=writer results=dropped error=\"%s\"", d->id, refused.msg);
+	store_results_init(&bare);
+	bare.error_stage = "store";
+	bare.error_code = "invalid_results";
+	bare.error_message = refused.msg;
+	d->results = &bare;
+	rc = store_put_document(st, d, out, err);
+	d->results = NULL;
+	return rc;
 }
 
 /* put_children - the attachments of the document just stored (same transaction) */
@@ -185,7 +335,7 @@ static int put_children(struct wctx *w, const struct ipc_view *v, const char *pa
 		d.claim = claim ? ckey : NULL;
 		d.parent = parent;
 		d.run_id = run_id;
-		rc = store_put_document(&w->st, &d, NULL, err);
+		rc = put_doc(&w->st, &d, NULL, err);
 		doc_strings_free(&s);
 		if (rc != 0)
 			return rc;
@@ -211,7 +361,7 @@ static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *
 	if (group)
 		rc = store_begin(&w->st, err);
 	if (rc == 0)
-		rc = store_put_document(&w->st, &d, out, err);
+		rc = put_doc(&w->st, &d, out, err);
 	/* A duplicate or replay already has its children stored. */
 	if (rc == 0 && group && *out == STORE_NEW)
 		rc = put_children(w, v, d.id, d.claim, w->run_id, err);

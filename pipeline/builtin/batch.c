@@ -28,11 +28,16 @@
 #include "pipeline/config.h"
 #include "pipeline/store.h"
 #include "pipeline/supervisor.h"
+#include "stages/analyze.h"
 #include "util/dk_log.h"
 
-/* The settings, kept for SIGHUP reloads (one run per process). */
+/*
+ * The settings, kept for SIGHUP reloads (one run per process). The paths
+ * are copied: a reload replaces cfg's strings, and the spool, database
+ * and model of a running pipeline do not change.
+ */
 static struct config run_cfg;
-static char *run_spool, *run_db;
+static char *run_spool, *run_db, *run_model;
 
 static void usage(FILE *f, const char *cmd)
 {
@@ -62,7 +67,7 @@ static int reload(struct pipeline_opts *o, struct dk_err *err)
 	o->spool = run_spool;
 	o->db = run_db;
 	o->config = NULL;
-	o->model = NULL;
+	o->model = run_model;
 	o->reload = keep;
 	o->batch = batch;
 	o->progress = progress;
@@ -91,6 +96,25 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 		       sm->stages[i].stage, (long long)sm->stages[i].n,
 		       sm->stages[i].n ? sm->stages[i].total_ms / (double)sm->stages[i].n : 0.0,
 		       sm->stages[i].max_ms);
+}
+
+/*
+ * check_analysis - load the analysis data and classifier once here, so a
+ * wrong "classifier" setting stops the run with one clear error instead
+ * of failing every document in the workers' pre-init
+ */
+static int check_analysis(const struct pipeline_opts *o, struct dk_err *err)
+{
+	struct analyze_opts ao = { 0 };
+	struct analyze *an;
+	int rc;
+
+	ao.expected_languages = o->expected_languages;
+	ao.classifier_path = o->classifier;
+	ao.review_threshold = o->review_threshold;
+	rc = analyze_open(&an, &ao, err);
+	analyze_close(an);
+	return rc;
 }
 
 /* run_begin - create the database if needed and open a runs row */
@@ -159,13 +183,17 @@ static int run(int argc, char **argv, int batch)
 	}
 	run_spool = strdup(run_cfg.spool);
 	run_db = strdup(run_cfg.db);
+	run_model = strdup(run_cfg.model ? run_cfg.model : "");
 	pipeline_opts_from_config(&run_cfg, &o);
 	o.spool = run_spool;
 	o.db = run_db;
+	o.model = run_model;
 	o.batch = batch;
 	o.progress = !quiet && isatty(2);
 	o.reload = reload;
-	rc = run_spool && run_db ? 0 : dk_err_set(&err, DK_ENOMEM, "out of memory");
+	rc = run_spool && run_db && run_model ? 0 : dk_err_set(&err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = check_analysis(&o, &err);
 	if (rc == 0)
 		rc = run_begin(run_db, batch ? "batch" : "watch", &counts.run_id, &err);
 	if (rc == 0) {
@@ -188,6 +216,7 @@ static int run(int argc, char **argv, int batch)
 		fprintf(stderr, "docket %s: %s\n", batch ? "batch" : "watch", err.msg);
 	free(run_spool);
 	free(run_db);
+	free(run_model);
 	config_release(&run_cfg);
 	return rc == 0 ? EX_OK : dk_err_sysexit(rc);
 }

@@ -2,13 +2,19 @@
  * NAME
  *	docket train - build a classifier model from labeled texts
  * SUMMARY
- *	docket train --labels FILE.jsonl -o MODEL [--taxonomy FILE]
- *	             [--no-descriptions] [--epochs N] [--seed S]
+ *	docket train [--labels FILE.jsonl] [--from-reviews] -o MODEL
+ *	             [--taxonomy FILE] [--no-descriptions] [--epochs N] [--seed S]
+ *	             [--db F] [--config F]
  * DESCRIPTION
- *	Each line of FILE.jsonl is {"text": ..., "label": ...} or
+ *	Each line of FILE.jsonl is {"text": ..., "label": ...},
  *	{"file": PATH, "label": ...} (the file's text extracted exactly as the
- *	pipeline would, default limits), with an optional "lang" (ISO 639-1;
- *	detected when absent). The labels of
+ *	pipeline would, default limits) or {"id": DOCUMENT_ID, "label": ...}
+ *	(the document's stored text, read from the results database; an
+ *	unambiguous id prefix will do), with an optional "lang" (ISO 639-1;
+ *	for an id the stored language, else detected when absent).
+ *	--from-reviews adds every document whose classification a caseworker
+ *	reviewed (docket review), labeled with the newest review, so the
+ *	next model learns from the corrections. The labels of
  *	the taxonomy (default DATADIR/prompts/taxonomy.tsv) are always part of
  *	the model, and their descriptions in every language are added as
  *	lightly weighted examples, so a letter in a language without examples
@@ -20,16 +26,20 @@
 #include <string.h>
 #include <sysexits.h>
 #include <json-glib/json-glib.h>
+#include <sqlite3.h>
 
 #include "pipeline/builtin.h"
+#include "pipeline/cli.h"
 #include "stages/classifier.h"
 #include "stages/extract.h"
 #include "stages/langid.h"
 #include "stages/taxonomy.h"
 
 static const char train_usage[] =
-	"usage: docket train --labels FILE.jsonl -o MODEL [--taxonomy FILE]\n"
-	"                    [--no-descriptions] [--epochs N] [--seed S]\n";
+	"usage: docket train [--labels FILE.jsonl] [--from-reviews] -o MODEL [--taxonomy FILE]\n"
+	"                    [--no-descriptions] [--epochs N] [--seed S] [--db F] [--config F]\n"
+	"  --labels F        lines {\"text\"|\"file\"|\"id\": ..., \"label\": ...[, \"lang\": ...]}\n"
+	"  --from-reviews    add the documents caseworkers classified (docket review)\n";
 
 #define DESCRIPTION_WEIGHT 2.0f
 
@@ -41,7 +51,91 @@ struct trainset {
 	size_t n;
 	char **labels;
 	int n_labels;
+	const struct config *cfg;	/* where the results database is */
+	struct store st;		/* opened on first use (st.db != NULL) */
 };
+
+static int add_example(struct trainset *t, const char *text, const char *label,
+		       const char *lang, float w);
+
+/* open_db - the results database, opened once, for "id" lines and reviews */
+static int open_db(struct trainset *t)
+{
+	if (t->st.db)
+		return 0;
+	return cli_open_store("train", t->cfg, &t->st);
+}
+
+/*
+ * stored_text - the stored text and language of document id (a prefix)
+ * into *text and *lang (g_free both); 0 or a sysexits status, said why
+ */
+static int stored_text(struct trainset *t, const char *want, char **text, char **lang)
+{
+	struct dk_err err = DK_ERR_INIT;
+	sqlite3_stmt *q;
+	char id[65];
+	int rc = open_db(t);
+
+	*text = *lang = NULL;
+	if (rc)
+		return rc;
+	if (query_resolve_id(&t->st, want, id, &err) != 0)
+		return cli_fail("train", &err);
+	if (sqlite3_prepare_v2(store_db(&t->st), "SELECT t.text, l.code FROM texts t LEFT JOIN "
+			       "languages l ON l.doc_id = t.doc_id WHERE t.doc_id = ?", -1, &q,
+			       NULL) != SQLITE_OK) {
+		fprintf(stderr, "docket train: cannot read the texts: %s\n",
+			sqlite3_errmsg(store_db(&t->st)));
+		return EX_IOERR;
+	}
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*text = g_strdup((const char *)sqlite3_column_text(q, 0));
+		*lang = g_strdup((const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	if (*text == NULL) {
+		fprintf(stderr, "docket train: document %.12s has no stored text\n", id);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+/* from_reviews - every reviewed classification, with its document's text */
+static int from_reviews(struct trainset *t, size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc = open_db(t), s;
+
+	*n = 0;
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(store_db(&t->st), "SELECT t.text, r.value, l.code FROM "
+			       "latest_reviews r JOIN texts t ON t.doc_id = r.doc_id LEFT JOIN "
+			       "languages l ON l.doc_id = r.doc_id WHERE r.field = 'classification' "
+			       "AND r.value IS NOT NULL ORDER BY r.doc_id", -1, &q, NULL) != SQLITE_OK) {
+		fprintf(stderr, "docket train: cannot read the reviews: %s\n",
+			sqlite3_errmsg(store_db(&t->st)));
+		return EX_IOERR;
+	}
+	while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW) {
+		if (add_example(t, (const char *)sqlite3_column_text(q, 0),
+				(const char *)sqlite3_column_text(q, 1),
+				(const char *)sqlite3_column_text(q, 2), 1.0f) != 0) {
+			fprintf(stderr, "docket train: too many labels (at most %d)\n", CLF_MAX_LABELS);
+			rc = EX_DATAERR;
+		}
+		(*n)++;
+	}
+	if (rc == 0 && s != SQLITE_DONE) {
+		fprintf(stderr, "docket train: cannot read the reviews: %s\n",
+			sqlite3_errmsg(store_db(&t->st)));
+		rc = EX_IOERR;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
 
 static int label_of(struct trainset *t, const char *label)
 {
@@ -115,6 +209,7 @@ static int read_jsonl(struct trainset *t, const char *path)
 	while (rc == 0 && getline(&line, &cap, f) >= 0) {
 		JsonObject *o;
 		const char *text, *label, *lang;
+		char *stext = NULL, *slang = NULL;
 
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == 0)
@@ -131,18 +226,32 @@ static int read_jsonl(struct trainset *t, const char *path)
 			rc = extract_text(json_object_get_string_member(o, "file"), path, lineno, &doc);
 			text = doc.text.buf;
 		}
+		if (text == NULL && json_object_has_member(o, "id")) {
+			const char *id = json_object_get_string_member(o, "id");
+
+			if (id == NULL) {
+				fprintf(stderr, "docket train: '%s' line %d: \"id\" is not a string\n",
+					path, lineno);
+				rc = EX_DATAERR;
+			} else {
+				rc = stored_text(t, id, &stext, &slang);
+			}
+			text = stext;
+		}
 		label = json_object_has_member(o, "label") ? json_object_get_string_member(o, "label") : NULL;
-		lang = json_object_has_member(o, "lang") ? json_object_get_string_member(o, "lang") : NULL;
+		lang = json_object_has_member(o, "lang") ? json_object_get_string_member(o, "lang") : slang;
 		if (rc) {
 			;	/* extract_text() said why */
 		} else if (text == NULL || label == NULL || *label == 0) {
-			fprintf(stderr, "docket train: '%s' line %d: want {\"text\" or \"file\": ..., "
-				"\"label\": ...}\n", path, lineno);
+			fprintf(stderr, "docket train: '%s' line %d: want {\"text\", \"file\" or "
+				"\"id\": ..., \"label\": ...}\n", path, lineno);
 			rc = EX_DATAERR;
 		} else if (add_example(t, text, label, lang, 1.0f) != 0) {
 			fprintf(stderr, "docket train: too many labels (at most %d)\n", CLF_MAX_LABELS);
 			rc = EX_DATAERR;
 		}
+		g_free(stext);
+		g_free(slang);
 	}
 	extract_result_release(&doc);
 	free(line);
@@ -161,6 +270,7 @@ static void trainset_release(struct trainset *t)
 	langid_free(t->lid);
 	for (int i = 0; i < t->n_labels; i++)
 		g_free(t->labels[i]);
+	store_close(&t->st);
 	free(t->texts);
 	free(t->ex);
 	free(t->labels);
@@ -184,44 +294,66 @@ static int train_and_save(struct trainset *t, const char *out, int epochs, uint6
 	return EX_OK;
 }
 
-int cmd_train(int argc, char **argv)
+/* parse - the options; -1: --help printed, else 0 or EX_USAGE */
+static int parse(int argc, char **argv, const char **labels_path, const char **out,
+		 const char **tax_path, int *descriptions, int *reviews, int *epochs,
+		 uint64_t *seed)
 {
-	const char *labels_path = NULL, *out = NULL, *tax_path = NULL;
-	int descriptions = 1, epochs = 40, rc;
-	uint64_t seed = 1;
-	struct trainset t = { 0 };
-	struct taxonomy tax;
-	struct dk_err err = DK_ERR_INIT;
-
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (strcmp(a, "--help") == 0) {
-			fputs(train_usage, stdout);
-			return EX_OK;
+			printf("%s%s", train_usage, config_usage);
+			return -1;
 		} else if (strcmp(a, "--no-descriptions") == 0) {
-			descriptions = 0;
+			*descriptions = 0;
+		} else if (strcmp(a, "--from-reviews") == 0) {
+			*reviews = 1;
 		} else if (v && strcmp(a, "--labels") == 0) {
-			labels_path = argv[++i];
+			*labels_path = argv[++i];
 		} else if (v && (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)) {
-			out = argv[++i];
+			*out = argv[++i];
 		} else if (v && strcmp(a, "--taxonomy") == 0) {
-			tax_path = argv[++i];
+			*tax_path = argv[++i];
 		} else if (v && strcmp(a, "--epochs") == 0) {
-			epochs = atoi(argv[++i]);
+			*epochs = atoi(argv[++i]);
 		} else if (v && strcmp(a, "--seed") == 0) {
-			seed = strtoull(argv[++i], NULL, 10);
+			*seed = strtoull(argv[++i], NULL, 10);
 		} else {
 			fprintf(stderr, "docket train: unknown option '%s'\n%s", a, train_usage);
 			return EX_USAGE;
 		}
 	}
-	if (labels_path == NULL || out == NULL || epochs <= 0) {
+	if ((*labels_path == NULL && !*reviews) || *out == NULL || *epochs <= 0) {
 		fputs(train_usage, stderr);
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	const char *labels_path = NULL, *out = NULL, *tax_path = NULL;
+	int descriptions = 1, reviews = 0, epochs = 40, rc;
+	uint64_t seed = 1;
+	struct trainset t = { 0 };
+	struct taxonomy tax;
+	struct config cfg;
+	struct dk_err err = DK_ERR_INIT;
+	size_t n_reviews = 0;
+
+	if ((rc = cli_setup("train", &argc, argv, &cfg)) != 0)
+		return rc;
+	rc = parse(argc, argv, &labels_path, &out, &tax_path, &descriptions, &reviews, &epochs,
+		   &seed);
+	if (rc != 0) {
+		config_release(&cfg);
+		return rc < 0 ? EX_OK : rc;
+	}
+	t.cfg = &cfg;
 	if (langid_open(&t.lid, NULL, NULL, &err) != 0 || taxonomy_load(&tax, tax_path, &err) != 0) {
 		langid_free(t.lid);
+		config_release(&cfg);
 		fprintf(stderr, "docket train: %s\n", err.msg);
 		return dk_err_sysexit(err.code);
 	}
@@ -231,9 +363,13 @@ int cmd_train(int argc, char **argv)
 		add_example(&t, tax.entries[i].description, tax.entries[i].label, tax.entries[i].lang,
 			    DESCRIPTION_WEIGHT);
 	taxonomy_release(&tax);
-	rc = read_jsonl(&t, labels_path);
+	rc = labels_path ? read_jsonl(&t, labels_path) : EX_OK;
+	if (rc == EX_OK && reviews && (rc = from_reviews(&t, &n_reviews)) == EX_OK)
+		fprintf(stderr, "docket train: %zu reviewed documents\n", n_reviews);
 	if (rc == EX_OK)
 		rc = train_and_save(&t, out, epochs, seed);
 	trainset_release(&t);
+	config_release(&cfg);
 	return rc;
 }
+

@@ -13,7 +13,7 @@ D export >"$T_TMP/out.jsonl"
 check export_six_records [ "$(wc -l <"$T_TMP/out.jsonl")" -eq 6 ]
 check export_one_duplicate [ "$(grep -c '"status":"duplicate"' "$T_TMP/out.jsonl")" -eq 1 ]
 check export_failed_error [ "$(grep -c '"error":{"code":"encrypted_pdf","message":' "$T_TMP/out.jsonl")" -eq 1 ]
-check export_keys_in_order grep -q '^{"id":"[0-9a-f]\{64\}","source_name":"rechnung.pdf","received_at":"2025-03-12T09:30:00.000Z","status":"done","error":null,"parent":null,"mime":"application/pdf","pages":2,"text_chars":35,"language":{"code":"de","confidence":0.99},"classification":{"label":"invoice","confidence":0.93,"method":"llm","needs_review":false},"entities":\[{"type":"date","text":"12. März 2025","value":"2025-03-12","start":0,"end":14,"method":"rules","confidence":1.0}\],"summary":null,"decisions":\[\]}$' "$T_TMP/out.jsonl"
+check export_keys_in_order grep -q '^{"id":"[0-9a-f]\{64\}","source_name":"rechnung.pdf","received_at":"2025-03-12T09:30:00.000Z","status":"done","error":null,"parent":null,"mime":"application/pdf","pages":2,"text_chars":35,"language":{"code":"de","confidence":0.99},"classification":{"label":"complaint","confidence":1.0,"method":"review","needs_review":false},"entities":\[{"type":"date","text":"12. März 2025","value":"2025-03-12","start":0,"end":14,"method":"rules","confidence":1.0}\],"summary":null,"decisions":\[\]}$' "$T_TMP/out.jsonl"
 check export_utc_received grep -q '"received_at":"2025-03-15T11:00:00.000Z"' "$T_TMP/out.jsonl"
 if command -v sqlite3 >/dev/null; then
 	bad=0
@@ -67,12 +67,21 @@ check audit_help quiet "$DOCKET_BIN" audit verify --help
 
 D audit verify >"$T_TMP/v"
 check verify_intact [ $? -eq 0 ]
-check verify_counts grep -q '^audit chain intact: 6 records$' "$T_TMP/v"
+check verify_counts grep -q '^audit chain intact: 7 records$' "$T_TMP/v"
 if command -v sqlite3 >/dev/null; then
-	sqlite3 "$db" "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET payload = replace(payload, 'secret', 'public') WHERE seq = 2"
+	cp "$db" "$T_TMP/r2.db"
+	sqlite3 "$T_TMP/r2.db" "UPDATE reviews SET value = 'invoice'"
+	"$DOCKET_BIN" audit verify --db "$T_TMP/r2.db" >/dev/null 2>"$T_TMP/err"
+	check verify_review_tamper_exit [ $? -eq 65 ]
+	check verify_review_tamper_names_seq grep -q '^docket audit: audit chain broken at seq 2: review 1 differs' "$T_TMP/err"
+	cp "$db" "$T_TMP/r3.db"
+	sqlite3 "$T_TMP/r3.db" "UPDATE classifications SET label = 'appeal'"
+	"$DOCKET_BIN" audit verify --db "$T_TMP/r3.db" >/dev/null 2>"$T_TMP/err"
+	check verify_results_tamper grep -q '^docket audit: audit chain broken at seq 1: results of document' "$T_TMP/err"
+	sqlite3 "$db" "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET payload = replace(payload, 'secret', 'public') WHERE seq = 3"
 	D audit verify >/dev/null 2>"$T_TMP/err"
 	check verify_tamper_exit [ $? -eq 65 ]
-	check verify_tamper_names_seq grep -q '^docket audit: audit chain broken at seq 2: hash does not match the record$' "$T_TMP/err"
+	check verify_tamper_names_seq grep -q '^docket audit: audit chain broken at seq 3: hash does not match the record$' "$T_TMP/err"
 else
 	skip verify_tamper "sqlite3 command not installed"
 fi

@@ -4,13 +4,13 @@
  * SUMMARY
  *	storefill DB
  *	Stores, through store_put_document(), the cases export, list and show
- *	must handle: a two-page PDF with later-stage rows (language,
- *	classification, entities, a caseworker review), a failed encrypted
+ *	must handle: a two-page PDF with later-stage results (language,
+ *	classification, entities) and a caseworker review (store_put_review),
+ *	a failed encrypted
  *	PDF, a duplicate copy, an e-mail with an attachment, a name with a
  *	newline and invalid UTF-8, a comma and a quote (CSV quoting).
  *	Prints the ids, one per line, in the order stored.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,20 +30,37 @@ static int put(struct store *st, struct store_doc *d, const char *seed, char id[
 	return 0;
 }
 
-static int later_stages(struct store *st, const char *id)
+/* later_stages - the results a pipeline run would store with the document */
+static void later_stages(struct store_results *r, struct store_entity *e)
 {
-	char *sql = sqlite3_mprintf(
-		"INSERT INTO languages VALUES ('%q', 'de', 0.99, 'cld2');"
-		"INSERT INTO classifications VALUES ('%q', 'invoice', 0.93, 'llm', 0);"
-		"INSERT INTO entities(doc_id, type, text, value, start_byte, end_byte, method, "
-		"confidence) VALUES ('%q', 'date', '12. März 2025', '2025-03-12', 0, 14, 'rules', 1.0);"
-		"INSERT INTO reviews(doc_id, field, value, reviewer, at) VALUES "
-		"('%q', 'classification', 'complaint', 'anna', '2025-03-13T08:00:00.000Z');",
-		id, id, id, id);
-	int rc = sqlite3_exec(store_db(st), sql, NULL, NULL, NULL);
+	store_results_init(r);
+	r->language = "de";
+	r->language_confidence = 0.99;
+	r->language_method = "cld2";
+	r->label = "invoice";
+	r->label_confidence = 0.93;
+	r->label_method = "llm";
+	e->type = "date";
+	e->text = "12. März 2025";
+	e->value = "2025-03-12";
+	e->start = 0;
+	e->end = 14;
+	e->method = "rules";
+	e->confidence = 1.0;
+	r->entities = e;
+	r->n_entities = 1;
+	r->set_entities = 1;
+}
 
-	sqlite3_free(sql);
-	return rc != SQLITE_OK;
+static int review(struct store *st, const char *id)
+{
+	struct dk_err err = DK_ERR_INIT;
+
+	if (store_put_review(st, id, "classification", "complaint", "anna", NULL, NULL, &err)) {
+		fprintf(stderr, "storefill: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -53,6 +70,8 @@ int main(int argc, char **argv)
 	struct dk_err err = DK_ERR_INIT;
 	struct store st;
 	struct store_doc d;
+	struct store_results r;
+	struct store_entity e;
 	char a[65], b[65], m[65], c[65], o[65];
 	int bad = 0;
 
@@ -74,8 +93,10 @@ int main(int argc, char **argv)
 	d.text_len = strlen(text);
 	d.pages = 2;
 	d.page_start = starts;
+	later_stages(&r, &e);
+	d.results = &r;
 	bad |= put(&st, &d, "pdf", a);
-	bad |= later_stages(&st, a);
+	bad |= review(&st, a);
 
 	store_doc_init(&d);
 	d.claim = "k2";

@@ -309,6 +309,12 @@ static void bpe_merges_by_rank(void)
 	CHECK(strcmp(b.buf, "hello world") == 0);
 	CHECK(tok_is_eog(v, 261));
 	tok_ids_release(&ids);
+	/* llama_detokenize's clean-up for gpt-2: " ," and " 's" lose the space */
+	ids = encode_str(v, "hello , it 's", 0);
+	dk_buf_reset(&b);
+	CHECK(tok_decode(v, ids.v, ids.n, 0, &b, &err) == 0);
+	CHECK(strcmp(b.buf, "hello, it's") == 0);
+	tok_ids_release(&ids);
 	/* every byte value survives the byte-level round trip */
 	{
 		char all[255];
