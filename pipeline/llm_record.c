@@ -2,9 +2,9 @@
  * NAME
  *	llm_record - store one document's model results and decisions
  * DESIGN NOTES
- *	1. Decisions go first, results after, all in one transaction: a crash
- *	   leaves either everything or nothing, and the audit chain holds each
- *	   decision before the results that depend on it.
+ *	1. Decisions go first, results after; inside the caller's
+ *	   store_begin() group a crash leaves everything or nothing, and the
+ *	   audit chain holds each decision before the results that use it.
  *	2. Entities replace the stored set, so the rule entities are passed
  *	   in and written again ahead of the model's; the model never emits a
  *	   rule type (the entity schema's enum) and llm_run() already dropped
@@ -72,16 +72,10 @@ int llm_record(struct store *st, const char *id, const char *model_sha256,
 	       const struct llm_result *r, const struct store_entity *rules, size_t n_rules,
 	       struct dk_err *err)
 {
-	int rc = store_begin(st, err);
+	int rc = put_decisions(st, id, model_sha256, r, err);
 
-	if (rc != 0)
-		return rc;
-	rc = put_decisions(st, id, model_sha256, r, err);
 	if (rc == 0)
 		rc = put_results(st, id, r, rules, n_rules, err);
-	if (rc == 0)
-		return store_commit(st, err);
-	store_rollback(st);
 	return rc;
 }
 

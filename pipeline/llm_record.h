@@ -2,8 +2,8 @@
  * NAME
  *	llm_record - store one document's model results and decisions
  * SUMMARY
- *	llm_record() writes, in one transaction of its own (store_begin():
- *	not inside a caller's group): the three decisions (store_put_decision, so each
+ *	llm_record() writes (call it inside the document's store_begin()
+ *	group so that all of it is one transaction): the three decisions (store_put_decision, so each
  *	is an audit record replay can re-run), then the label, the summary
  *	and the entities, which are the rule entities passed in followed by
  *	the model's (method "llm", confidence 1: each was found verbatim).

@@ -1126,8 +1126,10 @@ int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
 	rc = reserve(l, &k, &room, err);
 	if (rc == 0)
 		rc = fit(l, text, len, &k, room, &n, err);
+	r->prefix_ms = now_ms();
 	if (rc == 0)
 		rc = eval_prefix(l, text, n, &k, &d, err);
+	r->prefix_ms = now_ms() - r->prefix_ms;
 	for (int st = 0; rc == 0 && st < ST_N; st++) {
 		GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
 		struct dk_buf out = DK_BUF_INIT;

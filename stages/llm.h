@@ -97,6 +97,7 @@ struct llm_result {
 	char *summary_flags;		/* JSON array of summary words absent from the text */
 	struct llm_decision dec[3];
 	size_t n_dec;
+	double prefix_ms;		/* evaluating the shared document prefix */
 };
 
 int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err);

@@ -298,7 +298,9 @@ static void test_record_and_tamper(void)
 	l = open_llm(fixture(MK_LLAMA, 2), 1, 4096, NULL, &e);
 	REQUIRE(l != NULL);
 	REQUIRE(llm_run(l, letter, strlen(letter), "en", NULL, 0, NULL, 0, &r, &e) == 0);
+	REQUIRE(store_begin(&st, &e) == 0);
 	REQUIREF(llm_record(&st, id, llm_model_sha256(l), &r, NULL, 0, &e) == 0, "record: %.200s", e.msg);
+	REQUIRE(store_commit(&st, &e) == 0);
 	CHECK(audit_verify(store_db(&st), &brk, &e) == 0);
 	CHECK(sqlite3_exec(store_db(&st), "UPDATE llm_decisions SET output = output || ' ' "
 			   "WHERE stage = 'summarize'", NULL, NULL, NULL) == SQLITE_OK);
