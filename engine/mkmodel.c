@@ -800,10 +800,14 @@ static int write_general(struct gguf_writer *w, const struct mkmodel_spec *s,
 	char name[160];
 	int rc;
 
+	/*
+	 * the default leaves the architecture out: llama.cpp looks up
+	 * "<|endoftext|>" in any model whose name contains "phi3"
+	 */
 	if (s->name != NULL)
 		snprintf(name, sizeof name, "%s", s->name);
 	else
-		snprintf(name, sizeof name, "docket-mkmodel-%s-%s", arch, s->type);
+		snprintf(name, sizeof name, "docket-mkmodel-%s", s->type);
 	rc = gguf_writer_set_str(w, "general.architecture", arch, strlen(arch), err);
 	if (rc == 0)
 		rc = gguf_writer_set_str(w, "general.type", "model", 5, err);

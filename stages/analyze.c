@@ -5,7 +5,13 @@
  *	1. Order matters: language first, because the entity stage uses it to
  *	   break ties between month names and the classifier uses it to set
  *	   aside what all letters in that language share.
- *	2. A stage that fails on this text (invalid UTF-8 cannot reach here:
+ *	2. Classification: the taxonomy's cue words (classify_rules) always
+ *	   give probabilities; a trained model, when configured, multiplies
+ *	   its own in (log-probabilities add) and the result is renormalised.
+ *	   The cue words carry what the training set lacks (languages and
+ *	   phrasings it never saw); the model carries the agency's own
+ *	   letters. Method is "classifier" when a model took part.
+ *	3. A stage that fails on this text (invalid UTF-8 cannot reach here:
  *	   extraction produced it) fails the analysis; the caller decides what
  *	   that means for the document.
  */
@@ -16,11 +22,15 @@
 
 #include "stages/analyze.h"
 #include "stages/classifier.h"
+#include "stages/classify_rules.h"
 #include "stages/summary_extractive.h"
+#include "stages/taxonomy.h"
 
 struct analyze {
 	struct langid *lid;
 	struct clf_model *clf;
+	struct rules_clf *rules;
+	int *clf_of_rule;		/* (rules labels) index in clf, or -1 */
 	double review_threshold;
 	struct summary_opts sum;
 };
@@ -40,10 +50,29 @@ const char *analyze_stage_name(enum analyze_stage s)
 	return s < AN_N_STAGES ? names[s] : "unknown";
 }
 
-/* analyze_open - load language data and the classifier */
+/* map_labels - the trained model must know the taxonomy's labels */
+static int map_labels(struct analyze *an, struct dk_err *err)
+{
+	int n = rules_clf_n_labels(an->rules);
+
+	an->clf_of_rule = calloc((size_t)n, sizeof *an->clf_of_rule);
+	if (an->clf_of_rule == NULL)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	for (int k = 0; k < n; k++) {
+		an->clf_of_rule[k] = clf_label_index(an->clf, rules_clf_label(an->rules, k));
+		if (an->clf_of_rule[k] < 0)
+			return dk_err_set(err, DK_ECONFIG,
+					  "classifier model has no label '%s' of the taxonomy; retrain it",
+					  rules_clf_label(an->rules, k));
+	}
+	return 0;
+}
+
+/* analyze_open - load language data, the taxonomy and the classifier */
 int analyze_open(struct analyze **out, const struct analyze_opts *opts, struct dk_err *err)
 {
 	struct analyze *an = calloc(1, sizeof *an);
+	struct taxonomy tax;
 	int rc;
 
 	*out = NULL;
@@ -53,8 +82,13 @@ int analyze_open(struct analyze **out, const struct analyze_opts *opts, struct d
 	an->sum.max_chars = opts ? opts->summary_max_chars : 0;
 	an->sum.max_sentences = opts ? opts->summary_max_sentences : 0;
 	rc = langid_open(&an->lid, opts ? opts->expected_languages : NULL, NULL, err);
-	if (rc == 0 && opts && opts->classifier_path && *opts->classifier_path)
-		rc = clf_load(opts->classifier_path, &an->clf, err);
+	if (rc == 0 && (rc = taxonomy_load(&tax, opts ? opts->taxonomy_path : NULL, err)) == 0) {
+		rc = rules_clf_build(&tax, &an->rules, err);
+		taxonomy_release(&tax);
+	}
+	if (rc == 0 && opts && opts->classifier_path && *opts->classifier_path &&
+	    (rc = clf_load(opts->classifier_path, &an->clf, err)) == 0)
+		rc = map_labels(an, err);
 	if (rc) {
 		analyze_close(an);
 		return rc;
@@ -69,25 +103,52 @@ void analyze_close(struct analyze *an)
 		return;
 	langid_free(an->lid);
 	clf_free(an->clf);
+	rules_clf_free(an->rules);
+	free(an->clf_of_rule);
 	free(an);
 }
 
-static int classify(struct analyze *an, const char *text, size_t len, struct analysis *a,
-		    struct dk_err *err)
+/* analyze_classify - DESIGN NOTE 2 */
+int analyze_classify(struct analyze *an, const char *text, size_t len, const char *lang,
+		     struct analysis *a, struct dk_err *err)
 {
+	int n = rules_clf_n_labels(an->rules), best, rc = 0;
+	double prob[RULES_MAX_LABELS], sum = 0;
 	struct clf_prediction p;
-	const char *lang = strcmp(a->lang.lang.code, "und") ? a->lang.lang.code : NULL;
-	int rc;
 
-	if (an->clf == NULL)
-		return 0;
-	if ((rc = clf_predict(an->clf, text, len, lang, &p, err)) != 0)
+	if ((best = rules_clf_predict(an->rules, text, len, prob, err)) < 0)
+		return best;
+	a->method = "rules";
+	if (an->clf) {
+		double *cp = calloc((size_t)clf_n_labels(an->clf), sizeof *cp);
+
+		if (cp == NULL)
+			return dk_err_set(err, DK_ENOMEM, "out of memory");
+		rc = clf_probabilities(an->clf, text, len, lang, &p, cp, err);
+		for (int k = 0; rc == 0 && k < n; k++)
+			sum += (prob[k] *= cp[an->clf_of_rule[k]]);
+		for (int k = 0; rc == 0 && k < n; k++) {
+			prob[k] = sum > 0 ? prob[k] / sum : 1.0 / n;
+			if (prob[k] > prob[best])
+				best = k;
+		}
+		free(cp);
+		a->method = "classifier";
+	}
+	if (rc)
 		return rc;
 	a->classified = 1;
-	snprintf(a->label, sizeof a->label, "%s", clf_label(an->clf, p.label));
-	a->confidence = p.confidence;
-	a->needs_review = p.confidence < an->review_threshold;
+	snprintf(a->label, sizeof a->label, "%s", rules_clf_label(an->rules, best));
+	a->confidence = prob[best];
+	a->needs_review = prob[best] < an->review_threshold;
 	return 0;
+}
+
+/* analyze_language - the first stage alone */
+int analyze_language(struct analyze *an, const char *text, size_t len,
+		     struct langid_result *res, struct dk_err *err)
+{
+	return langid_detect(an->lid, text, len, res, err);
 }
 
 /* analyze_text - every stage, in the order of DESIGN NOTE 1 */
@@ -108,7 +169,7 @@ int analyze_text(struct analyze *an, const char *text, size_t len, struct analys
 		a->ms[AN_ENTITIES] = (t = now_ms()) - t2;
 	}
 	if (rc == 0) {
-		rc = classify(an, text, len, a, err);
+		rc = analyze_classify(an, text, len, ecfg.lang, a, err);
 		a->ms[AN_CLASSIFY] = (t2 = now_ms()) - t;
 	}
 	if (rc == 0) {

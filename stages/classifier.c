@@ -347,25 +347,19 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 	return 0;
 }
 
-/* clf_predict - best label for a text */
-int clf_predict(const struct clf_model *m, const char *text, size_t len, const char *lang,
-		struct clf_prediction *out, struct dk_err *err)
+/* clf_probabilities - best label and the whole distribution */
+int clf_probabilities(const struct clf_model *m, const char *text, size_t len, const char *lang,
+		      struct clf_prediction *out, double *p, struct dk_err *err)
 {
 	const float *shift = NULL;
 	struct textfeat x;
-	double *p;
 	int rc;
 
 	for (int l = 0; lang && l < m->n_langs; l++)
 		if (strcmp(m->langs[l], lang) == 0)
 			shift = m->shift + (size_t)l * (size_t)m->n_labels;
-
 	if ((rc = textfeat_extract(text, len, &x, err)) != 0)
 		return rc;
-	if ((p = calloc((size_t)m->n_labels, sizeof *p)) == NULL) {
-		textfeat_release(&x);
-		return dk_err_set(err, DK_ENOMEM, "out of memory");
-	}
 	softmax_scores(m, &x, NULL, shift, p);
 	out->label = 0;
 	out->second = 0;
@@ -376,9 +370,22 @@ int clf_predict(const struct clf_model *m, const char *text, size_t len, const c
 		if (k != out->label && p[k] > out->second)
 			out->second = p[k];
 	out->confidence = p[out->label];
-	free(p);
 	textfeat_release(&x);
 	return 0;
+}
+
+/* clf_predict - best label for a text */
+int clf_predict(const struct clf_model *m, const char *text, size_t len, const char *lang,
+		struct clf_prediction *out, struct dk_err *err)
+{
+	double *p = calloc((size_t)m->n_labels, sizeof *p);
+	int rc;
+
+	if (p == NULL)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	rc = clf_probabilities(m, text, len, lang, out, p, err);
+	free(p);
+	return rc;
 }
 
 /* ---- file format (see classifier.h) ---- */

@@ -66,6 +66,9 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 /* clf_predict - lang is the text's ISO 639-1 code or NULL */
 int clf_predict(const struct clf_model *m, const char *text, size_t len, const char *lang,
 		struct clf_prediction *out, struct dk_err *err);
+/* clf_probabilities - like clf_predict, and prob[n_labels] for every label */
+int clf_probabilities(const struct clf_model *m, const char *text, size_t len, const char *lang,
+		      struct clf_prediction *out, double *prob, struct dk_err *err);
 int clf_save(const struct clf_model *m, const char *path, struct dk_err *err);
 int clf_load(const char *path, struct clf_model **out, struct dk_err *err);
 void clf_free(struct clf_model *m);

@@ -36,6 +36,7 @@ static const char eval_usage[] =
 
 struct tally {
 	int docs, failed, lang_ok, classified, class_ok;
+	const char *method;
 	int tp[ENT_N_TYPES], fp[ENT_N_TYPES], fn[ENT_N_TYPES];
 	char *labels[MAX_LABELS];
 	int n_labels;
@@ -155,6 +156,7 @@ static void score_doc(struct tally *t, const char *file, JsonObject *gold,
 		int g = label_index(t, cls), p = label_index(t, a->label);
 
 		t->classified++;
+		t->method = a->method;
 		if (g >= 0 && p >= 0)
 			t->confusion[g][p]++;
 		if (g == p)
@@ -197,12 +199,10 @@ static void eval_one(struct tally *t, const char *dir, const char *name,
 
 static void report_classes(const struct tally *t)
 {
-	if (t->classified == 0) {
-		printf("classification: no classifier configured (--classifier MODEL)\n");
+	if (t->classified == 0)
 		return;
-	}
-	printf("classification accuracy: %d/%d = %.3f\n", t->class_ok, t->classified,
-	       (double)t->class_ok / t->classified);
+	printf("classification accuracy: %d/%d = %.3f (method %s)\n", t->class_ok, t->classified,
+	       (double)t->class_ok / t->classified, t->method);
 	printf("confusion (rows: gold, columns: predicted, in this order):\n");
 	for (int g = 0; g < t->n_labels; g++) {
 		printf("  %-20s", t->labels[g]);
@@ -225,7 +225,7 @@ static void report(const struct tally *t)
 	for (int k = 0; k < ENT_N_TYPES; k++) {
 		int gold = t->tp[k] + t->fn[k], found = t->tp[k] + t->fp[k];
 
-		printf("                  %-12s %5d %5d %5d %9.3f %7.3f\n", ent_type_name(k), gold,
+		printf("  %-12s %5d %5d %5d %9.3f %7.3f\n", ent_type_name(k), gold,
 		       found, t->tp[k], found ? (double)t->tp[k] / found : 1.0,
 		       gold ? (double)t->tp[k] / gold : 1.0);
 	}
@@ -243,8 +243,9 @@ static int is_document(const char *name)
 
 static int run_eval(const char *dir, const struct config *cfg, int verbose)
 {
-	struct analyze_opts ao = { cfg->expected_languages, cfg->classifier,
-				   cfg->review_threshold, 0, 0 };
+	struct analyze_opts ao = { .expected_languages = cfg->expected_languages,
+				   .classifier_path = cfg->classifier,
+				   .review_threshold = cfg->review_threshold };
 	struct tally t = { .verbose = verbose };
 	struct extract_limits lim;
 	struct analyze *an;

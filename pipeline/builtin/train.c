@@ -41,7 +41,7 @@ static const char train_usage[] =
 	"  --labels F        lines {\"text\"|\"file\"|\"id\": ..., \"label\": ...[, \"lang\": ...]}\n"
 	"  --from-reviews    add the documents caseworkers classified (docket review)\n";
 
-#define DESCRIPTION_WEIGHT 2.0f
+#define DESCRIPTION_WEIGHT 6.0f
 
 struct trainset {
 	struct clf_example *ex;

@@ -12,10 +12,14 @@ fi
 sed 's/^/  /' "$T_TMP/eval.txt"
 awk '/^language accuracy/ { split($3, a, "/"); exit !(a[1] >= 0.99 * a[2]) }' "$T_TMP/eval.txt" &&
 	pass language_accuracy || fail language_accuracy "below 99%"
+# classification by the taxonomy's cue words alone (no training): well above chance
+awk '/^classification accuracy/ { split($3, a, "/"); exit !(a[1] >= 0.75 * a[2]) }' "$T_TMP/eval.txt" &&
+	pass rules_classification || fail rules_classification "below 75% without training"
 # entity rows: type gold found tp precision recall; bars 0.97 / 0.95
-bad=$(awk '/^(entities|  )/ && NF >= 6 && $(NF-1) ~ /^[0-9.]+$/ {
-	if ($(NF-1) < 0.97 || $NF < 0.95) print $(NF-5) }' "$T_TMP/eval.txt" | tr '\n' ' ')
-[ -z "$bad" ] && pass entity_bars || fail entity_bars "below precision 0.97 / recall 0.95: $bad"
+bad=$(awk '/^entities/ { on = 1; next } /^throughput/ { on = 0 }
+	on && NF == 6 { if ($5 < 0.97 || $6 < 0.95) print $1 }' "$T_TMP/eval.txt" | tr '\n' ' ')
+rows=$(awk '/^entities/ { on = 1; next } /^throughput/ { on = 0 } on && NF == 6' "$T_TMP/eval.txt" | wc -l)
+[ -z "$bad" ] && [ "$rows" -eq 7 ] && pass entity_bars || fail entity_bars "below precision 0.97 / recall 0.95: $bad"
 
 # Two folds by document number parity: train on one, evaluate on the other.
 mkdir -p "$T_TMP/a" "$T_TMP/b"
@@ -40,6 +44,6 @@ for train in a b; do
 	total=$((total + $(echo "$line" | awk '{ split($3, a, "/"); print a[2] }')))
 done
 echo "  classifier two-fold accuracy: $ok/$total"
-# Far above chance (10%) is what this test guards; the issue's 90% bar is not reached yet.
-[ "$total" -gt 0 ] && [ $((ok * 100)) -ge $((total * 35)) ] && pass classifier_two_fold ||
+# The issue's bar is 90% on unseen documents; this guards what we reach (86% when written).
+[ "$total" -gt 0 ] && [ $((ok * 100)) -ge $((total * 75)) ] && pass classifier_two_fold ||
 	fail classifier_two_fold "accuracy $ok/$total"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "stages/classifier.h"
+#include "stages/classify_rules.h"
 #include "stages/taxonomy.h"
 #include "stages/textfeat.h"
 #include "tests/test.h"
@@ -202,6 +203,52 @@ static void default_taxonomy_has_every_eu_language(void)
 	taxonomy_release(&t);
 }
 
+static const char *rules_label(struct rules_clf *r, const char *text, double *conf)
+{
+	double prob[RULES_MAX_LABELS], sum = 0;
+	struct dk_err err = DK_ERR_INIT;
+	int best = rules_clf_predict(r, text, strlen(text), prob, &err);
+
+	if (best < 0)
+		return "error";
+	for (int k = 0; k < rules_clf_n_labels(r); k++)
+		sum += prob[k];
+	if (sum < 0.999 || sum > 1.001)
+		return "bad-sum";
+	if (conf)
+		*conf = prob[best];
+	return rules_clf_label(r, best);
+}
+
+/* the taxonomy's cue words classify letters in languages no model was trained on */
+static void rules_from_the_taxonomy(void)
+{
+	struct taxonomy t;
+	struct rules_clf *r = NULL;
+	struct dk_err err = DK_ERR_INIT;
+	double conf = 0;
+
+	REQUIRE(taxonomy_load(&t, "../prompts/taxonomy.tsv", &err) == 0);
+	REQUIRE(rules_clf_build(&t, &r, &err) == 0);
+	taxonomy_release(&t);
+	CHECK(strcmp(rules_label(r, "Faktura nr 12: kwota do zapłaty 300 zł, VAT 23%, termin płatności "
+				    "14 dni.", &conf), "invoice") == 0);
+	CHECK(conf > 0.5);
+	/* accents and case folded; German compound matched by its head word */
+	CHECK(strcmp(rules_label(r, "GEWERBESTEUERBESCHEID: Antrag auf Stundung der Vorauszahlung.", NULL),
+		     "tax_matter") == 0);
+	CHECK(strcmp(rules_label(r, "Hakemus: haen rakennuslupaa autotallin laajennukselle.", NULL),
+		     "permit_application") == 0);
+	CHECK(strcmp(rules_label(r, "Jag har flyttat. Min nya adress är Storgatan 5 från 1 maj.", NULL),
+		     "address_change") == 0);
+	CHECK(strcmp(rules_label(r, "Wezwanie na rozprawę przed sądem rejonowym, sygnatura akt I C 12/25.",
+				 NULL), "court_notice") == 0);
+	CHECK(strcmp(rules_label(r, "", &conf), rules_clf_label(r, 0)) == 0);	/* no cue: flat */
+	CHECK(conf < 0.2);
+	CHECK(rules_clf_predict(r, "\xff", 1, (double[RULES_MAX_LABELS]){ 0 }, &err) == DK_EINVAL);
+	rules_clf_free(r);
+}
+
 int main(void)
 {
 	RUN(features_are_normalised_and_sorted);
@@ -211,5 +258,6 @@ int main(void)
 	RUN(corrupt_files_are_refused);
 	RUN(bad_training_input);
 	RUN(default_taxonomy_has_every_eu_language);
+	RUN(rules_from_the_taxonomy);
 	return TEST_END();
 }
