@@ -26,6 +26,7 @@ int cmd_replay(int argc, char **argv);	/* llm: builtin/replay.c */
 /* engine */
 int cmd_mkmodel(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_generate(int argc, char **argv);

@@ -46,6 +46,7 @@ static const struct cmd_struct commands[] = {
 	/* engine */
 	{ "mkmodel", cmd_mkmodel, "write random-weight GGUF models; convert llama2.c" },
 	{ "logits", cmd_logits, "top-K logits at every position of a token sequence" },
+	{ "bench", cmd_bench, "prompt and generation tokens/s, bandwidth bound" },
 	{ "generate", cmd_generate, "continue a prompt with a model" },
 	{ "model", cmd_model, "model info F: architecture, shapes, tensor types, metadata, sha256" },
 	{ "tokenize", cmd_tokenize, "text to token ids and back with a model's tokenizer" },

@@ -114,7 +114,7 @@ enum {
 	/* Text analysis (stages/analyze.h), after the extraction fields. */
 	TAG_LANG = 'L',		/* "code confidence" */
 	TAG_ENTITIES = 'E',	/* lines "type<TAB>start<TAB>end<TAB>confidence<TAB>value" */
-	TAG_CLASS = 'K',	/* "label<TAB>confidence<TAB>needs_review(0|1)" */
+	TAG_CLASS = 'K',	/* "label<TAB>confidence<TAB>needs_review(0|1)<TAB>method" */
 	TAG_SUMMARY = 'U',	/* extractive summary text */
 	TAG_AN_ERROR = 'e',	/* analysis failed: "stage<TAB>slug<TAB>message" */
 };

@@ -154,7 +154,8 @@ static int put_analysis_fields(struct ipc_msg *m, const struct analysis *a)
 	if (rc == 0)
 		rc = put_entities(m, &a->entities);
 	if (rc == 0 && a->classified) {
-		snprintf(t, sizeof t, "%s\t%.4f\t%d", a->label, a->confidence, a->needs_review);
+		snprintf(t, sizeof t, "%s\t%.4f\t%d\t%s", a->label, a->confidence, a->needs_review,
+			 a->method ? a->method : "classifier");
 		rc = ipc_put_str(m, TAG_CLASS, t);
 	}
 	if (rc == 0 && a->summary.len)

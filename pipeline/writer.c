@@ -228,6 +228,9 @@ static void fill_results(const struct ipc_view *v, struct doc_strings *s, struct
 		s->r.label_method = "classifier";
 		f = tab_split(f);
 		s->r.needs_review = f && *f == '1';
+		/* the worker's method, from the schema's list only */
+		if ((f = tab_split(f)) != NULL && strcmp(f, "rules") == 0)
+			s->r.label_method = "rules";
 	}
 	if ((s->summary = field_dup(v, TAG_SUMMARY)) != NULL) {
 		s->r.summary = s->summary;

@@ -30,16 +30,19 @@ static int print_list(struct store *st, const struct query_filter *f, int full,
 {
 	sqlite3_stmt *q;
 	int rc = query_records(st, "id, received_at, status, coalesce(format, mime, '-'), "
-			       "pages, coalesce(language, '-'), source_name", f, &q, err);
+			       "pages, coalesce(language, '-'), source_name, coalesce(classification "
+			       "|| CASE WHEN needs_review THEN '?' ELSE '' END, '-')", f, &q, err);
 	int n = 0;
 
 	if (rc)
 		return rc;
-	printf("%-*s  %-24s  %-9s  %-6s  %5s  %-4s  %s\n", full ? 64 : 12, "ID", "RECEIVED",
-	       "STATUS", "TYPE", "PAGES", "LANG", "NAME");
+	/* CLASS: the label (reviewed if a caseworker did), '?' when it needs review */
+	printf("%-*s  %-24s  %-9s  %-6s  %5s  %-4s  %-20s  %s\n", full ? 64 : 12, "ID", "RECEIVED",
+	       "STATUS", "TYPE", "PAGES", "LANG", "CLASS", "NAME");
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		printf("%-*.*s  %-24s  %-9s  %-6.20s  %5s  %-4s  ", full ? 64 : 12, full ? 64 : 12,
-		       COL(0), COL(1), COL(2), COL(3), COL(4) ? COL(4) : "-", COL(5));
+		printf("%-*.*s  %-24s  %-9s  %-6.20s  %5s  %-4s  %-20s  ", full ? 64 : 12,
+		       full ? 64 : 12, COL(0), COL(1), COL(2), COL(3), COL(4) ? COL(4) : "-", COL(5),
+		       COL(7));
 		cli_print_safe(stdout, COL(6));
 		putchar('\n');
 		n++;
