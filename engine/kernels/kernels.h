@@ -20,9 +20,15 @@
 #include "engine/ggml_types.h"
 #include "engine/ref/quants.h"
 
+/* eng_vec_dot4_fn - out[j] = vec_dot(n, w, a + j * a_stride) for j < 4,
+ * bitwise: one weight row decoded once for 4 activation rows */
+typedef void (*eng_vec_dot4_fn)(int64_t n, const void *w, const void *a, size_t a_stride,
+				float out[4]);
+
 struct eng_kernels {
 	const char *name;	/* "ref", "avx2" */
 	ref_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
+	eng_vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];	/* NULL: 4 vec_dot calls */
 };
 
 const struct eng_kernels *eng_kernels_select(int want_ref);

@@ -54,6 +54,25 @@ static void usage(FILE *f, const char *cmd)
 		"  --quiet           no progress bar and no summary\n", config_usage);
 }
 
+/*
+ * check_analysis - load the analysis data and classifier once here, so a
+ * wrong "classifier" setting stops the run with one clear error instead
+ * of failing every document in the workers' pre-init
+ */
+static int check_analysis(const struct pipeline_opts *o, struct dk_err *err)
+{
+	struct analyze_opts ao = { 0 };
+	struct analyze *an;
+	int rc;
+
+	ao.expected_languages = o->expected_languages;
+	ao.classifier_path = o->classifier;
+	ao.review_threshold = o->review_threshold;
+	rc = analyze_open(&an, &ao, err);
+	analyze_close(an);
+	return rc;
+}
+
 /* reload - SIGHUP: config_reload() and refresh the numeric settings */
 static int reload(struct pipeline_opts *o, struct dk_err *err)
 {
@@ -71,6 +90,12 @@ static int reload(struct pipeline_opts *o, struct dk_err *err)
 	o->reload = keep;
 	o->batch = batch;
 	o->progress = progress;
+	/* a classifier the workers cannot load would fail every document: run without it */
+	if (check_analysis(o, err) != 0) {
+		log_warn("stage=supervisor classifier=disabled error=\"%s\"", err->msg);
+		o->classifier = NULL;
+		return err->code;
+	}
 	return 0;
 }
 
@@ -96,25 +121,6 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 		       sm->stages[i].stage, (long long)sm->stages[i].n,
 		       sm->stages[i].n ? sm->stages[i].total_ms / (double)sm->stages[i].n : 0.0,
 		       sm->stages[i].max_ms);
-}
-
-/*
- * check_analysis - load the analysis data and classifier once here, so a
- * wrong "classifier" setting stops the run with one clear error instead
- * of failing every document in the workers' pre-init
- */
-static int check_analysis(const struct pipeline_opts *o, struct dk_err *err)
-{
-	struct analyze_opts ao = { 0 };
-	struct analyze *an;
-	int rc;
-
-	ao.expected_languages = o->expected_languages;
-	ao.classifier_path = o->classifier;
-	ao.review_threshold = o->review_threshold;
-	rc = analyze_open(&an, &ao, err);
-	analyze_close(an);
-	return rc;
 }
 
 /*

@@ -3,6 +3,8 @@
  * random rows of 1, 2, 3 and 7 blocks (odd counts, tails for the float
  * types). K-quant kernels sum integers exactly and must be bitwise equal;
  * float-accumulating ones agree within rounding of the magnitude.
+ * vec_dot4 kernels (one weight row, 4 activation rows) must give bitwise
+ * the vec_dot results, column by column: batching never changes a logit.
  */
 #include <math.h>
 
@@ -94,8 +96,44 @@ static void test_vs_ref(void)
 	CHECK(compared >= 4);
 }
 
+static void test_dot4(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	static const int blocks[] = { 1, 2, 3, 7, 28 };
+	static uint8_t w[28 * 34 * 4], act[4][28 * 34 * 4];
+	float x[28 * 32];
+	int compared = 0;
+
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		if (tt == NULL || fast->vec_dot4[t] == NULL)
+			continue;
+		for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
+			int64_t n = (int64_t)blocks[k] * tt->blck_size;
+			float o4[4];
+			random_row(t, w, n);
+			for (int j = 0; j < 4; j++) {
+				for (int64_t i = 0; i < n; i++)
+					x[i] = rndf() * (float)(j + 1);
+				ref_quantize_act(tt->vec_dot_type, x, act[j], n);
+			}
+			fast->vec_dot4[t](n, w, act[0], sizeof act[0], o4);
+			for (int j = 0; j < 4; j++) {
+				float one = fast->vec_dot[t](n, w, act[j]);
+				CHECKF(memcmp(&one, &o4[j], sizeof one) == 0, "%s n=%lld col %d: vec_dot %.9g vec_dot4 %.9g",
+				       tt->name, (long long)n, j, (double)one, (double)o4[j]);
+			}
+			compared++;
+		}
+	}
+	if (compared == 0)
+		SKIP("no vec_dot4 kernels on this CPU");
+	printf("kernels: %s vec_dot4 compared with vec_dot on %d rows\n", fast->name, compared);
+}
+
 int main(void)
 {
 	RUN(test_vs_ref);
+	RUN(test_dot4);
 	return TEST_END();
 }

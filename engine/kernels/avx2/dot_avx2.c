@@ -11,6 +11,11 @@
  *	   Q6_K 63*127*2).
  *	3. Q6_K's offset -32 is applied through the Q8_K block sums:
  *	   sum((q - 32) y) = sum(q y) - 32 sum(y).
+ *	4. dot4_*: one weight row against 4 activation rows (prompt
+ *	   processing), decoding each weight block once for the 4. Every
+ *	   column keeps its own accumulator and runs exactly the single-row
+ *	   kernel's operations in the same order, so each result is bitwise
+ *	   the vec_dot result: batching never changes a logit.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -310,6 +315,54 @@ static float dot_q6_K(int64_t n, const void *w, const void *a)
 	return sum;
 }
 
+/* DOT4 - a dot4 kernel from a per-block weight decode: WQ(xb) yields the
+ * signed bytes of weight block xb (note 4) */
+#define DOT4(name, wblock, QK, WQ)						\
+static void name(int64_t n, const void *w, const void *a, size_t a_stride, float out[4]) \
+{										\
+	const struct wblock *x = w;						\
+	const struct block_q8_0 *y[4];						\
+	__m256 acc[4];								\
+										\
+	for (int j = 0; j < 4; j++) {						\
+		y[j] = (const void *)((const uint8_t *)a + (size_t)j * a_stride); \
+		acc[j] = _mm256_setzero_ps();					\
+	}									\
+	for (int64_t i = 0; i < n / QK; i++) {					\
+		__m256i q = WQ(&x[i]);						\
+		__m256i aq = _mm256_sign_epi8(q, q);				\
+		float dx = _cvtsh_ss(x[i].d);					\
+		for (int j = 0; j < 4; j++) {					\
+			__m256 d = _mm256_set1_ps(dx * _cvtsh_ss(y[j][i].d));	\
+			__m256i sy = _mm256_sign_epi8(load32(y[j][i].qs), q);	\
+			__m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, sy), \
+						      _mm256_set1_epi16(1));	\
+			acc[j] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[j]); \
+		}								\
+	}									\
+	for (int j = 0; j < 4; j++)						\
+		out[j] = hsum(acc[j]);						\
+}
+
+static inline __m256i wq_q8_0(const struct block_q8_0 *b)
+{
+	return load32(b->qs);
+}
+
+static inline __m256i wq_q4_0(const struct block_q4_0 *b)
+{
+	return _mm256_sub_epi8(nibbles(b->qs), _mm256_set1_epi8(8));
+}
+
+static inline __m256i wq_q5_0(const struct block_q5_0 *b)
+{
+	return _mm256_sub_epi8(_mm256_or_si256(nibbles(b->qs), bit4(b->qh)), _mm256_set1_epi8(16));
+}
+
+DOT4(dot4_q8_0, block_q8_0, QK8_0, wq_q8_0)
+DOT4(dot4_q4_0, block_q4_0, QK4_0, wq_q4_0)
+DOT4(dot4_q5_0, block_q5_0, QK5_0, wq_q5_0)
+
 /* eng_kernels_avx2_fill - the types with an AVX2 kernel */
 void eng_kernels_avx2_fill(struct eng_kernels *k)
 {
@@ -324,4 +377,7 @@ void eng_kernels_avx2_fill(struct eng_kernels *k)
 	k->vec_dot[GGML_TYPE_Q5_K] = dot_q5_K;
 	k->vec_dot[GGML_TYPE_Q4_K] = dot_q4_K;
 	k->vec_dot[GGML_TYPE_Q6_K] = dot_q6_K;
+	k->vec_dot4[GGML_TYPE_Q8_0] = dot4_q8_0;
+	k->vec_dot4[GGML_TYPE_Q4_0] = dot4_q4_0;
+	k->vec_dot4[GGML_TYPE_Q5_0] = dot4_q5_0;
 }
