@@ -54,6 +54,25 @@ static void usage(FILE *f, const char *cmd)
 		"  --quiet           no progress bar and no summary\n", config_usage);
 }
 
+/*
+ * check_analysis - load the analysis data and classifier once here, so a
+ * wrong "classifier" setting stops the run with one clear error instead
+ * of failing every document in the workers' pre-init
+ */
+static int check_analysis(const struct pipeline_opts *o, struct dk_err *err)
+{
+	struct analyze_opts ao = { 0 };
+	struct analyze *an;
+	int rc;
+
+	ao.expected_languages = o->expected_languages;
+	ao.classifier_path = o->classifier;
+	ao.review_threshold = o->review_threshold;
+	rc = analyze_open(&an, &ao, err);
+	analyze_close(an);
+	return rc;
+}
+
 /* reload - SIGHUP: config_reload() and refresh the numeric settings */
 static int reload(struct pipeline_opts *o, struct dk_err *err)
 {
@@ -71,6 +90,12 @@ static int reload(struct pipeline_opts *o, struct dk_err *err)
 	o->reload = keep;
 	o->batch = batch;
 	o->progress = progress;
+	/* a classifier the workers cannot load would fail every document: run without it */
+	if (check_analysis(o, err) != 0) {
+		log_warn("stage=supervisor classifier=disabled error=\"%s\"", err->msg);
+		o->classifier = NULL;
+		return err->code;
+	}
 	return 0;
 }
 
@@ -99,21 +124,19 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 }
 
 /*
- * check_analysis - load the analysis data and classifier once here, so a
- * wrong "classifier" setting stops the run with one clear error instead
- * of failing every document in the workers' pre-init
+ * check_model - load the model, templates and grammar once here, so a
+ * mismatching model_sha256 or a broken file stops the run with one clear
+ * error before any document is claimed
  */
-static int check_analysis(const struct pipeline_opts *o, struct dk_err *err)
+static int check_model(const struct pipeline_opts *o, struct dk_err *err)
 {
-	struct analyze_opts ao = { 0 };
-	struct analyze *an;
+	struct llm *l = NULL;
 	int rc;
 
-	ao.expected_languages = o->expected_languages;
-	ao.classifier_path = o->classifier;
-	ao.review_threshold = o->review_threshold;
-	rc = analyze_open(&an, &ao, err);
-	analyze_close(an);
+	if (o->llm.model == NULL || *o->llm.model == 0)
+		return 0;
+	rc = llm_open(&l, &o->llm, err);
+	llm_close(l);
 	return rc;
 }
 
@@ -188,12 +211,15 @@ static int run(int argc, char **argv, int batch)
 	o.spool = run_spool;
 	o.db = run_db;
 	o.model = run_model;
+	o.llm.model = run_model;
 	o.batch = batch;
 	o.progress = !quiet && isatty(2);
 	o.reload = reload;
 	rc = run_spool && run_db && run_model ? 0 : dk_err_set(&err, DK_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = check_analysis(&o, &err);
+	if (rc == 0)
+		rc = check_model(&o, &err);
 	if (rc == 0)
 		rc = run_begin(run_db, batch ? "batch" : "watch", &counts.run_id, &err);
 	if (rc == 0) {

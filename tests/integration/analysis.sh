@@ -138,3 +138,31 @@ check results_tamper_detected grep -q 'results of document .* were altered' "$T_
 
 D batch --spool "$T_TMP/sp2" --db "$T_TMP/db2" --classifier "$T_TMP/none.clf" 2>"$T_TMP/err"
 check bad_classifier_stops_run [ $? -eq 66 ]
+
+# SIGHUP to a classifier that cannot be loaded: the daemon goes on without
+# it (method rules) instead of failing every document in the workers (one
+# document per worker: the worker already waiting was spawned before the
+# reload, the one after it is not)
+sp3=$T_TMP/sp3
+mkdir -p "$sp3/inbox"
+printf '[docket]\nspool = %s\ndb = %s\nstable_seconds = 0\nworkers = 1\nworker_max_docs = 1\nclassifier = %s\n' \
+	"$sp3" "$T_TMP/db3" "$T_TMP/m.clf" >"$T_TMP/w.conf"
+"$DOCKET_BIN" watch --config "$T_TMP/w.conf" --quiet 2>"$T_TMP/watch.err" &
+wpid=$!
+wait_for() { t=$(( $1 * 10 )); shift; while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done; return 1; }
+cp "$sp/done/rechnung.txt" "$sp3/inbox/one.txt"
+wait_for 10 test -f "$sp3/done/one.txt"
+printf '[docket]\nspool = %s\ndb = %s\nstable_seconds = 0\nworkers = 1\nworker_max_docs = 1\nclassifier = %s\n' \
+	"$sp3" "$T_TMP/db3" "$T_TMP/gone.clf" >"$T_TMP/w.conf"
+kill -HUP $wpid
+wait_for 5 grep -q 'classifier=disabled' "$T_TMP/watch.err"
+check hup_bad_classifier_logged [ $? -eq 0 ]
+cp "$sp/done/plainte.txt" "$sp3/inbox/two.txt"
+wait_for 10 test -f "$sp3/done/two.txt"
+check hup_bad_classifier_still_done [ $? -eq 0 ]
+cp "$sp/done/mail.eml" "$sp3/inbox/three.eml"
+wait_for 10 test -f "$sp3/done/three.eml"
+check hup_bad_classifier_next_done [ $? -eq 0 ]
+kill -TERM $wpid
+wait $wpid
+check hup_rules_method [ "$(sqlite3 "$T_TMP/db3" "SELECT c.method FROM classifications c JOIN documents d ON d.id = c.doc_id WHERE d.source_name = 'three.eml'")" = rules ]
