@@ -794,6 +794,37 @@ static int reviews_altered(sqlite3 *db, struct audit_break *brk, struct dk_err *
 	return rc;
 }
 
+/*
+ * decisions_altered - every llm_decisions row must still say what its
+ * "decision" record says: replay trusts these columns.
+ */
+static int decisions_altered(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db,
+			"SELECT l.id, l.audit_seq FROM llm_decisions l "
+			"LEFT JOIN audit_log a ON a.seq = l.audit_seq AND a.kind = 'decision' WHERE "
+			"a.seq IS NULL OR a.doc_id IS NOT l.doc_id "
+			"OR json_extract(a.payload, '$.stage') IS NOT l.stage "
+			"OR json_extract(a.payload, '$.model_sha256') IS NOT l.model_sha256 "
+			"OR json_extract(a.payload, '$.prompt_sha256') IS NOT l.prompt_sha256 "
+			"OR json_extract(a.payload, '$.input_sha256') IS NOT l.input_sha256 "
+			"OR json_extract(a.payload, '$.output') IS NOT l.output "
+			"OR json(json_extract(a.payload, '$.params')) IS NOT json(l.params) "
+			"ORDER BY l.id LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return sql_err(db, err, "read the decisions");
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		rc = broken(brk, err, sqlite3_column_int64(st, 1), "decision %s differs from "
+			    "this record", COL(0));
+	else if (s != SQLITE_DONE)
+		rc = sql_err(db, err, "read the decisions");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* audit_verify - walk the chain; name the first broken link */
 int audit_verify(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
 {
@@ -819,6 +850,8 @@ int audit_verify(sqlite3 *db, struct audit_break *brk, struct dk_err *err)
 		rc = results_altered(db, brk, err);
 	if (rc == 0)
 		rc = reviews_altered(db, brk, err);
+	if (rc == 0)
+		rc = decisions_altered(db, brk, err);
 	if (own)
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (brk)

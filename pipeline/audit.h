@@ -73,7 +73,8 @@ struct audit_break {
  * audit_verify - walk the whole chain in seq order. 0 if intact;
  * DK_ECORRUPT with brk filled if a record was changed, removed or
  * inserted, if a stored document has no "document" audit record, or if
- * a document's row, page offsets or text no longer match that record
+ * a document's row, page offsets or text, or an llm_decisions row, no
+ * longer match that record
  * (then brk->seq is the record's seq and the reason names the document).
  * brk may be NULL. Removing the newest records cannot be seen from the
  * chain alone; compare n_records with an externally kept count for that.

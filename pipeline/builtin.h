@@ -21,6 +21,7 @@ int cmd_list(int argc, char **argv);	/* store: builtin/list.c */
 int cmd_show(int argc, char **argv);	/* store: builtin/show.c */
 int cmd_review(int argc, char **argv);	/* wiring: builtin/review.c */
 int cmd_audit(int argc, char **argv);	/* store: builtin/audit.c */
+int cmd_replay(int argc, char **argv);	/* llm: builtin/replay.c */
 
 /* engine */
 int cmd_mkmodel(int argc, char **argv);

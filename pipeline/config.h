@@ -49,6 +49,10 @@ struct config {
 	char *spool;			/* spool directory: inbox/ work/ done/ failed/ */
 	char *db;			/* SQLite results database */
 	char *model;			/* GGUF model file, "" = no model stages */
+	char *model_sha256;		/* pin: 64 hex, "" = not pinned */
+	long llm_ctx;			/* model context positions per sequence */
+	long summary_max_tokens;	/* most tokens of a model summary */
+	char *llm_combine;		/* "llm" or "confident" (stages/llm.h) */
 
 	/* processes */
 	long workers;			/* extract worker processes */

@@ -39,6 +39,7 @@ static const struct cmd_struct commands[] = {
 	{ "list", cmd_list, "list documents, with filters" },
 	{ "show", cmd_show, "show one document" },
 	{ "audit", cmd_audit, "audit verify: check the audit hash chain" },
+	{ "replay", cmd_replay, "re-run logged model decisions and compare byte for byte" },
 	{ "review", cmd_review, "record a caseworker's classification of one document" },
 
 

@@ -50,6 +50,7 @@
 #include "pipeline/scanner.h"
 #include "pipeline/spool.h"
 #include "pipeline/supervisor.h"
+#include "pipeline/llm_record.h"
 #include "util/dk_log.h"
 
 #define CLAIM_AHEAD 4
@@ -146,6 +147,7 @@ void pipeline_opts_from_config(const struct config *cfg, struct pipeline_opts *o
 	o->expected_languages = cfg->expected_languages;
 	o->review_threshold = cfg->review_threshold;
 	config_extract_limits(cfg, &o->lim);
+	llm_opts_from_config(cfg, &o->llm);
 }
 
 /* pipeline_frame_cap - the configured result-message cap */

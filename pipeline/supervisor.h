@@ -32,6 +32,7 @@
 #include "pipeline/config.h"
 #include "pipeline/worker.h"
 #include "stages/extract.h"
+#include "stages/llm.h"
 #include "util/dk_err.h"
 
 struct pipeline_opts {
@@ -55,6 +56,7 @@ struct pipeline_opts {
 	const char *classifier;	/* trained classifier model, NULL or "" = none */
 	const char *expected_languages;	/* ISO 639-1 list, NULL or "" = the EU 24 */
 	double review_threshold;	/* classifier confidence below this: needs_review */
+	struct llm_opts llm;	/* model stages (writer side); llm.model "" = skipped */
 	struct extract_limits lim;
 	/* reload - SIGHUP: re-read the settings into o (spool and db stay); may be NULL */
 	int (*reload)(struct pipeline_opts *o, struct dk_err *err);

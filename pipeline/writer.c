@@ -30,6 +30,15 @@
  *	   store still refuse the results, the document is committed without
  *	   them, the refusal recorded as its analysis error: results never
  *	   cost a document.
+ *	5. Model stages (stages/llm.h) run here, in the single writer, on the
+ *	   text of each new document that has one: the model is loaded once
+ *	   before the sandbox, the three stages run before the document is
+ *	   stored (their times join the document's stage timings), and their
+ *	   decisions and results are written in the document's transaction.
+ *	   A model failure on one document is logged and the document is
+ *	   stored with its rule/classifier results: it never costs a document.
+ *	   Documents of one run are therefore evaluated one after another;
+ *	   decode steps of different documents are not batched together.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +49,7 @@
 
 #include <glib.h>
 
+#include "pipeline/llm_record.h"
 #include "pipeline/spool.h"
 #include "pipeline/store.h"
 #include "pipeline/supervisor.h"
@@ -52,6 +62,8 @@ struct wctx {
 	int64_t run_id;
 	struct store st;
 	struct ipc_view *child;	/* scratch for nested payloads */
+	struct llm_opts lo;	/* note 5 */
+	struct llm *llm;	/* NULL: no model, the model stages are skipped */
 };
 
 /* field_dup - a field as a NUL-terminated copy (NULL if absent) */
@@ -356,28 +368,77 @@ static int has_children(const struct ipc_view *v)
 }
 
 /* commit - one document (and its children) in one transaction */
+/* run_llm - note 5: the model stages of one document, timings appended to d */
+static int run_llm(struct wctx *w, struct doc_strings *s, struct store_doc *d,
+		   struct llm_result *r, struct store_timing *t, char names[3][24])
+{
+	struct llm_rule_span *rules = calloc(s->r.n_entities + 1, sizeof *rules);
+	struct dk_err err = DK_ERR_INIT;
+	int rc;
+
+	if (rules == NULL)
+		return -1;
+	for (size_t i = 0; s->ents && i < s->r.n_entities; i++) {
+		rules[i].type = s->ents[i].type;
+		rules[i].start = s->ents[i].start;
+		rules[i].end = s->ents[i].end;
+	}
+	rc = llm_run(w->llm, d->text, d->text_len, s->r.language, rules, s->r.n_entities,
+		     s->r.label, s->r.label_confidence, r, &err);
+	free(rules);
+	if (rc != 0) {
+		log_warn("doc=%.12s stage=llm error=\"%s\"", d->id, err.msg);
+		return rc;
+	}
+	for (size_t i = 0; i < d->n_timings; i++)
+		t[i] = d->timings[i];
+	t[d->n_timings].stage = "llm_prefix";
+	t[d->n_timings].ms = r->prefix_ms;
+	/* "llm_" keeps them apart from the classifier's and summary's own timings */
+	for (size_t i = 0; i < r->n_dec; i++) {
+		snprintf(names[i], sizeof names[i], "llm_%s", r->dec[i].stage);
+		t[d->n_timings + 1 + i].stage = names[i];
+		t[d->n_timings + 1 + i].ms = r->dec[i].ms;
+	}
+	d->timings = t;
+	d->n_timings += 1 + r->n_dec;
+	log_info("doc=%.12s stage=llm label=%s confidence=%.3f entities=%zu not_found=%zu",
+		 d->id, r->label, r->confidence, r->n_entities, r->n_not_found);
+	return 0;
+}
+
 static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *out,
 		  struct dk_err *err)
 {
 	struct doc_strings s = { 0 };
 	struct store_doc d;
-	int group = has_children(v), rc = 0;
+	struct llm_result r = { 0 };
+	struct store_timing t[WRITER_MAX_TIMINGS + 4];
+	char names[3][24];
+	int group = has_children(v), rc = 0, llm = 0;
 
 	fill_doc(v, &s, &d);
 	d.run_id = w->run_id;
-	if (group)
+	if (w->llm && d.text && d.text_len > 0 && d.status == STORE_DONE &&
+	    store_has_document(&w->st, d.id, err) == 0)
+		llm = run_llm(w, &s, &d, &r, t, names) == 0;
+	if (group || llm)
 		rc = store_begin(&w->st, err);
 	if (rc == 0)
 		rc = put_doc(&w->st, &d, out, err);
+	if (rc == 0 && llm && *out == STORE_NEW)
+		rc = llm_record(&w->st, d.id, llm_model_sha256(w->llm), &r, s.ents,
+				s.ents ? s.r.n_entities : 0, err);
 	/* A duplicate or replay already has its children stored. */
 	if (rc == 0 && group && *out == STORE_NEW)
 		rc = put_children(w, v, d.id, d.claim, w->run_id, err);
-	if (group) {
+	if (group || llm) {
 		if (rc == 0)
 			rc = store_commit(&w->st, err);
 		else
 			store_rollback(&w->st);
 	}
+	llm_result_release(&r);
 	doc_strings_free(&s);
 	return rc;
 }
@@ -420,6 +481,15 @@ static int w_pre_init(void *ctx, struct dk_err *err)
 	w->child = malloc(sizeof *w->child);
 	if (w->child == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	/* note 5: mapped and hashed once, before the sandbox */
+	if (w->lo.model && *w->lo.model) {
+		int rc = llm_open(&w->llm, &w->lo, err);
+
+		if (rc != 0)
+			return rc;
+	} else {
+		log_info("stage=llm skipped=no_model");
+	}
 	return store_open(&w->st, w->db, STORE_CREATE, err);
 }
 
@@ -463,6 +533,8 @@ static void w_fini(void *ctx)
 	struct wctx *w = ctx;
 
 	store_close(&w->st);
+	llm_close(w->llm);
+	w->llm = NULL;
 	free(w->child);
 	w->child = NULL;
 }
@@ -475,6 +547,7 @@ void writer_service(const struct pipeline_opts *o, int64_t run_id,
 
 	w.db = (char *)o->db;
 	w.run_id = run_id;
+	w.lo = o->llm;
 	memset(svc, 0, sizeof *svc);
 	svc->name = "writer";
 	svc->pre_init = w_pre_init;

@@ -123,6 +123,23 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 		       sm->stages[i].max_ms);
 }
 
+/*
+ * check_model - load the model, templates and grammar once here, so a
+ * mismatching model_sha256 or a broken file stops the run with one clear
+ * error before any document is claimed
+ */
+static int check_model(const struct pipeline_opts *o, struct dk_err *err)
+{
+	struct llm *l = NULL;
+	int rc;
+
+	if (o->llm.model == NULL || *o->llm.model == 0)
+		return 0;
+	rc = llm_open(&l, &o->llm, err);
+	llm_close(l);
+	return rc;
+}
+
 /* run_begin - create the database if needed and open a runs row */
 static int run_begin(const char *db, const char *cmd, int64_t *run_id, struct dk_err *err)
 {
@@ -194,12 +211,15 @@ static int run(int argc, char **argv, int batch)
 	o.spool = run_spool;
 	o.db = run_db;
 	o.model = run_model;
+	o.llm.model = run_model;
 	o.batch = batch;
 	o.progress = !quiet && isatty(2);
 	o.reload = reload;
 	rc = run_spool && run_db && run_model ? 0 : dk_err_set(&err, DK_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = check_analysis(&o, &err);
+	if (rc == 0)
+		rc = check_model(&o, &err);
 	if (rc == 0)
 		rc = run_begin(run_db, batch ? "batch" : "watch", &counts.run_id, &err);
 	if (rc == 0) {

@@ -1,0 +1,321 @@
+/* Unit tests for stages/llm: the three model stages on random-weight fixture models. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+#include <sqlite3.h>
+
+#include "engine/grammar.h"
+#include "engine/mkmodel.h"
+#include "pipeline/audit.h"
+#include "pipeline/llm_record.h"
+#include "pipeline/store.h"
+#include "stages/llm.h"
+#include "stages/schema_grammar.h"
+#include "tests/test.h"
+
+#define REQUIREF(cond, ...) do { CHECKF(cond, __VA_ARGS__); if (test_failed_now) return; } while (0)
+
+static const char letter[] =
+	"Dear Sir or Madam,\n\nI, Anna Schmidt of Hauptstraße 12, 10115 Berlin, apply for a "
+	"building permit for a garage. The plans by Bauer Architekten GmbH are attached. "
+	"Please reply by 12 March 2025.\n\nYours faithfully,\nAnna Schmidt\n";
+
+static const char *top(void)
+{
+	const char *t = getenv("DOCKET_TOP");
+
+	return t ? t : "..";
+}
+
+/* fixture - a tiny model of arch a, written once per (arch, seed) */
+static const char *fixture(enum mkmodel_arch a, uint64_t seed)
+{
+	static char p[8][512];
+	static int k;
+	struct mkmodel_spec s;
+	struct dk_err e;
+
+	k = (k + 1) % 8;
+	snprintf(p[k], sizeof p[k], "%.200s/llm-%.200s-%llu.gguf", test_tmpdir(), mkmodel_arch_name(a),
+		 (unsigned long long)seed);
+	if (access(p[k], R_OK) == 0)
+		return p[k];
+	memset(&s, 0, sizeof s);
+	mkmodel_arch_defaults(a, &s.d);
+	s.d.n_embd = 64;
+	s.d.n_ff = 96;
+	s.d.n_head = 2;
+	s.d.n_head_kv = 1;
+	s.d.head_dim = 32;
+	s.d.n_layer = 1;
+	s.d.n_ctx = 4096;
+	s.d.n_vocab = 320;
+	s.type = "F32";
+	s.pure = true;
+	s.seed = seed;
+	s.threads = 1;
+	if (mkmodel_write(&s, p[k], &e) != 0)
+		return NULL;
+	return p[k];
+}
+
+/* short_taxonomy - three labels with short descriptions: short prompts, fast tests */
+static const char *short_taxonomy(void)
+{
+	static char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof p, "%.200s/short.tsv", test_tmpdir());
+	f = fopen(p, "w");
+	if (f == NULL)
+		return NULL;
+	fputs("# test taxonomy\ncomplaint\ten\ta complaint\ninvoice\ten\ta bill to pay\n"
+	      "permit_application\ten\tasks for a permit\npermit_application\tde\tBauantrag\n", f);
+	fclose(f);
+	return p;
+}
+
+static const char *taxonomy_file;
+
+static struct llm *open_llm(const char *model, uint32_t threads, uint32_t n_ctx, const char *pin,
+			    struct dk_err *e)
+{
+	struct llm_opts o;
+	struct llm *l = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.model = model;
+	o.model_sha256 = pin;
+	o.datadir = top();
+	o.taxonomy = taxonomy_file;
+	o.n_ctx = n_ctx;
+	o.n_threads = threads;
+	o.review_threshold = 0.5;
+	o.entity_max_tokens = 48;
+	o.summary_max_tokens = 16;
+	if (llm_open(&l, &o, e) != 0)
+		return NULL;
+	return l;
+}
+
+/* check_entities_output - schema-valid by an independent matcher and by JSON shape */
+static void check_entities_output(const char *json)
+{
+	struct gram_node *g = NULL;
+	struct gram_state st;
+	struct dk_err e;
+	char path[1024];
+	JsonParser *p = json_parser_new();
+	JsonObject *o;
+	JsonArray *a;
+
+	snprintf(path, sizeof path, "%.200s/schemas/llm-entities.schema.json", top());
+	REQUIRE(schema_grammar_load(path, &g, &e) == 0);
+	gram_init(&st, g);
+	CHECKF(gram_feed(&st, json, strlen(json)) == 0 && gram_complete(&st), "not schema-valid: %.200s", json);
+	gram_node_free(g);
+	REQUIRE(json_parser_load_from_data(p, json, -1, NULL));
+	o = json_node_get_object(json_parser_get_root(p));
+	REQUIRE(o && json_object_has_member(o, "entities"));
+	a = json_object_get_array_member(o, "entities");
+	CHECK(json_array_get_length(a) <= 40);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *it = json_array_get_object_element(a, i);
+		const char *t = json_object_get_string_member(it, "type");
+
+		CHECK(strcmp(t, "person") == 0 || strcmp(t, "organization") == 0 ||
+		      strcmp(t, "address") == 0);
+		CHECK(g_utf8_strlen(json_object_get_string_member(it, "text"), -1) <= 200);
+	}
+	g_object_unref(p);
+}
+
+static void check_result(struct llm *l, const struct llm_result *r, const char *text, size_t len)
+{
+	size_t n, i;
+	const char *const *labels = llm_labels(l, &n);
+
+	for (i = 0; i < n && strcmp(labels[i], r->label) != 0; i++)
+		;
+	CHECKF(i < n, "label '%.200s' not in the taxonomy", r->label);
+	CHECK(r->confidence > 0 && r->confidence <= 1);
+	CHECK(r->needs_review == (r->confidence < 0.5));
+	REQUIRE(r->n_dec == 3);
+	check_entities_output(r->dec[1].output);
+	for (i = 0; i < r->n_entities; i++) {
+		CHECK(r->entities[i].end <= len);
+		CHECK(memcmp(text + r->entities[i].start, r->entities[i].text,
+			     r->entities[i].end - r->entities[i].start) == 0);
+		CHECK(strlen(r->entities[i].text) == r->entities[i].end - r->entities[i].start);
+	}
+	CHECK(g_utf8_validate(r->summary, -1, NULL));
+	CHECK(r->summary_flags[0] == '[');
+	for (i = 0; i < 3; i++) {
+		JsonParser *p = json_parser_new();
+
+		CHECKF(json_parser_load_from_data(p, r->dec[i].params, -1, NULL), "params: %.200s",
+		       r->dec[i].params);
+		CHECK(strlen(r->dec[i].prompt_sha256) == 64);
+		CHECK(strstr(r->dec[i].params, llm_model_sha256(l)) != NULL);
+		g_object_unref(p);
+	}
+}
+
+/* replay_all - every decision of r replays to the same bytes on l */
+static void replay_all(struct llm *l, const struct llm_result *r, const char *text, size_t len)
+{
+	for (size_t i = 0; i < r->n_dec; i++) {
+		struct dk_buf out = DK_BUF_INIT;
+		char ph[65];
+		struct dk_err e;
+
+		CHECKF(llm_replay(l, r->dec[i].stage, r->dec[i].params, text, len, &out, ph, &e) == 0,
+		       "replay %.200s: %.200s", r->dec[i].stage, e.msg);
+		CHECKF(strcmp(out.buf, r->dec[i].output) == 0, "%.200s: replay differs", r->dec[i].stage);
+		CHECK(strcmp(ph, r->dec[i].prompt_sha256) == 0);
+		dk_buf_release(&out);
+	}
+}
+
+/* stages on every architecture and two seeds; replay with 1 and 2 threads */
+static void test_archs(void)
+{
+	static const enum mkmodel_arch archs[] = { MK_LLAMA, MK_QWEN2, MK_QWEN3, MK_GEMMA3, MK_PHI3 };
+
+	taxonomy_file = short_taxonomy();
+
+	for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
+		for (uint64_t seed = 1; seed <= 2; seed++) {
+			const char *m = fixture(archs[a], seed);
+			struct dk_err e;
+			struct llm *l, *l2;
+			struct llm_result r;
+			struct llm_rule_span rule = { "date", 160, 173 };
+
+			REQUIRE(m != NULL);
+			l = open_llm(m, 1, 1024, NULL, &e);
+			REQUIREF(l != NULL, "open %.200s: %.200s", m, e.msg);
+			REQUIREF(llm_run(l, letter, strlen(letter), "en", &rule, 1, NULL, 0, &r, &e) == 0,
+			       "%.200s: %.200s", m, e.msg);
+			check_result(l, &r, letter, strlen(letter));
+			replay_all(l, &r, letter, strlen(letter));
+			l2 = open_llm(m, 2, 1024, llm_model_sha256(l), &e);
+			REQUIREF(l2 != NULL, "open 2 threads: %.200s", e.msg);
+			replay_all(l2, &r, letter, strlen(letter));
+			llm_close(l2);
+			llm_result_release(&r);
+			llm_close(l);
+		}
+	}
+	taxonomy_file = NULL;
+}
+
+/* a document longer than the context: cut for classify/entities, map-reduce summary */
+static void test_long_document(void)
+{
+	GString *s = g_string_new(NULL);
+	struct dk_err e;
+	struct llm *l;
+	struct llm_result r;
+
+	for (int i = 0; i < 12; i++)
+		g_string_append(s, letter);
+	taxonomy_file = short_taxonomy();
+	l = open_llm(fixture(MK_QWEN2, 1), 1, 1024, NULL, &e);
+	taxonomy_file = NULL;
+	REQUIREF(l != NULL, "open: %.200s", e.msg);
+	REQUIREF(llm_run(l, s->str, s->len, "en", NULL, 0, NULL, 0, &r, &e) == 0, "run: %.200s", e.msg);
+	check_result(l, &r, s->str, s->len);
+	CHECKF(strstr(r.dec[2].params, "\"chunks\":0") == NULL, "no map-reduce: %.200s", r.dec[2].params);
+	replay_all(l, &r, s->str, s->len);
+	llm_result_release(&r);
+	llm_close(l);
+	g_string_free(s, TRUE);
+}
+
+/* a pinned sha256 that differs: refused with one clear error */
+static void test_pin_mismatch(void)
+{
+	struct dk_err e;
+	struct llm *l = open_llm(fixture(MK_LLAMA, 1), 1, 256,
+				 "0000000000000000000000000000000000000000000000000000000000000000", &e);
+
+	CHECK(l == NULL);
+	CHECK(e.code == DK_ECONFIG);
+	CHECKF(strcmp(e.slug, "model_sha256_mismatch") == 0, "slug %.200s", e.slug);
+	llm_close(l);
+}
+
+/* the classifier's confident disagreement wins under LLM_COMBINE_CONFIDENT, flagged */
+static void test_combine(void)
+{
+	struct llm_opts o;
+	struct llm *l = NULL;
+	struct llm_result r;
+	struct dk_err e;
+
+	memset(&o, 0, sizeof o);
+	o.model = fixture(MK_LLAMA, 1);
+	o.datadir = top();
+	o.n_ctx = 4096;
+	o.entity_max_tokens = 8;
+	o.summary_max_tokens = 4;
+	o.combine = LLM_COMBINE_CONFIDENT;
+	REQUIREF(llm_open(&l, &o, &e) == 0, "open: %.200s", e.msg);
+	REQUIRE(llm_run(l, letter, strlen(letter), "en", NULL, 0, "invoice", 1.0, &r, &e) == 0);
+	CHECK(strcmp(r.label, "invoice") == 0);
+	CHECK(strcmp(r.label_method, "classifier") == 0 || r.confidence >= 1.0);
+	CHECK(r.needs_review || strcmp(r.label_method, "llm") == 0);
+	llm_result_release(&r);
+	llm_close(l);
+}
+
+/* decisions land in the audit chain; editing a stored decision breaks it */
+static void test_record_and_tamper(void)
+{
+	char db[512], id[65];
+	struct store st;
+	struct store_doc d;
+	struct dk_err e;
+	struct llm *l;
+	struct llm_result r;
+	struct audit_break brk;
+
+	snprintf(db, sizeof db, "%.200s/llm.db", test_tmpdir());
+	unlink(db);
+	store_sha256_hex(letter, sizeof letter - 1, id);
+	REQUIRE(store_open(&st, db, STORE_CREATE, &e) == 0);
+	store_doc_init(&d);
+	d.id = id;
+	d.source_name = "letter.txt";
+	d.mime = "text/plain";
+	d.format = "txt";
+	d.text = letter;
+	d.text_len = strlen(letter);
+	REQUIREF(store_put_document(&st, &d, NULL, &e) == 0, "put: %.200s", e.msg);
+	l = open_llm(fixture(MK_LLAMA, 2), 1, 4096, NULL, &e);
+	REQUIRE(l != NULL);
+	REQUIRE(llm_run(l, letter, strlen(letter), "en", NULL, 0, NULL, 0, &r, &e) == 0);
+	REQUIRE(store_begin(&st, &e) == 0);
+	REQUIREF(llm_record(&st, id, llm_model_sha256(l), &r, NULL, 0, &e) == 0, "record: %.200s", e.msg);
+	REQUIRE(store_commit(&st, &e) == 0);
+	CHECK(audit_verify(store_db(&st), &brk, &e) == 0);
+	CHECK(sqlite3_exec(store_db(&st), "UPDATE llm_decisions SET output = output || ' ' "
+			   "WHERE stage = 'summarize'", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(audit_verify(store_db(&st), &brk, &e) != 0);
+	llm_result_release(&r);
+	llm_close(l);
+	store_close(&st);
+}
+
+int main(void)
+{
+	RUN(test_pin_mismatch);
+	RUN(test_archs);
+	RUN(test_long_document);
+	RUN(test_combine);
+	RUN(test_record_and_tamper);
+	return TEST_END();
+}
