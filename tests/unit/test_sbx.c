@@ -46,11 +46,53 @@ static int in_sandbox(void)
 	return 0;
 }
 
+/* a worker's inherited stderr may be a log file: writing to it must work */
+static void sandbox_can_log_to_a_file(void)
+{
+	char path[512];
+	pid_t pid;
+	int status, fd;
+	FILE *f;
+	char line[64] = "";
+
+	snprintf(path, sizeof path, "%s/sbx-log", test_tmpdir());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, "before\n", 7) == 7);	/* offset > 0, as a real log */
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		struct sbx_limits lim = { 0 };
+		struct dk_err err = DK_ERR_INIT;
+		int netns;
+
+		lim.seccomp = 1;
+		dup2(fd, STDERR_FILENO);
+		if (sbx_enter(&lim, &netns, &err) != 0)
+			_exit(20);
+		if (write(STDERR_FILENO, "logged\n", 7) != 7)
+			_exit(21);
+		if (open(path, O_WRONLY | O_APPEND) >= 0 || open(path, O_RDONLY) < 0)
+			_exit(22);	/* no new write handle; reading still works */
+		_exit(0);
+	}
+	close(fd);
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+	f = fopen(path, "r");
+	REQUIRE(f != NULL);
+	CHECK(fgets(line, sizeof line, f) && fgets(line, sizeof line, f) && strcmp(line, "logged\n") == 0);
+	fclose(f);
+}
+
 static void sandbox_refuses_network_exec_writes(void)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int status;
 
+	(void)test_tmpdir();	/* made here: the sandbox refuses mkdir */
+	pid = fork();
 	REQUIRE(pid >= 0);
 	if (pid == 0)
 		_exit(in_sandbox());
@@ -162,6 +204,7 @@ static void worker_cpu_budget_kills(void)
 int main(void)
 {
 	RUN(sandbox_refuses_network_exec_writes);
+	RUN(sandbox_can_log_to_a_file);
 	RUN(worker_serves_then_retires);
 	RUN(worker_setup_failure_status);
 	RUN(worker_cpu_budget_kills);
