@@ -30,6 +30,7 @@ static void build(void)
 	ref_table.name = "ref";
 	for (int t = 0; t < GGML_TYPE_COUNT; t++)
 		ref_table.vec_dot[t] = ref_vec_dot((enum ggml_type)t);
+	ref_table.axpy_f16 = ref_axpy_f16;
 	avx2_table = ref_table;
 	avx2_table.name = "avx2";
 	__builtin_cpu_init();

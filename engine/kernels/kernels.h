@@ -29,6 +29,8 @@ struct eng_kernels {
 	const char *name;	/* "ref", "avx2" */
 	ref_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
 	eng_vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];	/* NULL: 4 vec_dot calls */
+	/* y[i] += x[i] * w, bitwise as ref_axpy_f16 */
+	void (*axpy_f16)(int64_t n, float w, const ggml_half *x, float *y);
 };
 
 const struct eng_kernels *eng_kernels_select(int want_ref);

@@ -417,3 +417,12 @@ ref_vec_dot_fn ref_vec_dot(enum ggml_type type)
 	default: return NULL;
 	}
 }
+
+/* ref_axpy_f16 - y += x * w over n halves (attention's weighted sum of V rows) */
+void ref_axpy_f16(int64_t n, float w, const ggml_half *x, float *y)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float p = ggml_fp16_to_fp32(x[i]) * w;
+		y[i] += p;
+	}
+}

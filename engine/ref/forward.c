@@ -186,9 +186,7 @@ static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint3
 	memset(out, 0, D * sizeof *out);
 	for (int32_t k = j0; k <= p; k++) {
 		const ggml_half *vr = c->v_cache + (base + (size_t)k) * m->kv_dim + (size_t)kvh * D;
-		float w = ggml_fp16_to_fp32(p16[k]);
-		for (uint32_t d = 0; d < D; d++)
-			out[d] += ggml_fp16_to_fp32(vr[d]) * w;
+		c->kern->axpy_f16((int64_t)D, ggml_fp16_to_fp32(p16[k]), vr, out);
 	}
 }
 

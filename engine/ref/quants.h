@@ -35,6 +35,10 @@ void ref_quantize_act(enum ggml_type vdt, const float *x, void *dst, int64_t n);
 /* ref_vec_dot - the dot product for weight type T, NULL if T is not a weight type */
 ref_vec_dot_fn ref_vec_dot(enum ggml_type type);
 
+/* ref_axpy_f16 - y[i] += x[i] * w, product and sum each rounded to float
+ * (no fused multiply-add), so SIMD versions agree bitwise */
+void ref_axpy_f16(int64_t n, float w, const ggml_half *x, float *y);
+
 void ref_quantize_row_q8_0(const float *x, struct block_q8_0 *y, int64_t n);
 void ref_quantize_row_q8_1(const float *x, struct block_q8_1 *y, int64_t n);
 void ref_quantize_row_q8_K(const float *x, struct block_q8_K *y, int64_t n);

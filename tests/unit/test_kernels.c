@@ -100,8 +100,8 @@ static void test_dot4(void)
 {
 	const struct eng_kernels *fast = eng_kernels_select(0);
 	static const int blocks[] = { 1, 2, 3, 7, 28 };
-	static uint8_t w[28 * 34 * 4], act[4][28 * 34 * 4];
-	float x[28 * 32];
+	static uint8_t w[28 * 256 * 2], act[4][28 * 256 * 2];
+	static float x[28 * 256];
 	int compared = 0;
 
 	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
@@ -131,8 +131,33 @@ static void test_dot4(void)
 	printf("kernels: %s vec_dot4 compared with vec_dot on %d rows\n", fast->name, compared);
 }
 
+/* axpy_f16 (attention's V sum) must equal the reference bitwise, tails included */
+static void test_axpy_f16(void)
+{
+	const struct eng_kernels *ref = eng_kernels_select(1), *fast = eng_kernels_select(0);
+	static const int64_t lens[] = { 1, 7, 8, 64, 67, 128 };
+	ggml_half x[128];
+	float a[128], b[128];
+
+	for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+		int64_t n = lens[k];
+		for (int64_t i = 0; i < n; i++) {
+			x[i] = ggml_fp32_to_fp16(rndf() * 3.0f);
+			a[i] = b[i] = rndf();
+		}
+		for (int rep = 0; rep < 5; rep++) {
+			float w = rndf();
+			ref->axpy_f16(n, w, x, a);
+			fast->axpy_f16(n, w, x, b);
+		}
+		CHECKF(memcmp(a, b, (size_t)n * sizeof *a) == 0, "axpy_f16 n=%lld: %s differs from ref",
+		       (long long)n, fast->name);
+	}
+}
+
 int main(void)
 {
+	RUN(test_axpy_f16);
 	RUN(test_vs_ref);
 	RUN(test_dot4);
 	return TEST_END();

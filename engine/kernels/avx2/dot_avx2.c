@@ -363,6 +363,113 @@ DOT4(dot4_q8_0, block_q8_0, QK8_0, wq_q8_0)
 DOT4(dot4_q4_0, block_q4_0, QK4_0, wq_q4_0)
 DOT4(dot4_q5_0, block_q5_0, QK5_0, wq_q5_0)
 
+/* hsum_i32 - the 8 lanes summed (integer: exact in any order) */
+static inline int hsum_i32(__m256i acc)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+	s = _mm_hadd_epi32(s, s);
+	s = _mm_hadd_epi32(s, s);
+	return _mm_cvtsi128_si32(s);
+}
+
+/* dot4_q4_K - note 4: nibbles and scales decoded once per block for 4 columns */
+static void dot4_q4_K(int64_t n, const void *w, const void *a, size_t a_stride, float out[4])
+{
+	const struct block_q4_K *x = w;
+	const struct block_q8_K *y[4];
+	float sum[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+
+	for (int c = 0; c < 4; c++)
+		y[c] = (const void *)((const uint8_t *)a + (size_t)c * a_stride);
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		__m256i lo[4], hi[4], acc[4];
+		k_scales(x[i].scales, sc, mn);
+		for (int j = 0; j < 4; j++) {
+			__m256i b = load32(x[i].qs + 32 * j), m = _mm256_set1_epi8(0x0F);
+			lo[j] = _mm256_and_si256(b, m);
+			hi[j] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m);
+		}
+		for (int c = 0; c < 4; c++) {
+			const struct block_q8_K *yc = &y[c][i];
+			int imin = 0;
+			for (int j = 0; j < 8; j++)
+				imin += mn[j] * (yc->bsums[2 * j] + yc->bsums[2 * j + 1]);
+			acc[c] = _mm256_setzero_si256();
+			for (int j = 0; j < 4; j++) {
+				__m256i p0 = _mm256_maddubs_epi16(lo[j], load32(yc->qs + 64 * j));
+				__m256i p1 = _mm256_maddubs_epi16(hi[j], load32(yc->qs + 64 * j + 32));
+				acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * j])));
+				acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * j + 1])));
+			}
+			int isum = hsum_i32(acc[c]);
+			sum[c] += yc->d * _cvtsh_ss(x[i].d) * (float)isum -
+				  yc->d * _cvtsh_ss(x[i].dmin) * (float)imin;
+		}
+	}
+	for (int c = 0; c < 4; c++)
+		out[c] = sum[c];
+}
+
+/* dot4_q6_K - note 4: the 6-bit values and scales decoded once per block */
+static void dot4_q6_K(int64_t n, const void *w, const void *a, size_t a_stride, float out[4])
+{
+	const struct block_q6_K *x = w;
+	const struct block_q8_K *y[4];
+	float sum[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+	__m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+
+	for (int c = 0; c < 4; c++)
+		y[c] = (const void *)((const uint8_t *)a + (size_t)c * a_stride);
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const int8_t *sc = x[i].scales;
+		__m256i q[8], scv[8];
+		for (int h = 0; h < 2; h++) {
+			__m256i qh = load32(x[i].qh + 32 * h);
+			for (int k = 0; k < 4; k++) {
+				__m256i ql = load32(x[i].ql + 64 * h + 32 * (k & 1));
+				if (k >= 2)
+					ql = _mm256_srli_epi16(ql, 4);
+				__m256i hb = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
+				q[4 * h + k] = _mm256_or_si256(_mm256_and_si256(ql, m4), _mm256_slli_epi16(hb, 4));
+				int s0 = sc[8 * h + 2 * k], s1 = sc[8 * h + 2 * k + 1];
+				scv[4 * h + k] = _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+			}
+		}
+		for (int c = 0; c < 4; c++) {
+			const struct block_q8_K *yc = &y[c][i];
+			int ioff = 0;
+			for (int j = 0; j < 16; j++)
+				ioff += sc[j] * yc->bsums[j];
+			__m256i acc = _mm256_setzero_si256();
+			for (int j = 0; j < 8; j++) {
+				__m256i p = _mm256_maddubs_epi16(q[j], load32(yc->qs + 32 * j));
+				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scv[j]));
+			}
+			int isum = hsum_i32(acc) - 32 * ioff;	/* note 3 */
+			sum[c] += yc->d * _cvtsh_ss(x[i].d) * (float)isum;
+		}
+	}
+	for (int c = 0; c < 4; c++)
+		out[c] = sum[c];
+}
+
+/* axpy_f16 - y += x * w; mul then add, never fused (ref_axpy_f16 bitwise) */
+static void axpy_f16(int64_t n, float w, const ggml_half *x, float *y)
+{
+	__m256 vw = _mm256_set1_ps(w);
+	int64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 p = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), vw);
+		_mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), p));
+	}
+	for (; i < n; i++) {
+		float p = _cvtsh_ss(x[i]) * w;
+		y[i] += p;
+	}
+}
+
 /* eng_kernels_avx2_fill - the types with an AVX2 kernel */
 void eng_kernels_avx2_fill(struct eng_kernels *k)
 {
@@ -380,4 +487,7 @@ void eng_kernels_avx2_fill(struct eng_kernels *k)
 	k->vec_dot4[GGML_TYPE_Q8_0] = dot4_q8_0;
 	k->vec_dot4[GGML_TYPE_Q4_0] = dot4_q4_0;
 	k->vec_dot4[GGML_TYPE_Q5_0] = dot4_q5_0;
+	k->vec_dot4[GGML_TYPE_Q4_K] = dot4_q4_K;
+	k->vec_dot4[GGML_TYPE_Q6_K] = dot4_q6_K;
+	k->axpy_f16 = axpy_f16;
 }
