@@ -28,8 +28,10 @@
  *	   before the sandbox closes. A failure of analysis never fails the
  *	   document: the text is stored (status done) without those results
  *	   and TAG_AN_ERROR carries the failing stage, code and message to
- *	   the writer, which records them in the document's audit record.
- *	   The same holds when the results do not fit the reply's cap.
+ *	   the writer, which logs them and records them in the document's
+ *	   audit record. The same holds when the results do not fit the
+ *	   reply's cap. The worker itself does not log: its RLIMIT_FSIZE is
+ *	   0, and a stderr redirected to a regular file would kill it.
  *	4. Entities travel as offsets only; the writer cuts each entity's
  *	   text from the stored text, so text == stored[start, end) holds by
  *	   construction.
@@ -48,7 +50,6 @@
 #include "pipeline/spool.h"
 #include "stages/analyze.h"
 #include "util/dk_io.h"
-#include "util/dk_log.h"
 
 struct xctx {
 	struct pipeline_opts o;
@@ -58,7 +59,6 @@ struct xctx {
 struct xdoc {
 	const struct pipeline_opts *o;
 	struct analyze *an;
-	char id[65];		/* SHA-256 hex of data, for logs */
 	const unsigned char *data;
 	size_t len;
 	struct extract_result res;
@@ -179,18 +179,15 @@ static int put_analysis_error(struct ipc_msg *m, const char *stage, const struct
  * analyse - note 3: the analysis of text[0..len) and its timings into m.
  * Only a message too full for even the error report fails.
  */
-static int analyse(struct analyze *an, struct ipc_msg *m, const char *id, const char *text,
-		   size_t len)
+static int analyse(struct analyze *an, struct ipc_msg *m, const char *text, size_t len)
 {
 	struct analysis a;
 	struct dk_err err = DK_ERR_INIT;
 	size_t mark = m->b.len;
 	int rc = analyze_text(an, text, len, &a, &err);
 
-	if (rc != 0) {
-		log_warn("doc=%.12s stage=analyze error=\"%s\"", id, err.msg);
+	if (rc != 0)
 		return put_analysis_error(m, "analyze", &err);
-	}
 	for (int s = 0; rc == 0 && s < AN_N_STAGES; s++)
 		rc = put_timing(m, analyze_stage_name((enum analyze_stage)s), a.ms[s]);
 	if (rc == 0 && put_analysis_fields(m, &a) != 0) {
@@ -198,7 +195,6 @@ static int analyse(struct analyze *an, struct ipc_msg *m, const char *id, const 
 		dk_buf_truncate(&m->b, mark);
 		dk_err_setx(&err, DK_ELIMIT, "results_too_large",
 			    "analysis results do not fit the message cap");
-		log_warn("doc=%.12s stage=analyze error=\"%s\"", id, err.msg);
 		rc = put_analysis_error(m, "analyze", &err);
 	}
 	analysis_release(&a);
@@ -225,7 +221,7 @@ static int put_child(struct ipc_msg *m, const struct extract_child *ch,
 		if (extract_buffer(ch->data, ch->len, lim, &res, &err) == 0) {
 			rc = put_result(&sub, &res);
 			if (rc == 0) rc = put_timing(&sub, "extract", mono_ms() - t0);
-			if (rc == 0) rc = analyse(an, &sub, id, res.text.buf, res.text.len);
+			if (rc == 0) rc = analyse(an, &sub, res.text.buf, res.text.len);
 		} else {
 			rc = put_failure(&sub, &err, "extract", res.mime);
 			if (rc == 0) rc = put_timing(&sub, "extract", mono_ms() - t0);
@@ -258,7 +254,7 @@ static int stage_extract(struct xdoc *d, struct dk_err *err)
 /* stage_analyze - language, entities, class, summary (note 3); never fails the document */
 static int stage_analyze(struct xdoc *d, struct dk_err *err)
 {
-	if (analyse(d->an, d->out, d->id, d->res.text.buf, d->res.text.len) != 0)
+	if (analyse(d->an, d->out, d->res.text.buf, d->res.text.len) != 0)
 		return dk_err_setx(err, DK_ENOMEM, "text_too_large",
 				   "result does not fit the message cap");
 	return 0;
@@ -329,7 +325,6 @@ static int run_stages(struct xctx *x, int fd, struct ipc_msg *reply)
 	}
 	id = g_compute_checksum_for_data(G_CHECKSUM_SHA256, d.data ? d.data : (const guchar *)"",
 					 d.len);
-	snprintf(d.id, sizeof d.id, "%s", id);
 	rc = ipc_put_str(reply, TAG_ID, id);
 	g_free(id);
 	if (rc == 0) rc = ipc_put_i64(reply, TAG_SIZE, (int64_t)d.len);

@@ -215,6 +215,10 @@ static void fill_results(const struct ipc_view *v, struct doc_strings *s, struct
 		s->r.error_stage = s->an_err;
 		s->r.error_code = tab_split(s->an_err);
 		s->r.error_message = tab_split((char *)s->r.error_code);
+		/* logged here: the sandboxed worker cannot write a log file */
+		log_warn("doc=%.12s stage=%s code=%s error=\"%s\"", d->id ? d->id : "",
+			 s->r.error_stage, s->r.error_code ? s->r.error_code : "",
+			 s->r.error_message ? s->r.error_message : "");
 	}
 	if ((s->lang = field_dup(v, TAG_LANG)) != NULL && (f = strchr(s->lang, ' ')) != NULL) {
 		*f++ = 0;

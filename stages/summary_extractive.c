@@ -10,7 +10,10 @@
  *	   words). Salutations and run-together header blocks fail this.
  *	3. Words are hashed (FNV-1a of the lower-cased UTF-16) into a fixed
  *	   table of counters; collisions only blur weights a little.
- *	4. Ties keep the earlier sentence, so the result is deterministic.
+ *	4. Ties keep the earlier sentence, so the result is deterministic. A
+ *	   sentence equal to one already kept (a title repeated as a heading)
+ *	   is skipped, and one without closing punctuation (a heading) scores
+ *	   a fifth less than a finished sentence.
  *	5. ICU breaks at every line feed and after abbreviations it does not
  *	   know ("ul.", "Nr.", "Az."). A single line feed inside a paragraph
  *	   is folded to a space in the UTF-16 copy (same length, offsets
@@ -33,6 +36,7 @@
 struct sentence {
 	int32_t b16, e16;	/* UTF-16 range */
 	int words;
+	int finished;		/* ends in sentence punctuation */
 	double score;
 	int keep;
 };
@@ -188,6 +192,7 @@ static int split(struct doc *d, const char *lang, struct dk_err *err)
 		while (last > b && u_isspace(d->u[last - 1]))
 			last--;
 		s->e16 = last;
+		s->finished = last > b && is_sentence_end(d->u[last - 1]);
 		if (s->words >= 5 && s->words <= 60 && last - b <= 400 &&
 		    ((last > b && is_sentence_end(d->u[last - 1])) || s->words <= 30))
 			d->ns++;
@@ -243,12 +248,27 @@ static void score(struct doc *d)
 				sv[bk] = 0;
 			}
 		}
-		d->s[i].score = dot / (sqrt(snorm * dnorm) + eps);
+		d->s[i].score = dot / (sqrt(snorm * dnorm) + eps) * (d->s[i].finished ? 1.0 : 0.8);
 	}
 out:
 	free(idf);
 	free(dv);
 	free(sv);
+}
+
+/* same_text - do two sentences hold the same UTF-16 text? */
+static int same_text(const struct doc *d, const struct sentence *a, const struct sentence *b)
+{
+	return a->e16 - a->b16 == b->e16 - b->b16 &&
+	       memcmp(d->u + a->b16, d->u + b->b16, (size_t)(a->e16 - a->b16) * sizeof *d->u) == 0;
+}
+
+static int repeats_kept(const struct doc *d, int i)
+{
+	for (int k = 0; k < d->ns; k++)
+		if (d->s[k].keep && same_text(d, &d->s[k], &d->s[i]))
+			return 1;
+	return 0;
 }
 
 /* pick - best sentences within the budgets (DESIGN NOTE 4) */
@@ -263,7 +283,7 @@ static void pick(struct doc *d, const struct summary_opts *o)
 			size_t n = d->map16[d->s[i].e16] - d->map16[d->s[i].b16];
 
 			if (!d->s[i].keep && used + n + 1 <= o->max_chars &&
-			    (best < 0 || d->s[i].score > d->s[best].score))
+			    (best < 0 || d->s[i].score > d->s[best].score) && !repeats_kept(d, i))
 				best = i;
 		}
 		if (best < 0)

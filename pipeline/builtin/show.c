@@ -61,7 +61,10 @@ static int show_main(struct store *st, const char *id, struct dk_err *err)
 			 "cw.language || coalesce((SELECT printf(' (%.2f)', l.confidence) FROM languages l "
 			 "WHERE l.doc_id = d.id AND l.code = cw.language), ''), cw.category || CASE WHEN cw.category_confidence IS NULL THEN '' "
 			 "ELSE printf(' (%.2f)', cw.category_confidence) END || CASE WHEN cw.needs_review THEN "
-			 "', needs review' ELSE '' END, cw.reviewed_by, cw.summary "
+			 "', needs review' ELSE '' END, cw.reviewed_by, cw.summary, "
+			 "(SELECT json_extract(a.payload, '$.analysis_error.code') || ': ' || "
+			 "coalesce(json_extract(a.payload, '$.analysis_error.message'), '') FROM audit_log a "
+			 "WHERE a.doc_id = d.id AND a.kind = 'document') "
 			 "FROM documents d JOIN caseworker_documents cw ON cw.document_id = d.id "
 			 "WHERE d.id = ?", id, &q, err);
 
@@ -90,6 +93,8 @@ static int show_main(struct store *st, const char *id, struct dk_err *err)
 		field("review", buf);
 	}
 	field("summary", COL(15));
+	/* text stored, its analysis failed (pipeline/worker_extract.c note 3) */
+	field("analysis", COL(16));
 	sqlite3_finalize(q);
 	return 0;
 }

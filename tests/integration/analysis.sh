@@ -166,3 +166,18 @@ check hup_bad_classifier_next_done [ $? -eq 0 ]
 kill -TERM $wpid
 wait $wpid
 check hup_rules_method [ "$(sqlite3 "$T_TMP/db3" "SELECT c.method FROM classifications c JOIN documents d ON d.id = c.doc_id WHERE d.source_name = 'three.eml'")" = rules ]
+
+# Results over the reply cap (660 kB of text, 60000 dates): the document is
+# stored done with its text, without results, the reason in its audit record
+sp4=$T_TMP/sp4
+mkdir -p "$sp4/inbox"
+{ echo "Sehr geehrte Damen und Herren, hier die Termine."; yes 12.03.2025 | head -n 60000; } \
+	>"$sp4/inbox/termine.txt"
+D batch --spool "$sp4" --db "$T_TMP/db4" --set stable_seconds=0 --set worker_output_bytes=1M \
+	--quiet 2>"$T_TMP/err"
+check too_large_still_done [ -f "$sp4/done/termine.txt" ]
+check too_large_text_kept [ "$(sqlite3 "$T_TMP/db4" "SELECT count(*) FROM texts WHERE length(text) > 600000")" = 1 ]
+check too_large_no_results [ "$(sqlite3 "$T_TMP/db4" "SELECT count(*) FROM languages")" = 0 ]
+D show --db "$T_TMP/db4" "$(D list --db "$T_TMP/db4" | sed -n 2p | cut -c1-12)" >"$T_TMP/show4"
+check too_large_shown grep -q '^analysis  *results_too_large: ' "$T_TMP/show4"
+check too_large_verify quiet D audit verify --db "$T_TMP/db4"

@@ -84,6 +84,21 @@ static void abbreviations_do_not_split(void)
 	dk_buf_release(&out);
 }
 
+static void repeated_heading_once(void)
+{
+	struct dk_buf out = DK_BUF_INIT;
+	const char *t = "Antrag auf Baugenehmigung für einen Carport\n\n"
+		"Antrag auf Baugenehmigung für einen Carport\n\n"
+		"Hiermit beantrage ich die Baugenehmigung für einen Carport aus Holz.";
+	const char *first;
+
+	REQUIRE(summarize(t, 600, 3, &out) == 0);
+	first = strstr(out.buf, "Antrag auf");
+	CHECKF(first && !strstr(first + 1, "Antrag auf"), "summary: %s", out.buf);
+	CHECK(strstr(out.buf, "Hiermit beantrage") != NULL);
+	dk_buf_release(&out);
+}
+
 static void empty_and_invalid(void)
 {
 	struct dk_buf out = DK_BUF_INIT;
@@ -102,6 +117,7 @@ int main(void)
 	RUN(output_is_source_text);
 	RUN(deterministic);
 	RUN(abbreviations_do_not_split);
+	RUN(repeated_heading_once);
 	RUN(empty_and_invalid);
 	return TEST_END();
 }
