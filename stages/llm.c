@@ -83,7 +83,6 @@ struct llm {
 	char *pieces;		/* bytes of every token, (piece_off[n_vocab]) */
 	uint32_t *piece_off;	/* (n_vocab + 1) */
 	float *lg;		/* (n_vocab) scratch copy of a logits row */
-	int32_t *order;		/* (n_vocab) ids by descending logit */
 	uint32_t last;		/* batch entry of the last feed()'s logits */
 };
 
@@ -274,8 +273,7 @@ static int load_pieces(struct llm *l, struct dk_err *err)
 
 	l->piece_off = calloc(l->n_vocab + 1, sizeof *l->piece_off);
 	l->lg = malloc(l->n_vocab * sizeof *l->lg);
-	l->order = malloc(l->n_vocab * sizeof *l->order);
-	if (l->piece_off == NULL || l->lg == NULL || l->order == NULL)
+	if (l->piece_off == NULL || l->lg == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory for the token table");
 	for (uint32_t id = 0; id < l->n_vocab; id++) {
 		if (id < n_tok && tok_piece(l->v, (int32_t)id, 0, &b) != 0) {
@@ -385,7 +383,6 @@ void llm_close(struct llm *l)
 	free(l->pieces);
 	free(l->piece_off);
 	free(l->lg);
-	free(l->order);
 	free(l);
 }
 
@@ -733,16 +730,6 @@ static int run_classify(struct llm *l, const struct call *k, const struct doc *d
 
 /* ------------------------------------------------------------ entities */
 
-static int cmp_logit(const void *a, const void *b, void *arg)
-{
-	const float *lg = arg;
-	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-
-	if (lg[x] != lg[y])
-		return lg[x] > lg[y] ? -1 : 1;
-	return x < y ? -1 : 1;
-}
-
 /* accepts - would the grammar take token id's bytes? */
 static int accepts(const struct llm *l, const struct gram_state *g, int32_t id)
 {
@@ -754,22 +741,38 @@ static int accepts(const struct llm *l, const struct gram_state *g, int32_t id)
 	return gram_feed(&t, l->pieces + a, b - a) == 0;
 }
 
-/* pick - note 5: the best token the grammar accepts, or -1 */
+/*
+ * pick - note 5: the best token the grammar accepts (highest logit, ties to
+ * the smaller id), or -1. The top 32 usually hold it; otherwise one scan
+ * of the vocabulary probes only tokens that would beat the best so far
+ * and whose first byte the grammar can take.
+ */
 static int32_t pick(struct llm *l, const float *lg, const struct gram_state *g)
 {
-	int32_t top[32];
+	int32_t top[32], best = -1;
 	uint32_t k = eng_top_k(lg, l->n_vocab, 32, top);
+	unsigned char first[256];
 
 	for (uint32_t i = 0; i < k; i++)
 		if (accepts(l, g, top[i]))
 			return top[i];
-	for (uint32_t i = 0; i < l->n_vocab; i++)
-		l->order[i] = (int32_t)i;
-	qsort_r(l->order, l->n_vocab, sizeof *l->order, cmp_logit, (void *)lg);
-	for (uint32_t i = 0; i < l->n_vocab; i++)
-		if (accepts(l, g, l->order[i]))
-			return l->order[i];
-	return -1;
+	for (int c = 0; c < 256; c++) {
+		struct gram_state t = *g;
+		char b = (char)c;
+
+		first[c] = gram_feed(&t, &b, 1) == 0;
+	}
+	for (uint32_t id = 0; id < l->n_vocab; id++) {
+		uint32_t a = l->piece_off[id];
+
+		if (a == l->piece_off[id + 1] || !first[(unsigned char)l->pieces[a]])
+			continue;
+		if (best >= 0 && !(lg[id] > lg[best]))
+			continue;
+		if (accepts(l, g, (int32_t)id))
+			best = (int32_t)id;
+	}
+	return best;
 }
 
 /* close_value - note 5: complete the value byte by byte */
@@ -1009,8 +1012,8 @@ static int unfaithful(const char *w, size_t n, int sentence_start, const char *t
 	return memmem(text, len, w, n) == NULL;
 }
 
-/* faithfulness - JSON array of numbers, dates and names in sum absent from text */
-static int faithfulness(const char *sum, const char *text, size_t len, char **out)
+/* llm_faithfulness - see llm.h */
+int llm_faithfulness(const char *sum, const char *text, size_t len, char **out)
 {
 	struct dk_buf s = DK_BUF_INIT;
 	const char *p = sum;
@@ -1155,8 +1158,16 @@ int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
 	}
 	if (rc == 0) {
 		r->summary = g_strdup(r->dec[ST_SUMMARIZE].output);
-		if (faithfulness(r->summary, text, len, &r->summary_flags) != 0)
+		if (llm_faithfulness(r->summary, text, len, &r->summary_flags) != 0)
 			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	}
+	if (rc == 0) {
+		/* kept with the decision (audited); replay ignores it, as it does "ms" */
+		char *p = r->dec[ST_SUMMARIZE].params;
+
+		p[strlen(p) - 1] = 0;
+		r->dec[ST_SUMMARIZE].params = g_strdup_printf("%s,\"unfaithful\":%s}", p, r->summary_flags);
+		g_free(p);
 	}
 	free(sc.lp);
 	dk_buf_release(&d.filled);

@@ -94,7 +94,8 @@ struct llm_result {
 	size_t n_not_found;		/* model items not found verbatim: dropped */
 	size_t n_rule_overlap;		/* dropped: a rule entity holds the span or type */
 	char *summary;
-	char *summary_flags;		/* JSON array of summary words absent from the text */
+	char *summary_flags;		/* JSON array of summary words absent from the text,
+					 * also in the summarize decision's params ("unfaithful") */
 	struct llm_decision dec[3];
 	size_t n_dec;
 	double prefix_ms;		/* evaluating the shared document prefix */
@@ -128,6 +129,14 @@ void llm_result_release(struct llm_result *r);
  */
 int llm_replay(struct llm *l, const char *stage, const char *params, const char *text,
 	       size_t len, struct dk_buf *out, char prompt_sha256[65], struct dk_err *err);
+
+/*
+ * llm_faithfulness - the words of summary that the source text[0..len)
+ * does not contain verbatim, as a JSON array (malloc'd, *out): every word
+ * with a digit (numbers, dates, amounts) and every capitalised word not
+ * opening a sentence (names). -1 on allocation failure.
+ */
+int llm_faithfulness(const char *summary, const char *text, size_t len, char **out);
 
 /* llm_file_sha256 - SHA-256 of a file's bytes as 64 hex digits */
 int llm_file_sha256(const char *path, char out[65], struct dk_err *err);

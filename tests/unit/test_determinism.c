@@ -3,7 +3,9 @@
  * for one batch vs the same tokens split into several decodes or fed one
  * at a time, and across repeated runs. Runs on self-made models (F32,
  * F16, Q8_0 matrices) and, when ../shared is present, on a K-quant oracle
- * model.
+ * model. Batched decoding: NSEQ sequences advancing together (a prompt
+ * batch holding all of them, then one entry per sequence per step) give
+ * bitwise the logits of each sequence decoded alone.
  */
 #include "engine/engine.h"
 #include "tests/test.h"
@@ -60,6 +62,72 @@ static void check_model(struct eng_model *m, const char *what)
 	free(b);
 }
 
+#define NSEQ 5
+#define NPROMPT 6
+#define NSTEP 5
+
+/* seq_tok - token i of sequence s */
+static int32_t seq_tok(uint32_t s, uint32_t i, uint32_t nv)
+{
+	return (int32_t)((s * 101 + i * 37 + 5) % nv);
+}
+
+/* run_seqs - logits (NSEQ, NPROMPT + NSTEP, nv) with sequences [s0, s0 + ns)
+ * decoded together in one context; alone when ns == 1 */
+static int run_seqs(struct eng_model *m, uint32_t s0, uint32_t ns, float *out)
+{
+	struct dk_err err = DK_ERR_INIT;
+	struct eng_ctx *c;
+	uint32_t nv = eng_model_hparams(m)->n_vocab;
+	int32_t tok[NSEQ * NPROMPT], pos[NSEQ * NPROMPT], seq[NSEQ * NPROMPT];
+	int8_t want[NSEQ * NPROMPT];
+	uint32_t n = 0;
+	int rc = 0;
+
+	struct eng_ctx_params cp = { 64, 2, ns, NSEQ * NPROMPT };
+	if (eng_ctx_new(m, &cp, &c, &err) != 0)
+		return -1;
+	/* prompts interleaved: position-major, so every batch mixes sequences */
+	for (uint32_t i = 0; i < NPROMPT; i++)
+		for (uint32_t s = 0; s < ns; s++, n++) {
+			tok[n] = seq_tok(s0 + s, i, nv);
+			pos[n] = (int32_t)i;
+			seq[n] = (int32_t)s;
+			want[n] = 1;
+		}
+	for (uint32_t step = 0; step <= NSTEP && rc == 0; step++) {
+		struct eng_batch b = { n, tok, pos, seq, want };
+		rc = eng_decode(c, &b, &err);
+		for (uint32_t e = 0; e < n && rc == 0; e++) {
+			uint32_t s = s0 + (uint32_t)seq[e];
+			memcpy(out + ((size_t)s * (NPROMPT + NSTEP) + (size_t)pos[e]) * nv,
+			       eng_logits(c, e), nv * sizeof(float));
+		}
+		n = 0;
+		for (uint32_t s = 0; s < ns && step < NSTEP; s++, n++) {
+			tok[n] = seq_tok(s0 + s, NPROMPT + step, nv);
+			pos[n] = (int32_t)(NPROMPT + step);
+			seq[n] = (int32_t)s;
+		}
+	}
+	eng_ctx_free(c);
+	return rc;
+}
+
+static void check_batched(struct eng_model *m, const char *what)
+{
+	size_t nv = eng_model_hparams(m)->n_vocab, bytes = (size_t)NSEQ * (NPROMPT + NSTEP) * nv * sizeof(float);
+	float *a = calloc(1, bytes), *b = calloc(1, bytes);
+
+	REQUIRE(a != NULL && b != NULL);
+	CHECKF(run_seqs(m, 0, NSEQ, a) == 0, "%s: batched decode failed", what);
+	for (uint32_t s = 0; s < NSEQ; s++)
+		CHECKF(run_seqs(m, s, 1, b) == 0, "%s: decode of sequence %u alone failed", what, s);
+	CHECKF(memcmp(a, b, bytes) == 0, "%s: %d sequences together differ from each alone", what, NSEQ);
+	free(a);
+	free(b);
+}
+
 static void test_tiny_models(void)
 {
 	static const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0 };
@@ -75,6 +143,7 @@ static void test_tiny_models(void)
 		REQUIRE(tiny_write(path, &o) == 0);
 		REQUIRE(eng_model_load(path, &m, &err) == 0);
 		check_model(m, ggml_type_name(types[k]));
+		check_batched(m, ggml_type_name(types[k]));
 		eng_model_free(m);
 	}
 }
@@ -91,6 +160,7 @@ static void test_oracle_kquant(void)
 	snprintf(path, sizeof path, "%s/oracle/models/gemma3-Q4_K_M.gguf", sh);
 	REQUIRE(eng_model_load(path, &m, &err) == 0);
 	check_model(m, "gemma3-Q4_K_M");
+	check_batched(m, "gemma3-Q4_K_M");
 	eng_model_free(m);
 }
 

@@ -152,6 +152,7 @@ static void check_result(struct llm *l, const struct llm_result *r, const char *
 	}
 	CHECK(g_utf8_validate(r->summary, -1, NULL));
 	CHECK(r->summary_flags[0] == '[');
+	CHECK(strstr(r->dec[2].params, "\"unfaithful\":[") != NULL);
 	for (i = 0; i < 3; i++) {
 		JsonParser *p = json_parser_new();
 
@@ -310,8 +311,23 @@ static void test_record_and_tamper(void)
 	store_close(&st);
 }
 
+/* numbers and names absent from the source are flagged, a sentence's first word is not */
+static void test_faithfulness(void)
+{
+	char *f = NULL;
+
+	REQUIRE(llm_faithfulness("Anna Schmidt asks Otto Weber for 999 EUR by 12 March. Garage "
+				 "plans, (Bauer).", letter, strlen(letter), &f) == 0);
+	CHECKF(strcmp(f, "[\"Otto\",\"Weber\",\"999\",\"EUR\"]") == 0, "got %.200s", f);
+	free(f);
+	REQUIRE(llm_faithfulness("", letter, strlen(letter), &f) == 0);
+	CHECK(strcmp(f, "[]") == 0);
+	free(f);
+}
+
 int main(void)
 {
+	RUN(test_faithfulness);
 	RUN(test_pin_mismatch);
 	RUN(test_archs);
 	RUN(test_long_document);
