@@ -434,20 +434,21 @@ static int json_opt(struct dk_buf *b, const char *key, const char *s)
 	return rc;
 }
 
-/* analysis_error - ,"analysis_error":{stage, code, message} when the analysis failed */
-static int analysis_error(struct dk_buf *b, const struct store_results *r)
+/* json_error - ,"key":{code, message, stage}, or ,"key":null without a code */
+static int json_error(struct dk_buf *b, const char *key, const char *code,
+		      const char *message, const char *stage)
 {
 	int rc;
 
-	if (r == NULL || r->error_code == NULL)
-		return dk_buf_adds(b, ",\"analysis_error\":null");
-	rc = dk_buf_adds(b, ",\"analysis_error\":{\"code\":");
+	if (code == NULL)
+		return dk_buf_addf(b, ",\"%s\":null", key);
+	rc = dk_buf_addf(b, ",\"%s\":{\"code\":", key);
 	if (rc == 0)
-		rc = dk_buf_add_json_str(b, r->error_code, strlen(r->error_code));
+		rc = dk_buf_add_json_str(b, code, strlen(code));
 	if (rc == 0)
-		rc = json_opt(b, "message", r->error_message);
+		rc = json_opt(b, "message", message);
 	if (rc == 0)
-		rc = json_opt(b, "stage", r->error_stage);
+		rc = json_opt(b, "stage", stage);
 	if (rc == 0)
 		rc = dk_buf_addch(b, '}');
 	return rc;
@@ -469,19 +470,9 @@ static int doc_payload(struct dk_buf *b, const struct store_doc *d, const char *
 		rc = json_opt(b, "received_at", received_at);
 	if (rc == 0)
 		rc = json_opt(b, "status", d->status == STORE_FAILED ? "failed" : "done");
-	if (rc == 0 && d->status == STORE_FAILED) {
-		rc = dk_buf_adds(b, ",\"error\":{\"code\":");
-		if (rc == 0)
-			rc = dk_buf_add_json_str(b, d->error_code, strlen(d->error_code));
-		if (rc == 0)
-			rc = json_opt(b, "message", d->error_message);
-		if (rc == 0)
-			rc = json_opt(b, "stage", d->error_stage);
-		if (rc == 0)
-			rc = dk_buf_addch(b, '}');
-	} else if (rc == 0) {
-		rc = dk_buf_adds(b, ",\"error\":null");
-	}
+	if (rc == 0)
+		rc = json_error(b, "error", d->status == STORE_FAILED ? d->error_code : NULL,
+				d->error_message, d->error_stage);
 	if (rc == 0)
 		rc = json_opt(b, "parent", d->parent);
 	if (rc == 0)
@@ -496,7 +487,9 @@ static int doc_payload(struct dk_buf *b, const struct store_doc *d, const char *
 	if (rc == 0)
 		rc = json_opt(b, "results_sha256", results_sha);
 	if (rc == 0)
-		rc = analysis_error(b, d->results);
+		rc = json_error(b, "analysis_error", d->results ? d->results->error_code : NULL,
+				d->results ? d->results->error_message : NULL,
+				d->results ? d->results->error_stage : NULL);
 	if (rc == 0)
 		rc = dk_buf_adds(b, ",\"page_start\":[");
 	for (int i = 0; rc == 0 && i < d->pages; i++)

@@ -47,6 +47,8 @@
 #include <glib.h>
 #include <zlib.h>
 
+#include "tests/pdfgen.h"
+
 /* ---- random numbers (xorshift64*): same seed, same corpus ---------------- */
 
 static uint64_t rng_state = 88172645463325252ULL;
@@ -956,35 +958,6 @@ static GByteArray *bomb_docx(unsigned mb)
 	return zip_finish(&z);
 }
 
-/* encrypted_pdf - a Standard security handler no empty password opens */
-static GByteArray *encrypted_pdf(void)
-{
-	static const char *const objs[] = {
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-		"<< /Filter /Standard /V 1 /R 2 /P -4 "
-		"/O <0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20> "
-		"/U <a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0> >>",
-	};
-	GString *g = g_string_new("%PDF-1.4\n");
-	size_t off[4], xref, len;
-
-	for (int i = 0; i < 4; i++) {
-		off[i] = g->len;
-		g_string_append_printf(g, "%d 0 obj\n%s\nendobj\n", i + 1, objs[i]);
-	}
-	xref = g->len;
-	g_string_append(g, "xref\n0 5\n0000000000 65535 f \n");
-	for (int i = 0; i < 4; i++)
-		g_string_append_printf(g, "%010zu 00000 n \n", off[i]);
-	g_string_append_printf(g, "trailer\n<< /Size 5 /Root 1 0 R /Encrypt 4 0 R /ID "
-			       "[<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] >>\n"
-			       "startxref\n%zu\n%%%%EOF\n", xref);
-	len = g->len;
-	return g_byte_array_new_take((guint8 *)g_string_free(g, FALSE), len);
-}
-
 static const char billion_laughs[] =
 	"<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n"
 	" <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
@@ -1059,7 +1032,7 @@ static int put_text_copy(const char *name, const char *text, int n)
 /* hostile - the hostile set (see DESCRIPTION) */
 static int hostile(const struct doc *d, unsigned bomb_mb, unsigned long oversize_mb)
 {
-	GByteArray *pdf = render_pdf(d, 2, 1), *enc = encrypted_pdf(), *scan = render_pdf(d, 1, 0);
+	GByteArray *pdf = render_pdf(d, 2, 1), *enc = test_encrypted_pdf(), *scan = render_pdf(d, 1, 0);
 	GByteArray *bomb = bomb_docx(bomb_mb);
 	char *html = render_html(d), *text = plain(d);
 	int rc = 0;
