@@ -256,7 +256,8 @@ int llm_wire_get(const char *data, size_t n, const char *text, size_t len,
 		if ((rc = get_field(&v->f[i], text, len, r, model_sha)) != 0)
 			rc = dk_err_set(err, rc, "malformed model result field '%c'", v->f[i].tag);
 	if (rc == 0 && (r->label == NULL || r->label_method == NULL || r->summary == NULL ||
-			r->summary_flags == NULL || strlen(model_sha) != 64))
+			r->summary_flags == NULL || strlen(model_sha) != 64 ||
+			r->n_dec != sizeof r->dec / sizeof r->dec[0]))
 		rc = dk_err_set(err, DK_EFORMAT, "model result incomplete");
 	for (size_t i = 0; rc == 0 && i < r->n_dec; i++)
 		if (r->dec[i].params == NULL || r->dec[i].output == NULL)

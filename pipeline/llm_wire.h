@@ -19,8 +19,9 @@
  * THREADS
  *	Safe (no shared state).
  * ERRORS
- *	DK_ENOMEM; DK_EFORMAT for a malformed payload or an entity span that
- *	is not inside text on character boundaries.
+ *	DK_ENOMEM; DK_EFORMAT for a malformed or incomplete payload (a result
+ *	has its three decisions) or an entity span that is not inside text on
+ *	character boundaries.
  */
 #ifndef DK_LLM_WIRE_H
 #define DK_LLM_WIRE_H

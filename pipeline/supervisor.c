@@ -474,6 +474,8 @@ static void engine_lost(struct sup *s, int status)
 		char why[160];
 
 		l = l->next;
+		if (!d->e_sent)
+			continue;	/* sent to no engine yet: this death is not its doing */
 		d->e_sent = 0;
 		if (++d->e_tries < MAX_ENGINE_TRIES)
 			continue;

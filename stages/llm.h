@@ -140,7 +140,7 @@ struct llm_doc {
  * 1 with *tag and either *doc_rc == 0 and r filled (release it) or
  * *doc_rc < 0 and doc_err set; 0 when none is finished. llm_pending()
  * counts documents submitted and not yet taken. llm_run() is submit,
- * step until finished, take.
+ * step until finished, take: call it with nothing pending.
  */
 int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_err *err);
 int llm_step(struct llm *l, struct dk_err *err);
