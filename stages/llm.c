@@ -6,18 +6,26 @@
  *	   chat template: HEAD + prefix.txt(filled) + "\n\n" + <stage>.txt(filled)
  *	   + TAIL, where HEAD and TAIL are what chat_render() puts around a
  *	   message (found by rendering "X" and "Y" and diffing). The document
- *	   sits in the shared part, so its tokens are evaluated once, on
- *	   sequence 0, and each stage forks that KV prefix (eng_kv_copy_prefix)
- *	   onto sequence 1. HEAD and TAIL are tokenized with special-token
+ *	   sits in the shared part, so its tokens are evaluated once, on the
+ *	   document's first sequence, and classify and entities fork that KV
+ *	   prefix (eng_kv_copy_prefix) onto their own sequences; summarize
+ *	   goes on on the first one. HEAD and TAIL are tokenized with special-token
  *	   parsing; the filled templates never are, so a letter that contains
  *	   "<|im_start|>" cannot forge a turn.
- *	2. Sequences: 0 = shared prefix, 1 = the stage in hand, 2..L = label
- *	   forks while classifying (n_seq_max = 1 + number of labels).
+ *	2. Sequences: each of the opts.parallel slots owns L + 2 sequences
+ *	   (L labels) from base = slot * (L + 2): base + 0 the prefix, then
+ *	   summarize; base + 1 entities; base + 2 classify and label 0;
+ *	   base + 2 + i label i. n_seq_max = parallel * (L + 2). The KV cache
+ *	   is allocated for all of them, but only the positions written are
+ *	   ever touched.
  *	3. Fitting: when prefix + the largest stage suffix + the largest
  *	   generation budget exceed n_ctx, the document is cut (at a line or
  *	   sentence end) for classify and entities; summarize maps over chunks
  *	   of that size and reduces the joined chunk summaries (repeatedly,
- *	   while they do not fit).
+ *	   while they do not fit). Each summary window generates at most
+ *	   summary_max_tokens tokens (params "summary_tokens"; decisions
+ *	   recorded without it used entity_max_tokens, and replay honours
+ *	   that).
  *	4. Classification: score(label) = sum of the log-probabilities of the
  *	   label's tokens after the prompt (no length normalisation: this is
  *	   the probability of the whole answer); confidence = softmax over the
@@ -34,8 +42,24 @@
  *	   the model. Each item is then searched verbatim in the whole text
  *	   (first occurrence; repeats of the same type and offset are merged).
  *	6. Determinism: the engine's logits do not depend on the thread count,
- *	   ties in ordering go to the smaller id, and every choice here is a
- *	   pure function of logits, so a replay gives the same bytes.
+ *	   nor on which other sequences share a batch or how a sequence's
+ *	   tokens are split into batches; ties in ordering go to the smaller
+ *	   id, and every choice here is a pure function of one stream's own
+ *	   logits, so a decision's bytes do not depend on the documents it was
+ *	   batched with, and a replay (the same scheduler, one stage of one
+ *	   document) gives the same bytes.
+ *	7. Scheduling. A job (one document) waits for a free slot, then:
+ *	       prefix tokens --all evaluated--> three streams, one per stage:
+ *	       FEED (its prompt suffix) --last logits--> GEN (one token per
+ *	       step; classify: LABELS, one batch) --> DONE
+ *	   llm_step() builds one batch from every slot, in priority order:
+ *	   label scoring (all labels of a document in one batch), the next
+ *	   token of each generating stream, prompt suffixes, prefixes; logits
+ *	   only where a choice is made (no logits for prefixes, one per
+ *	   prompt). One eng_decode() then advances all of them: one pass over
+ *	   the weights serves every document in flight. The job ends when its
+ *	   streams are done (or at its first error, which fails that document
+ *	   only); its result is assembled in stage order.
  */
 #include <errno.h>
 #include <math.h>
@@ -99,6 +123,7 @@ struct call {
 	uint32_t n_ctx;
 	uint32_t entity_max_tokens;
 	uint32_t summary_max_tokens;
+	uint32_t summary_tokens;	/* a summary window's token budget (note 3) */
 	uint32_t max_words;
 };
 
@@ -128,7 +153,7 @@ struct stream {
 	int samp_on;
 	struct tok_ids gen;	/* summarize: this window's tokens */
 	uint32_t n_gen;		/* entities: tokens chosen */
-	double t0;
+	double t0, ms;		/* start; wall time from start to done (the stages overlap) */
 	/* summarize map-reduce (note 3): window cur[off, off + win) */
 	char *cur;
 	size_t cur_len, off, win;
@@ -896,22 +921,22 @@ static char *params_json(const struct llm *l, int st, const struct call *k, size
 	if (k->lang && strspn(k->lang, "abcdefghijklmnopqrstuvwxyz-") == strlen(k->lang))
 		g_string_append_printf(s, "\"language\":\"%s\",", k->lang);
 	g_string_append_printf(s, "\"n_ctx\":%u,\"entity_max_tokens\":%u,\"summary_max_tokens\":%u,"
-			       "\"max_words\":%u,\"sampler\":{\"temp\":0,\"top_k\":0,\"top_p\":1,"
+			       "\"summary_tokens\":%u,\"max_words\":%u,\"sampler\":{\"temp\":0,\"top_k\":0,\"top_p\":1,"
 			       "\"min_p\":0,\"repeat_penalty\":1,\"seed\":0},\"doc_bytes\":%zu,"
 			       "\"chunks\":%d,\"ms\":%.1f}",
-			       k->n_ctx, k->entity_max_tokens, k->summary_max_tokens, k->max_words,
-			       doc_bytes, chunks, ms);
+			       k->n_ctx, k->entity_max_tokens, k->summary_max_tokens, k->summary_tokens,
+			       k->max_words, doc_bytes, chunks, ms);
 	return g_string_free(s, FALSE);
 }
 
 static void finish(const struct llm *l, int st, const struct call *k, const char *text,
-		   size_t len, size_t doc_bytes, int chunks, double t0, GChecksum *ck,
+		   size_t len, size_t doc_bytes, int chunks, double ms, GChecksum *ck,
 		   struct dk_buf *out, struct llm_decision *dec)
 {
 	g_strlcpy(dec->stage, stage_names[st], sizeof dec->stage);
 	g_strlcpy(dec->prompt_sha256, g_checksum_get_string(ck), sizeof dec->prompt_sha256);
 	sha_hex(text, len, dec->input_sha256);
-	dec->ms = now_ms() - t0;
+	dec->ms = ms;
 	dec->params = params_json(l, st, k, doc_bytes, chunks, dec->ms);
 	dec->output = dk_buf_detach(out, NULL);
 }
@@ -941,6 +966,7 @@ static void call_defaults(const struct llm *l, const char *lang, struct call *k)
 	k->lang = lang;
 	k->n_ctx = l->o.n_ctx;
 	k->entity_max_tokens = l->o.entity_max_tokens;
+	k->summary_tokens = l->o.summary_max_tokens;
 	k->summary_max_tokens = l->o.summary_max_tokens;
 	k->max_words = l->o.summary_max_words;
 }
@@ -1183,6 +1209,7 @@ static void build_batch(struct llm *l)
 
 static void finish_stream(struct stream *s)
 {
+	s->ms = now_ms() - s->t0;
 	s->ph = PH_DONE;
 	s->at = -1;
 }
@@ -1315,7 +1342,7 @@ static int summary_next(struct llm *l, struct job *j, struct stream *s, const fl
 {
 	int32_t id;
 
-	if (s->gen.n >= j->k.entity_max_tokens || s->pos >= j->k.n_ctx)
+	if (s->gen.n >= j->k.summary_tokens || s->pos >= j->k.n_ctx)
 		return window_done(l, j, s, err);
 	id = samp_sample(&s->samp, lg, l->n_vocab);
 	if (id < 0)
@@ -1357,7 +1384,7 @@ static int job_result(struct llm *l, struct job *j, struct dk_err *err)
 
 	for (int st = 0; st < ST_N; st++)
 		finish(l, st, &j->k, j->text, j->len, j->d.len, st == ST_SUMMARIZE ? j->s[st].chunks : 0,
-		       j->s[st].t0, j->s[st].ck, &j->s[st].out, &r->dec[st]);
+		       j->s[st].ms, j->s[st].ck, &j->s[st].out, &r->dec[st]);
 	r->n_dec = ST_N;
 	r->prefix_ms = j->prefix_ms;
 	r->label = g_strdup(l->tax.labels[j->best]);
@@ -1620,6 +1647,9 @@ static int replay_call(const struct llm *l, int st, JsonObject *o, struct call *
 	k->lang = json_object_has_member(o, "language") ? json_object_get_string_member(o, "language") : NULL;
 	k->n_ctx = get_u32(o, "n_ctx");
 	k->entity_max_tokens = get_u32(o, "entity_max_tokens");
+	/* decisions recorded before "summary_tokens" existed ran on the entity budget */
+	k->summary_tokens = json_object_has_member(o, "summary_tokens") ? get_u32(o, "summary_tokens")
+								      : k->entity_max_tokens;
 	k->summary_max_tokens = get_u32(o, "summary_max_tokens");
 	k->max_words = get_u32(o, "max_words");
 	if (k->n_ctx == 0 || k->n_ctx > eng_ctx_params(l->c)->n_ctx)
