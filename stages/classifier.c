@@ -34,7 +34,7 @@
 #include "stages/textfeat.h"
 
 static const char clf_magic[8] = { 'D', 'K', 'C', 'L', 'F', '0', '0', '1' };
-#define CLF_VERSION 2u
+#define CLF_VERSION 3u
 #define CLF_MAX_LANGS 64
 #define CLF_MAX_LABEL_LEN 256u
 
@@ -44,6 +44,8 @@ struct clf_model {
 	int n_langs;
 	char (*langs)[12];
 	float *shift;		/* (n_langs, n_labels): W^T mu(lang) */
+	uint32_t *docs;		/* (n_langs): training documents in that language */
+	float mix[2][2];	/* [seen][0]: weight of the cue words, [1]: of the model */
 	float *bias;		/* (n_labels) */
 	float *w;		/* (TEXTFEAT_DIM, n_labels) */
 };
@@ -58,6 +60,7 @@ void clf_free(struct clf_model *m)
 	free(m->labels);
 	free(m->langs);
 	free(m->shift);
+	free(m->docs);
 	free(m->bias);
 	free(m->w);
 	free(m);
@@ -70,6 +73,8 @@ static struct clf_model *model_alloc(int n_labels)
 	if (m == NULL)
 		return NULL;
 	m->n_labels = n_labels;
+	for (int s = 0; s < 2; s++)
+		m->mix[s][0] = m->mix[s][1] = 1;	/* a plain product until calibrated */
 	m->labels = calloc((size_t)n_labels, sizeof *m->labels);
 	m->bias = calloc((size_t)n_labels, sizeof *m->bias);
 	m->w = calloc((size_t)TEXTFEAT_DIM * (size_t)n_labels, sizeof *m->w);
@@ -88,6 +93,34 @@ int clf_n_labels(const struct clf_model *m)
 const char *clf_label(const struct clf_model *m, int i)
 {
 	return i >= 0 && i < m->n_labels ? m->labels[i] : NULL;
+}
+
+/* lang_index - the model's index of a language, or -1 */
+static int lang_index(const struct clf_model *m, const char *lang)
+{
+	for (int l = 0; lang && l < m->n_langs; l++)
+		if (strcmp(m->langs[l], lang) == 0)
+			return l;
+	return -1;
+}
+
+unsigned clf_trained_docs(const struct clf_model *m, const char *lang)
+{
+	int l = lang_index(m, lang);
+
+	return l < 0 ? 0 : m->docs[l];
+}
+
+void clf_set_mix(struct clf_model *m, int seen, double w_rules, double w_model)
+{
+	m->mix[seen != 0][0] = (float)w_rules;
+	m->mix[seen != 0][1] = (float)w_model;
+}
+
+void clf_get_mix(const struct clf_model *m, int seen, double *w_rules, double *w_model)
+{
+	*w_rules = m->mix[seen != 0][0];
+	*w_model = m->mix[seen != 0][1];
 }
 
 int clf_label_index(const struct clf_model *m, const char *name)
@@ -386,9 +419,19 @@ static int make_centers(struct center *c, int *n_centers, const struct textfeat 
 }
 
 /* keep_shifts - store W^T mu(lang) for every center in the model */
-static int keep_shifts(struct clf_model *m, const struct center *c, int n_centers)
+static int keep_shifts(struct clf_model *m, const struct center *c, int n_centers,
+		       const struct clf_example *ex, size_t n)
 {
 	m->n_langs = n_centers;
+	m->docs = calloc((size_t)(n_centers ? n_centers : 1), sizeof *m->docs);
+	if (m->docs == NULL)
+		return DK_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int l = ex[i].lang && !ex[i].description ? find_lang(c, n_centers, ex[i].lang) : -1;
+
+		if (l >= 0)
+			m->docs[l]++;
+	}
 	m->langs = calloc((size_t)(n_centers ? n_centers : 1), sizeof *m->langs);
 	m->shift = calloc((size_t)(n_centers ? n_centers : 1) * (size_t)m->n_labels, sizeof *m->shift);
 	if (!m->langs || !m->shift)
@@ -424,7 +467,7 @@ static int train_centered(struct clf_model *m, const struct textfeat *feat,
 	t.lang_of = lang_of;
 	if (rc == 0)
 		rc = fit(&t, feat, ex, n, o, err);
-	if (rc == 0 && keep_shifts(m, centers, n_centers) != 0)
+	if (rc == 0 && keep_shifts(m, centers, n_centers, ex, n) != 0)
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
 	trainer_release(&t);
 	for (int l = 0; centers && l < n_centers; l++)
@@ -481,13 +524,9 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 int clf_probabilities(const struct clf_model *m, const char *text, size_t len, const char *lang,
 		      struct clf_prediction *out, double *p, struct dk_err *err)
 {
-	const float *shift = NULL;
+	int l = lang_index(m, lang), rc;
+	const float *shift = l < 0 ? NULL : m->shift + (size_t)l * (size_t)m->n_labels;
 	struct textfeat x;
-	int rc;
-
-	for (int l = 0; lang && l < m->n_langs; l++)
-		if (strcmp(m->langs[l], lang) == 0)
-			shift = m->shift + (size_t)l * (size_t)m->n_labels;
 	if ((rc = textfeat_extract(text, len, &x, err)) != 0)
 		return rc;
 	softmax_scores(m, &x, shift, p);
@@ -578,7 +617,9 @@ int clf_save(const struct clf_model *m, const char *path, struct dk_err *err)
 		put_u32(&w, (uint32_t)strlen(m->langs[l]));
 		put(&w, m->langs[l], strlen(m->langs[l]));
 		put_floats(&w, m->shift + (size_t)l * (size_t)m->n_labels, (size_t)m->n_labels);
+		put_u32(&w, m->docs[l]);
 	}
+	put_floats(&w, &m->mix[0][0], 4);
 	put_floats(&w, m->bias, (size_t)m->n_labels);
 	put_floats(&w, m->w, (size_t)TEXTFEAT_DIM * (size_t)m->n_labels);
 	put_u32(&w, w.sum);
@@ -638,16 +679,23 @@ static int parse_langs(struct rbuf *r, struct clf_model *m)
 	m->n_langs = (int)n;
 	m->langs = calloc(n ? n : 1, sizeof *m->langs);
 	m->shift = calloc((size_t)(n ? n : 1) * (size_t)m->n_labels, sizeof *m->shift);
-	if (!m->langs || !m->shift)
+	m->docs = calloc(n ? n : 1, sizeof *m->docs);
+	if (!m->langs || !m->shift || !m->docs)
 		return -1;
 	for (uint32_t l = 0; l < n; l++) {
 		uint32_t len;
 
 		if (get_u32(r, &len) || len == 0 || len >= sizeof m->langs[l] ||
 		    get(r, m->langs[l], len) ||
-		    get_floats(r, m->shift + (size_t)l * (size_t)m->n_labels, (size_t)m->n_labels))
+		    get_floats(r, m->shift + (size_t)l * (size_t)m->n_labels, (size_t)m->n_labels) ||
+		    get_u32(r, &m->docs[l]))
 			return -1;
 	}
+	if (get_floats(r, &m->mix[0][0], 4))
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (!(m->mix[i / 2][i % 2] >= 0 && m->mix[i / 2][i % 2] <= 100))
+			return -1;	/* also refuses NaN */
 	return 0;
 }
 
