@@ -37,6 +37,9 @@
  *	   decisions and results are written in the document's transaction.
  *	   A model failure on one document is logged and the document is
  *	   stored with its rule/classifier results: it never costs a document.
+ *	   Its llm_stages rows say "failed" with the error; without a model
+ *	   (or without text) they say "skipped", so the store, not only the
+ *	   log, tells which documents the model never read.
  *	   Documents of one run are therefore evaluated one after another;
  *	   decode steps of different documents are not batched together.
  */
@@ -341,6 +344,7 @@ static int put_children(struct wctx *w, const struct ipc_view *v, const char *pa
 	for (size_t i = 0; i < v->n; i++) {
 		struct doc_strings s = { 0 };
 		struct store_doc d;
+		struct store_llm_stage rows[3];
 		char ckey[SPOOL_KEY_MAX + 16];
 		int rc;
 
@@ -350,6 +354,12 @@ static int put_children(struct wctx *w, const struct ipc_view *v, const char *pa
 		if (rc != 0)
 			return rc;
 		fill_doc(w->child, &s, &d);
+		/* note 5: the model reads the top-level document only */
+		if (d.results) {
+			llm_stages_fill(rows, "skipped", w->llm ? "attachment" : "no_model");
+			s.r.llm_stages = rows;
+			s.r.n_llm_stages = 3;
+		}
 		snprintf(ckey, sizeof ckey, "%s#%d", claim ? claim : "", ++k);
 		d.claim = claim ? ckey : NULL;
 		d.parent = parent;
@@ -367,27 +377,26 @@ static int has_children(const struct ipc_view *v)
 	return ipc_get(v, TAG_CHILD) != NULL;
 }
 
-/* commit - one document (and its children) in one transaction */
 /* run_llm - note 5: the model stages of one document, timings appended to d */
 static int run_llm(struct wctx *w, struct doc_strings *s, struct store_doc *d,
-		   struct llm_result *r, struct store_timing *t, char names[3][24])
+		   struct llm_result *r, struct store_timing *t, char names[3][24],
+		   struct dk_err *err)
 {
 	struct llm_rule_span *rules = calloc(s->r.n_entities + 1, sizeof *rules);
-	struct dk_err err = DK_ERR_INIT;
 	int rc;
 
 	if (rules == NULL)
-		return -1;
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
 	for (size_t i = 0; s->ents && i < s->r.n_entities; i++) {
 		rules[i].type = s->ents[i].type;
 		rules[i].start = s->ents[i].start;
 		rules[i].end = s->ents[i].end;
 	}
 	rc = llm_run(w->llm, d->text, d->text_len, s->r.language, rules, s->r.n_entities,
-		     s->r.label, s->r.label_confidence, r, &err);
+		     s->r.label, s->r.label_confidence, r, err);
 	free(rules);
 	if (rc != 0) {
-		log_warn("doc=%.12s stage=llm error=\"%s\"", d->id, err.msg);
+		log_warn("doc=%.12s stage=llm error=\"%s\"", d->id, err->msg);
 		return rc;
 	}
 	for (size_t i = 0; i < d->n_timings; i++)
@@ -407,6 +416,24 @@ static int run_llm(struct wctx *w, struct doc_strings *s, struct store_doc *d,
 	return 0;
 }
 
+/*
+ * mark_skipped - note 5: a done document the model did not read gets its
+ * stages stored as skipped (no model, no text) or failed (the model's
+ * error), in the document's own transaction
+ */
+static void mark_skipped(struct wctx *w, struct doc_strings *s, const struct store_doc *d,
+			 const struct dk_err *lerr, struct store_llm_stage rows[3])
+{
+	const char *reason = w->llm == NULL ? "no_model" : d->text_len == 0 ? "no_text" : NULL;
+
+	if (d->results == NULL || (reason == NULL && lerr->code == 0))
+		return;
+	llm_stages_fill(rows, reason ? "skipped" : "failed", reason ? reason : lerr->msg);
+	s->r.llm_stages = rows;
+	s->r.n_llm_stages = 3;
+}
+
+/* commit - one document (and its children) in one transaction */
 static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *out,
 		  struct dk_err *err)
 {
@@ -414,6 +441,8 @@ static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *
 	struct store_doc d;
 	struct llm_result r = { 0 };
 	struct store_timing t[WRITER_MAX_TIMINGS + 4];
+	struct store_llm_stage rows[3];
+	struct dk_err lerr = DK_ERR_INIT;
 	char names[3][24];
 	int group = has_children(v), rc = 0, llm = 0;
 
@@ -421,7 +450,9 @@ static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *
 	d.run_id = w->run_id;
 	if (w->llm && d.text && d.text_len > 0 && d.status == STORE_DONE &&
 	    store_has_document(&w->st, d.id, err) == 0)
-		llm = run_llm(w, &s, &d, &r, t, names) == 0;
+		llm = run_llm(w, &s, &d, &r, t, names, &lerr) == 0;
+	if (!llm)
+		mark_skipped(w, &s, &d, &lerr, rows);
 	if (group || llm)
 		rc = store_begin(&w->st, err);
 	if (rc == 0)

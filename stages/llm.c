@@ -89,6 +89,7 @@ struct llm {
 /* one stage call: what params record and replay restores */
 struct call {
 	const char *lang;		/* may be NULL */
+	const char *summary_lang;	/* the summary's language code; NULL: the letter's own */
 	uint32_t n_ctx;
 	uint32_t entity_max_tokens;
 	uint32_t summary_max_tokens;
@@ -147,6 +148,14 @@ static void sha_hex(const void *p, size_t n, char out[65])
 
 	g_strlcpy(out, s, 65);
 	g_free(s);
+}
+
+/* lang_code - s if it is a language code that params can record as is, else NULL */
+static const char *lang_code(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n < 16 && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == n ? s : NULL;
 }
 
 /* load_tmpl - read DATADIR/prompts/name */
@@ -333,6 +342,13 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 		l->o.summary_max_tokens = 120;
 	if (l->o.summary_max_words == 0)
 		l->o.summary_max_words = 60;
+	if (l->o.summary_language == NULL)
+		l->o.summary_language = "";
+	if (*l->o.summary_language && lang_code(l->o.summary_language) == NULL) {
+		free(l);
+		return dk_err_setx(err, DK_ECONFIG, "bad_summary_language", "summary_language '%s' "
+				   "is not a language code such as 'de'", opts->summary_language);
+	}
 	dk_buf_init(&l->head, 0);
 	dk_buf_init(&l->tail, 0);
 	dir = opts->datadir ? opts->datadir : dk_datadir();
@@ -423,14 +439,45 @@ static char *taxonomy_block(const struct llm *l, const char *lang)
 	return g_string_free(s, FALSE);
 }
 
+/*
+ * language_name - "German (de)" for the codes langid reports (the EU's 24
+ * languages), the bare code otherwise. A fixed table, not ICU's display
+ * names: the prompt's bytes must not change with a library upgrade, or
+ * recorded decisions would no longer replay.
+ */
+static void language_name(const char *code, char *out, size_t n)
+{
+	static const char *const names[][2] = {
+		{ "bg", "Bulgarian" }, { "cs", "Czech" }, { "da", "Danish" }, { "de", "German" },
+		{ "el", "Greek" }, { "en", "English" }, { "es", "Spanish" }, { "et", "Estonian" },
+		{ "fi", "Finnish" }, { "fr", "French" }, { "ga", "Irish" }, { "hr", "Croatian" },
+		{ "hu", "Hungarian" }, { "it", "Italian" }, { "lt", "Lithuanian" },
+		{ "lv", "Latvian" }, { "mt", "Maltese" }, { "nl", "Dutch" }, { "pl", "Polish" },
+		{ "pt", "Portuguese" }, { "ro", "Romanian" }, { "sk", "Slovak" },
+		{ "sl", "Slovenian" }, { "sv", "Swedish" },
+	};
+
+	if (code == NULL) {
+		g_strlcpy(out, "the letter's own language", n);
+		return;
+	}
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(code, names[i][0]) == 0) {
+			snprintf(out, n, "%s (%s)", names[i][1], code);
+			return;
+		}
+	g_strlcpy(out, code, n);
+}
+
 /* task_text - the filled <stage>.txt */
 static int task_text(const struct llm *l, int st, const struct call *k, struct dk_buf *out,
 		     struct dk_err *err)
 {
-	char words[16];
+	char words[16], sum_lang[64];
 	char *tax = taxonomy_block(l, k->lang);
 	struct var vars[] = {
 		{ "language", k->lang ? k->lang : "unknown" },
+		{ "summary_language", sum_lang },
 		{ "taxonomy", tax },
 		{ "entity_types", l->entity_types },
 		{ "max_words", words },
@@ -438,6 +485,7 @@ static int task_text(const struct llm *l, int st, const struct call *k, struct d
 	int rc;
 
 	snprintf(words, sizeof words, "%u", k->max_words);
+	language_name(k->summary_lang, sum_lang, sizeof sum_lang);
 	rc = fill(l->task[st].text, vars, sizeof vars / sizeof vars[0], out, err);
 	g_free(tax);
 	return rc;
@@ -1061,6 +1109,9 @@ static char *params_json(const struct llm *l, int st, const struct call *k, size
 		g_string_append_printf(s, "\"grammar_sha256\":\"%s\",", l->gram_sha);
 	if (k->lang && strspn(k->lang, "abcdefghijklmnopqrstuvwxyz-") == strlen(k->lang))
 		g_string_append_printf(s, "\"language\":\"%s\",", k->lang);
+	/* call_defaults() let only a code through */
+	if (st == ST_SUMMARIZE && k->summary_lang)
+		g_string_append_printf(s, "\"summary_language\":\"%s\",", k->summary_lang);
 	g_string_append_printf(s, "\"n_ctx\":%u,\"entity_max_tokens\":%u,\"summary_max_tokens\":%u,"
 			       "\"max_words\":%u,\"sampler\":{\"temp\":0,\"top_k\":0,\"top_p\":1,"
 			       "\"min_p\":0,\"repeat_penalty\":1,\"seed\":0},\"doc_bytes\":%zu,"
@@ -1105,6 +1156,7 @@ static void combine(const struct llm *l, const char *clf, double clf_conf, struc
 static void call_defaults(const struct llm *l, const char *lang, struct call *k)
 {
 	k->lang = lang;
+	k->summary_lang = *l->o.summary_language ? l->o.summary_language : lang_code(lang);
 	k->n_ctx = l->o.n_ctx;
 	k->entity_max_tokens = l->o.entity_max_tokens;
 	k->summary_max_tokens = l->o.summary_max_tokens;
@@ -1157,6 +1209,8 @@ int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
 		rc = locate(r->dec[ST_ENTITIES].output, text, len, rules, n_rules, r, err);
 	}
 	if (rc == 0) {
+		g_strlcpy(r->summary_language, k.summary_lang ? k.summary_lang : "",
+			  sizeof r->summary_language);
 		r->summary = g_strdup(r->dec[ST_SUMMARIZE].output);
 		if (llm_faithfulness(r->summary, text, len, &r->summary_flags) != 0)
 			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
@@ -1226,6 +1280,8 @@ static int replay_call(const struct llm *l, int st, JsonObject *o, struct call *
 	if (rc != 0)
 		return rc;
 	k->lang = json_object_has_member(o, "language") ? json_object_get_string_member(o, "language") : NULL;
+	k->summary_lang = json_object_has_member(o, "summary_language") ?
+		json_object_get_string_member(o, "summary_language") : NULL;
 	k->n_ctx = get_u32(o, "n_ctx");
 	k->entity_max_tokens = get_u32(o, "entity_max_tokens");
 	k->summary_max_tokens = get_u32(o, "summary_max_tokens");

@@ -28,7 +28,8 @@
  *	uses opts.n_threads workers inside each decode.
  * ERRORS
  *	DK_ENOTFOUND, DK_EIO (files), DK_ECONFIG (model SHA-256 differs from
- *	the pin, slug "model_sha256_mismatch"), DK_EFORMAT (bad model or
+ *	the pin, slug "model_sha256_mismatch"; summary_language is not a
+ *	language code, slug "bad_summary_language"), DK_EFORMAT (bad model or
  *	template), DK_EINVAL (bad params on replay), DK_ENOMEM.
  */
 #ifndef DK_LLM_H
@@ -59,6 +60,9 @@ struct llm_opts {
 	uint32_t entity_max_tokens;	/* 0: 256 */
 	uint32_t summary_max_tokens;	/* 0: 120 */
 	uint32_t summary_max_words;	/* in the prompt; 0: 60 */
+	const char *summary_language;	/* code the summary is written in (prompts'
+					 * {{summary_language}}); NULL or "": the
+					 * document's language */
 	enum llm_combine combine;
 };
 
@@ -94,6 +98,7 @@ struct llm_result {
 	size_t n_not_found;		/* model items not found verbatim: dropped */
 	size_t n_rule_overlap;		/* dropped: a rule entity holds the span or type */
 	char *summary;
+	char summary_language[16];	/* code the prompt asked for; "": unknown */
 	char *summary_flags;		/* JSON array of summary words absent from the text,
 					 * also in the summarize decision's params ("unfaithful") */
 	struct llm_decision dec[3];

@@ -464,7 +464,7 @@ static void export_record_shape(void)
 				 "\"error\":{\"code\":\"encrypted_pdf\",\"message\":\"pdf is encrypted\"},"
 				 "\"parent\":null,\"mime\":\"application/pdf\",\"pages\":null,"
 				 "\"text_chars\":null,\"language\":null,\"classification\":null,"
-				 "\"entities\":[],\"summary\":null,\"decisions\":[]}", id);
+				 "\"entities\":[],\"summary\":null,\"decisions\":[],\"llm_stages\":[]}", id);
 			CHECKF(strcmp(rec, want) == 0, "%.400s", rec);
 		} else {
 			CHECK(strcmp((const char *)sqlite3_column_text(q, 1), "duplicate") == 0);
