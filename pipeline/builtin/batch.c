@@ -116,9 +116,10 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 			       sm->counts[i].status, (long long)sm->counts[i].n);
 		printf("\n");
 	}
+	/* the total says where a run's time went; llm_* names are the longest */
 	for (size_t i = 0; i < sm->n_stages; i++)
-		printf("  stage %-10s %lld documents, %.1f ms average, %.1f ms max\n",
-		       sm->stages[i].stage, (long long)sm->stages[i].n,
+		printf("  stage %-13s %lld documents, %.1f s total, %.1f ms average, %.1f ms max\n",
+		       sm->stages[i].stage, (long long)sm->stages[i].n, sm->stages[i].total_ms / 1e3,
 		       sm->stages[i].n ? sm->stages[i].total_ms / (double)sm->stages[i].n : 0.0,
 		       sm->stages[i].max_ms);
 }

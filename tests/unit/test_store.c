@@ -673,7 +673,7 @@ static void results_and_decisions(void)
 	CHECK(count(&st, "SELECT count(*) FROM llm_decisions WHERE params = '{\"seed\":7,\"temp\":0}' "
 		    "AND audit_seq = (SELECT seq FROM audit_log WHERE kind = 'decision')") == 1);
 	memcpy(h, want, 65);
-	snprintf(want, sizeof want, "\"decisions\":[\"%s\"]}", h);
+	snprintf(want, sizeof want, "\"decisions\":[\"%s\"],\"llm_stages\":[]}", h);
 	CHECK(strstr(record_of(&st, id), want) != NULL);
 	CHECK(count(&st, "SELECT count(*) FROM audit_log WHERE kind = 'results'") == 1);
 	CHECK(audit_verify(store_db(&st), NULL, &e) == 0);
