@@ -8,14 +8,8 @@
  *	output projection for the entries that asked for logits. The five
  *	architectures differ only in the marked steps.
  * DESIGN NOTES
- *	1. matmul() is the hot spot: it quantizes the input rows once to the
- *	   weight's vec_dot_type, then threads take contiguous ranges of
- *	   output rows (thr_split) and compute whole dot products with the
- *	   context's kernel table (engine/kernels: reference or SIMD). No dot
- *	   product is ever split, so the result does not depend on n_threads.
- *	   Where the table has a vec_dot4 kernel, each row meets 4 tokens
- *	   at a time; it returns bitwise the vec_dot values, so the batch
- *	   split cannot change a logit either.
+ *	1. eng_matmul() (engine/matmul.c) is the hot spot; its result does
+ *	   not depend on the thread count or on how the batch is split.
  *	2. Attention work items are (token, head) pairs, split the same way.
  *	   Each item uses only its thread's scratch row (att, att16, q16).
  *	3. RoPE angles come from engine/rope.c (ggml's recipe), one table
@@ -29,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "engine/matmul.h"
 #include "engine/model.h"
 #include "engine/ref/quants.h"
 #include "engine/rope.h"
@@ -64,77 +59,6 @@ static float gelu_f16(float x)
 	float g = 0.5f * v * (1.0f + tanhf(0.79788456080286535587989211986876f * v *
 					   (1.0f + 0.044715f * v * v)));
 	return ggml_fp16_to_fp32(ggml_fp32_to_fp16(g));
-}
-
-/* ---------------------------------------------------------------- matmul */
-
-struct quant_job {
-	enum ggml_type vdt;
-	const float *x;
-	size_t x_stride;	/* floats */
-	uint8_t *dst;
-	size_t dst_stride;	/* bytes */
-	int64_t n_in;
-	uint32_t n_tok;
-};
-
-static void quant_worker(void *arg, int ith, int nth)
-{
-	const struct quant_job *j = arg;
-	int64_t lo, hi;
-
-	thr_split(j->n_tok, ith, nth, &lo, &hi);
-	for (int64_t t = lo; t < hi; t++)
-		ref_quantize_act(j->vdt, j->x + (size_t)t * j->x_stride,
-				 j->dst + (size_t)t * j->dst_stride, j->n_in);
-}
-
-struct mm_job {
-	ref_vec_dot_fn dot;
-	eng_vec_dot4_fn dot4;	/* NULL: none for this type */
-	const struct eng_mat *w;
-	const uint8_t *act;
-	size_t act_stride;	/* bytes */
-	float *out;
-	size_t out_stride;	/* floats */
-	const float *bias;
-	uint32_t n_tok;
-};
-
-static void mm_worker(void *arg, int ith, int nth)
-{
-	const struct mm_job *j = arg;
-	ref_vec_dot_fn dot = j->dot;
-	int64_t lo, hi;
-
-	thr_split(j->w->n_out, ith, nth, &lo, &hi);
-	for (int64_t r = lo; r < hi; r++) {
-		const uint8_t *row = j->w->data + (size_t)r * j->w->row_bytes;
-		float b = j->bias ? j->bias[r] : 0.0f, o4[4];
-		uint32_t t = 0;
-		for (; j->dot4 != NULL && t + 4 <= j->n_tok; t += 4) {
-			j->dot4(j->w->n_in, row, j->act + (size_t)t * j->act_stride, j->act_stride, o4);
-			for (uint32_t k = 0; k < 4; k++)
-				j->out[(size_t)(t + k) * j->out_stride + r] = o4[k] + b;
-		}
-		for (; t < j->n_tok; t++)
-			j->out[(size_t)t * j->out_stride + r] =
-				dot(j->w->n_in, row, j->act + (size_t)t * j->act_stride) + b;
-	}
-}
-
-/* matmul - out[t][r] = W[r] . x[t] (+ bias[r]) for n_tok rows (note 1) */
-static void matmul(struct eng_ctx *c, const struct eng_mat *w, const float *x, size_t x_stride,
-		   uint32_t n_tok, float *out, size_t out_stride, const float *bias)
-{
-	enum ggml_type vdt = ggml_type_traits(w->type)->vec_dot_type;
-	size_t arow = vdt == GGML_TYPE_F32 ? (size_t)w->n_in * sizeof(float)
-					   : ggml_row_size(vdt, (uint64_t)w->n_in);
-	struct quant_job qj = { vdt, x, x_stride, c->act_q, arow, w->n_in, n_tok };
-	struct mm_job mj = { c->kern->vec_dot[w->type], c->kern->vec_dot4[w->type], w, c->act_q, arow, out, out_stride, bias, n_tok };
-
-	thr_pool_run(c->pool, quant_worker, &qj);
-	thr_pool_run(c->pool, mm_worker, &mj);
 }
 
 /* ------------------------------------------------------------- attention */
@@ -210,7 +134,7 @@ static void qkv(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
 	size_t E = m->hp.n_embd, Q = m->q_dim, KV = m->kv_dim;
 
 	if (L->wqkv.data != NULL) {
-		matmul(c, &L->wqkv, c->xb, E, n, c->qkv, Q + 2 * KV, NULL);
+		eng_matmul(c, &L->wqkv, c->xb, E, n, c->qkv, Q + 2 * KV, NULL);
 		for (uint32_t t = 0; t < n; t++) {
 			const float *r = c->qkv + t * (Q + 2 * KV);
 			memcpy(c->q + t * Q, r, Q * sizeof(float));
@@ -219,9 +143,9 @@ static void qkv(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
 		}
 		return;
 	}
-	matmul(c, &L->wq, c->xb, E, n, c->q, Q, L->bq);
-	matmul(c, &L->wk, c->xb, E, n, c->k, KV, L->bk);
-	matmul(c, &L->wv, c->xb, E, n, c->v, KV, L->bv);
+	eng_matmul(c, &L->wq, c->xb, E, n, c->q, Q, L->bq);
+	eng_matmul(c, &L->wk, c->xb, E, n, c->k, KV, L->bk);
+	eng_matmul(c, &L->wv, c->xb, E, n, c->v, KV, L->bv);
 }
 
 /* ffn - gate/up, activation, down: xb (normed) -> xb2 */
@@ -233,17 +157,17 @@ static void ffn(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
 
 	if (L->w_gate.data == NULL) {
 		/* phi3: fused up, outputs [0, F) gate and [F, 2F) up */
-		matmul(c, &L->w_up, c->xb, E, n, c->hb, 2 * F, NULL);
+		eng_matmul(c, &L->w_up, c->xb, E, n, c->hb, 2 * F, NULL);
 		for (uint32_t t = 0; t < n; t++)
 			for (size_t i = 0; i < F; i++)
 				c->hb2[t * F + i] = silu(c->hb[t * 2 * F + i]) * c->hb[t * 2 * F + F + i];
 	} else {
-		matmul(c, &L->w_gate, c->xb, E, n, c->hb, F, NULL);
-		matmul(c, &L->w_up, c->xb, E, n, c->hb2, F, NULL);
+		eng_matmul(c, &L->w_gate, c->xb, E, n, c->hb, F, NULL);
+		eng_matmul(c, &L->w_up, c->xb, E, n, c->hb2, F, NULL);
 		for (size_t i = 0; i < n * F; i++)
 			c->hb2[i] *= gelu ? gelu_f16(c->hb[i]) : silu(c->hb[i]);
 	}
-	matmul(c, &L->w_down, c->hb2, F, n, c->xb2, E, NULL);
+	eng_matmul(c, &L->w_down, c->hb2, F, n, c->xb2, E, NULL);
 }
 
 /* eng_forward - see model.h; the whole model in one pass (note 5) */
@@ -305,7 +229,7 @@ void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int3
 		}
 		struct att_job aj = { c, L, l, n, pos, seq };
 		thr_pool_run(c->pool, att_worker, &aj);
-		matmul(c, &L->wo, c->xb, Q, n, c->xb2, E, NULL);
+		eng_matmul(c, &L->wo, c->xb, Q, n, c->xb2, E, NULL);
 		/* residual (gemma3 norms the branch first) */
 		for (uint32_t t = 0; t < n; t++) {
 			if (L->post_attn_norm != NULL)
@@ -331,7 +255,7 @@ void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int3
 			rmsnorm(c->out_x + (n_out++) * E, c->x + t * E, m->out_norm, (int)E, hp->rms_eps);
 	if (n_out == 0)
 		return;
-	matmul(c, &m->output, c->out_x, E, n_out, c->logits, hp->n_vocab, NULL);
+	eng_matmul(c, &m->output, c->out_x, E, n_out, c->logits, hp->n_vocab, NULL);
 	if (hp->final_softcap > 0.0f)
 		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)
 			c->logits[i] = hp->final_softcap * tanhf(c->logits[i] / hp->final_softcap);
