@@ -956,7 +956,7 @@ static int generate(struct llm *l, uint32_t pos, const struct call *k, struct dk
 	const float *lg = eng_logits(l->c, l->last);
 	int rc = samp_init(&s, &sp, err);
 
-	while (rc == 0 && ids.n < k->entity_max_tokens && pos < k->n_ctx) {
+	while (rc == 0 && ids.n < k->summary_max_tokens && pos < k->n_ctx) {
 		int32_t id = samp_sample(&s, lg, l->n_vocab);
 
 		if (id < 0 || tok_ids_push(&ids, id) != 0) {
@@ -1335,5 +1335,49 @@ int llm_replay(struct llm *l, const char *stage, const char *params, const char 
 	free(sc.lp);
 	dk_buf_release(&d.filled);
 	g_object_unref(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------ prompts for others */
+
+/* llm_prompt - see llm.h */
+int llm_prompt(struct llm *l, const char *stage, const char *text, size_t len, const char *lang,
+	       struct dk_buf *out, uint32_t *max_tokens, struct dk_err *err)
+{
+	struct call k;
+	struct doc d = { NULL, 0, DK_BUF_INIT, 0 };
+	struct tok_ids ids = TOK_IDS_INIT;
+	uint32_t room = 0, most = 0;
+	size_t n = 0;
+	int st, rc = 0;
+
+	for (st = 0; st < ST_N && strcmp(stage, stage_names[st]) != 0; st++)
+		;
+	if (st == ST_N)
+		return dk_err_set(err, DK_EINVAL, "unknown stage '%s'", stage);
+	call_defaults(l, lang, &k);
+	rc = reserve(l, &k, &room, err);
+	if (rc == 0)
+		rc = fit(l, text, len, &k, room, &n, err);
+	if (rc == 0)
+		rc = prefix_ids(l, text, n, &k, &d.filled, &ids, err);
+	if (rc == 0 && (dk_buf_add(out, l->head.buf, l->head.len) ||
+			dk_buf_add(out, d.filled.buf, d.filled.len)))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = task_text(l, st, &k, out, err);
+	if (rc == 0 && dk_buf_add(out, l->tail.buf, l->tail.len))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	/* classify generates nothing here: a generator would need the longest label */
+	for (size_t i = 0; rc == 0 && st == ST_CLASSIFY && i < l->tax.n_labels; i++) {
+		tok_ids_release(&ids);
+		rc = encode(l, l->tax.labels[i], strlen(l->tax.labels[i]), 0, &ids, err);
+		if (ids.n > most)
+			most = (uint32_t)ids.n;
+	}
+	*max_tokens = st == ST_CLASSIFY ? most : st == ST_ENTITIES ? k.entity_max_tokens :
+		      k.summary_max_tokens;
+	tok_ids_release(&ids);
+	dk_buf_release(&d.filled);
 	return rc;
 }

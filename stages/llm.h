@@ -143,6 +143,17 @@ int llm_replay(struct llm *l, const char *stage, const char *params, const char 
  */
 int llm_faithfulness(const char *summary, const char *text, size_t len, char **out);
 
+/*
+ * llm_prompt - append to out the prompt llm_run() gives stage for
+ * text[0..len) in lang, as text (chat framing included, BOS not; the
+ * document cut as llm_run() cuts it; a map-reduced summary's single pass
+ * over that cut), and set *max_tokens to the stage's generation budget
+ * (classify: the longest label in tokens). For comparisons with other
+ * engines on the same prompts (tests/bench/llm.sh).
+ */
+int llm_prompt(struct llm *l, const char *stage, const char *text, size_t len, const char *lang,
+	       struct dk_buf *out, uint32_t *max_tokens, struct dk_err *err);
+
 /* llm_file_sha256 - SHA-256 of a file's bytes as 64 hex digits */
 int llm_file_sha256(const char *path, char out[65], struct dk_err *err);
 

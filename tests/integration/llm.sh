@@ -49,6 +49,14 @@ n=$("$D" export --db "$T_TMP/r.db" | grep -c '"method":"llm"')
 [ "$n" -eq 2 ] && pass llm_labels_exported || fail llm_labels_exported "$n records with an llm method"
 n=$("$D" export --db "$T_TMP/r.db" | grep -c '"summary":{"text":"[^"]*","language":"en","method":"llm"}.*"status":"done","reason":null}\]}$')
 [ "$n" -eq 2 ] && pass llm_summary_language_and_done || fail llm_summary_language_and_done "$n records"
+# docket prompt: the bytes the entities decision of a.txt hashed, and the budgets
+ida=$(sha256sum "$T_TMP/spool/done/a.txt" | cut -c1-64)
+want=$(sqlite3 "$T_TMP/r.db" "SELECT prompt_sha256 FROM llm_decisions WHERE doc_id = '$ida' AND stage = 'entities'")
+got=$("$D" show --db "$T_TMP/r.db" --text "$ida" | "$D" prompt --model "$M" --set llm_ctx=4096 \
+	--stage entities --lang en | sha256sum | cut -c1-64)
+budget=$("$D" prompt --model "$M" --stage summarize --max-tokens </dev/null)
+[ -n "$want" ] && [ "$got" = "$want" ] && [ "$budget" = 120 ] && pass prompt_command ||
+	fail prompt_command "prompt hash $got, decision $want, budget $budget"
 for t in 2 3; do
 	out=$("$D" replay --all --db "$T_TMP/r.db" --model "$M" --set llm_ctx=4096 --threads $t 2>&1)
 	case "$out" in *"replayed 6 decisions: 6 identical, 0 mismatched") pass replay_${t}_threads ;;

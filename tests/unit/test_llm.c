@@ -290,18 +290,19 @@ static int64_t count_rows(struct store *st, const char *sql)
  * summary_in - run letter as a German document with summary_language sl;
  * fills r. The summarize prompt names the language; classify's does not.
  */
-static struct llm *summary_in(const char *sl, struct llm_result *r, struct dk_err *e)
+static struct llm *summary_in(const char *sl, uint32_t max_tokens, struct llm_result *r,
+			      struct dk_err *e)
 {
 	struct llm_opts o;
 	struct llm *l = NULL;
 
 	memset(&o, 0, sizeof o);
-	o.model = fixture(MK_QWEN2, 1);
+	o.model = fixture(MK_LLAMA, 2);
 	o.datadir = top();
 	o.taxonomy = short_taxonomy();
 	o.n_ctx = 1024;
-	o.entity_max_tokens = 4;
-	o.summary_max_tokens = 4;
+	o.entity_max_tokens = 24;
+	o.summary_max_tokens = max_tokens;
 	o.summary_language = sl;
 	if (llm_open(&l, &o, e) != 0)
 		return NULL;
@@ -319,9 +320,9 @@ static void test_summary_language(void)
 	struct llm *a, *b;
 	struct dk_err e;
 
-	a = summary_in(NULL, &own, &e);
+	a = summary_in(NULL, 4, &own, &e);
 	REQUIREF(a != NULL, "own: %.200s", e.msg);
-	b = summary_in("fr", &fr, &e);
+	b = summary_in("fr", 4, &fr, &e);
 	REQUIREF(b != NULL, "fr: %.200s", e.msg);
 	CHECKF(strcmp(own.summary_language, "de") == 0, "got '%.20s'", own.summary_language);
 	CHECKF(strcmp(fr.summary_language, "fr") == 0, "got '%.20s'", fr.summary_language);
@@ -335,8 +336,64 @@ static void test_summary_language(void)
 	llm_result_release(&fr);
 	llm_close(a);
 	llm_close(b);
-	CHECK(summary_in("German!", &own, &e) == NULL);
+	CHECK(summary_in("German!", 4, &own, &e) == NULL);
 	CHECKF(e.code == DK_ECONFIG && strcmp(e.slug, "bad_summary_language") == 0, "%.200s", e.msg);
+}
+
+/*
+ * summary_max_tokens bounds the summary (not entity_max_tokens): greedy, so a
+ * prefix. (llama seed 2 writes words; other fixtures end at once or write blanks.)
+ */
+static void test_summary_bound(void)
+{
+	struct llm_result one, many;
+	struct llm *a, *b;
+	struct dk_err e;
+
+	a = summary_in(NULL, 1, &one, &e);
+	REQUIREF(a != NULL, "1: %.200s", e.msg);
+	b = summary_in(NULL, 12, &many, &e);
+	REQUIREF(b != NULL, "12: %.200s", e.msg);
+	CHECKF(strlen(one.summary) < strlen(many.summary) &&
+	       strncmp(one.summary, many.summary, strlen(one.summary)) == 0,
+	       "'%.100s' vs '%.100s'", one.summary, many.summary);
+	llm_result_release(&one);
+	llm_result_release(&many);
+	llm_close(a);
+	llm_close(b);
+}
+
+/* llm_prompt gives the very bytes each decision's prompt hash covers, and the budgets */
+static void test_prompt_matches(void)
+{
+	static const enum mkmodel_arch archs[] = { MK_QWEN2, MK_GEMMA3 };
+
+	taxonomy_file = short_taxonomy();
+	for (size_t a = 0; a < 2; a++) {
+		struct dk_err e;
+		struct llm *l = open_llm(fixture(archs[a], 1), 1, 1024, NULL, &e);
+		struct llm_result r;
+
+		REQUIREF(l != NULL, "open: %.200s", e.msg);
+		REQUIREF(llm_run(l, letter, strlen(letter), "de", NULL, 0, NULL, 0, &r, &e) == 0,
+			 "run: %.200s", e.msg);
+		for (size_t i = 0; i < r.n_dec; i++) {
+			struct dk_buf p = DK_BUF_INIT;
+			uint32_t max = 0;
+			char h[65];
+
+			REQUIREF(llm_prompt(l, r.dec[i].stage, letter, strlen(letter), "de", &p, &max,
+					    &e) == 0, "prompt: %.200s", e.msg);
+			store_sha256_hex(p.buf, p.len, h);
+			CHECKF(strcmp(h, r.dec[i].prompt_sha256) == 0, "%.20s prompt differs", r.dec[i].stage);
+			/* classify: the longest label, at least one token */
+			CHECK(i == 0 ? max > 0 : max == (i == 1 ? 48u : 16u));
+			dk_buf_release(&p);
+		}
+		llm_result_release(&r);
+		llm_close(l);
+	}
+	taxonomy_file = NULL;
 }
 
 /* decisions land in the audit chain; editing a stored decision breaks it */
@@ -410,5 +467,7 @@ int main(void)
 	RUN(test_combine);
 	RUN(test_record_and_tamper);
 	RUN(test_summary_language);
+	RUN(test_summary_bound);
+	RUN(test_prompt_matches);
 	return TEST_END();
 }
