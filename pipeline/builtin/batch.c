@@ -103,8 +103,11 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 {
 	int64_t n = c->done + c->failed + c->duplicate;
 
-	printf("docket: %lld documents in %.1f s (%.0f documents/minute)\n", (long long)n,
-	       c->seconds, c->seconds > 0 ? (double)n * 60.0 / c->seconds : 0.0);
+	double per_min = c->seconds > 0 ? (double)n * 60.0 / c->seconds : 0.0;
+
+	/* model runs can be slower than one document a minute: keep two decimals there */
+	printf("docket: %lld documents in %.1f s (%.*f documents/minute)\n", (long long)n,
+	       c->seconds, per_min < 10 ? 2 : 0, per_min);
 	printf("  status: done %lld, failed %lld, duplicate %lld\n", (long long)c->done,
 	       (long long)c->failed, (long long)c->duplicate);
 	if (sm == NULL)

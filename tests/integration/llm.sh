@@ -43,7 +43,7 @@ for s in llm_prefix llm_classify llm_entities llm_summarize; do
 	grep -Eq "^  stage $s +2 documents, [0-9.]+ s total, [0-9.]+ ms average, [0-9.]+ ms max$" \
 		"$T_TMP/out" && n=$((n + 1))
 done
-head -1 "$T_TMP/out" | grep -Eq '^docket: 2 documents in [0-9.]+ s \([0-9]+ documents/minute\)$' &&
+head -1 "$T_TMP/out" | grep -Eq '^docket: 2 documents in [0-9.]+ s \([0-9.]+ documents/minute\)$' &&
 	[ $n -eq 4 ] && pass stage_times || fail stage_times "$(cat "$T_TMP/out")"
 n=$("$D" export --db "$T_TMP/r.db" | grep -c '"method":"llm"')
 [ "$n" -eq 2 ] && pass llm_labels_exported || fail llm_labels_exported "$n records with an llm method"
