@@ -115,7 +115,7 @@ void eng_ctx_free(struct eng_ctx *c);
 /* eng_ctx_use_ref_kernels - on: scalar reference dot products from now on
  * (tests compare them with the SIMD kernels chosen at creation) */
 void eng_ctx_use_ref_kernels(struct eng_ctx *c, int on);
-/* eng_ctx_kernels - name of the dot-product kernels in use ("ref", "avx2") */
+/* eng_ctx_kernels - name of the dot-product kernels in use ("ref", "avx2", "avx512") */
 const char *eng_ctx_kernels(const struct eng_ctx *c);
 /* eng_ctx_params - the effective parameters (defaults filled in) */
 const struct eng_ctx_params *eng_ctx_params(const struct eng_ctx *c);

@@ -111,5 +111,6 @@ void llm_opts_from_config(const struct config *cfg, struct llm_opts *o)
 	o->review_threshold = cfg->review_threshold;
 	o->summary_max_tokens = (uint32_t)cfg->summary_max_tokens;
 	o->summary_language = cfg->summary_language;
+	o->parallel = (uint32_t)cfg->llm_parallel;
 	o->combine = strcmp(cfg->llm_combine, "confident") == 0 ? LLM_COMBINE_CONFIDENT : LLM_COMBINE_LLM;
 }

@@ -12,7 +12,9 @@
  * DESIGN NOTES
  *	Document states (struct doc):
  *	    QUEUED --dispatch--> EXTRACTING --result--> WRITING --ack--> (finished)
- *	       \--refused/unopenable--------------------^  ^--worker died/timeout
+ *	       |                     |  \--text, model--> MODELLING --answer--^
+ *	       \--refused/unopenable--+-----------------------------------------^
+ *	                    worker died/timeout
  *	1. A document is in work/ during all three states. It leaves work/
  *	   only by spool_finish() after the writer's acknowledgement, so at
  *	   any crash point the file is either still in inbox/ or work/ (and is
@@ -30,7 +32,17 @@
  *	5. Only the supervisor renames in the spool. Directory fsyncs are
  *	   batched (spool.c note 6) every SYNC_SECS and at the end.
  *	6. At most CLAIM_AHEAD documents per worker are claimed ahead: the
- *	   inbox stays the backlog, so a stop leaves little in work/.
+ *	   inbox stays the backlog, so a stop leaves little in work/. Likewise
+ *	   extraction pauses while the engine holds more than engine_backlog()
+ *	   documents: the model is the slow stage, and text waiting for it
+ *	   would only pile up in memory.
+ *	7. The engine process holds several documents at once. Each one's
+ *	   request is kept until the answer arrives; when the engine dies,
+ *	   every document it held is sent again to its successor, at most
+ *	   MAX_ENGINE_TRIES times, and then goes to the writer with the
+ *	   failure as its model error (stored with its rule and classifier
+ *	   results): a poisonous document cannot stall the run, and nothing
+ *	   in hand is lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,8 +70,11 @@
 #define MAX_BACKOFF 5.0
 #define MAX_SETUP_FAILS 8
 #define MAX_WRITE_TRIES 5
+#define MAX_ENGINE_TRIES 3
 
-enum doc_state { QUEUED, EXTRACTING, WRITING };
+enum doc_state { QUEUED, EXTRACTING, MODELLING, WRITING };
+enum proc_kind { P_EXTRACT, P_WRITER, P_ENGINE };
+static const char *const kind_names[] = { "extract", "writer", "engine" };
 
 struct doc {
 	int64_t seq;
@@ -72,6 +87,9 @@ struct doc {
 	int sent;		/* tow sent to the current writer */
 	int tries;		/* writer error replies so far */
 	double retry_at;
+	struct ipc_msg toe;	/* MSG_LLM for the engine (note 7) */
+	int e_sent;		/* toe sent to the current engine */
+	int e_tries;		/* engines that died holding it */
 };
 
 struct proc {
@@ -93,6 +111,9 @@ struct sup {
 	struct proc *w;
 	int nw;
 	struct proc writer;
+	struct proc engine;	/* pid 0 and never spawned without a model */
+	int has_engine;
+	GQueue modelling;	/* MODELLING docs (note 7) */
 	int64_t run_id;
 	GQueue queue;		/* QUEUED docs */
 	GQueue writing;		/* WRITING docs, send order */
@@ -185,12 +206,14 @@ static struct doc *doc_new(struct sup *s, const struct spool_entry *e)
 	d->e = *e;
 	received_now(d->received);
 	ipc_msg_init(&d->tow, MSG_DOC, 0);
+	ipc_msg_init(&d->toe, MSG_LLM, 0);
 	return d;
 }
 
 static void doc_free(struct doc *d)
 {
 	ipc_msg_release(&d->tow);
+	ipc_msg_release(&d->toe);
 	g_free(d);
 }
 
@@ -350,16 +373,136 @@ static void on_ack(struct sup *s, const struct ipc_view *v)
 	doc_free(d);
 }
 
+/* ---- engine (note 7) --------------------------------------------------- */
+
+/* engine_send - send d->toe if the engine is up */
+static void engine_send(struct sup *s, struct doc *d)
+{
+	struct dk_err err = DK_ERR_INIT;
+
+	if (s->engine.pid == 0 || d->e_sent)
+		return;
+	if (ipc_send(s->engine.sock, &d->toe, -1, &err) != 0) {
+		log_warn("stage=engine seq=%lld error=\"%s\"", (long long)d->seq, err.msg);
+		return;	/* the engine is dying; SIGCHLD brings a new one */
+	}
+	d->e_sent = 1;
+}
+
+/* engine_backlog - note 6: documents the engine may hold before extraction pauses */
+static unsigned engine_backlog(const struct sup *s)
+{
+	return 2 * (s->o.llm.parallel ? s->o.llm.parallel : 1) + (unsigned)s->nw;
+}
+
+/* wants_model - an extracted document with text goes to the engine first */
+static int wants_model(const struct sup *s, const struct ipc_view *v)
+{
+	const struct ipc_field *t = ipc_get(v, TAG_TEXT);
+	char status[16];
+
+	ipc_get_str(v, TAG_STATUS, status, sizeof status);
+	return s->has_engine && t != NULL && t->len > 0 && strcmp(status, "done") == 0;
+}
+
+/* to_engine - the fields the model stages read, from the extraction result v */
+static void to_engine(struct sup *s, struct doc *d, const struct ipc_view *v)
+{
+	static const unsigned char tags[] = { TAG_ID, TAG_TEXT, TAG_LANG, TAG_ENTITIES, TAG_CLASS };
+	int rc = ipc_put_i64(&d->toe, TAG_SEQ, d->seq);
+
+	for (size_t i = 0; rc == 0 && i < sizeof tags; i++) {
+		const struct ipc_field *f = ipc_get(v, tags[i]);
+
+		if (f != NULL)
+			rc = ipc_put(&d->toe, f->tag, f->data, f->len);
+	}
+	if (rc != 0) {
+		log_warn("stage=engine seq=%lld error=\"out of memory\"", (long long)d->seq);
+		to_writer(s, d);
+		return;
+	}
+	d->state = MODELLING;
+	g_queue_push_tail(&s->modelling, d);
+	engine_send(s, d);
+}
+
+static struct doc *find_seq(GQueue *q, int64_t seq)
+{
+	for (GList *l = q->head; l; l = l->next)
+		if (((struct doc *)l->data)->seq == seq)
+			return l->data;
+	return NULL;
+}
+
+/* model_done - the document leaves the engine with f (TAG_LLM or TAG_LLM_ERROR) */
+static void model_done(struct sup *s, struct doc *d, unsigned char tag, const char *data, size_t n)
+{
+	g_queue_remove(&s->modelling, d);
+	ipc_msg_release(&d->toe);
+	ipc_msg_init(&d->toe, MSG_LLM, 0);
+	if (ipc_put(&d->tow, tag, data, n) != 0)
+		log_warn("stage=engine seq=%lld error=\"model result too large to forward\"",
+			 (long long)d->seq);
+	to_writer(s, d);
+}
+
+/* on_llm - the engine's answer for one document */
+static void on_llm(struct sup *s, const struct ipc_view *v)
+{
+	const struct ipc_field *f = ipc_get(v, TAG_LLM);
+	struct doc *d = find_seq(&s->modelling, ipc_get_i64(v, TAG_SEQ, -1));
+
+	if (f == NULL)
+		f = ipc_get(v, TAG_LLM_ERROR);
+	if (d == NULL || f == NULL || v->type != MSG_LLM_DONE) {
+		log_warn("stage=engine pid=%d unexpected answer", (int)s->engine.pid);
+		return;
+	}
+	s->engine.backoff = 0;
+	s->engine.setup_fails = 0;
+	model_done(s, d, f->tag, f->data, f->len);
+}
+
+/* engine_lost - note 7: the engine died holding the modelling documents */
+static void engine_lost(struct sup *s, int status)
+{
+	GList *l = s->modelling.head;
+
+	while (l) {
+		struct doc *d = l->data;
+		char why[160];
+
+		l = l->next;
+		if (!d->e_sent)
+			continue;	/* sent to no engine yet: this death is not its doing */
+		d->e_sent = 0;
+		if (++d->e_tries < MAX_ENGINE_TRIES)
+			continue;
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof why, "engine_crashed\tengine process killed by signal %d "
+				 "(%d attempts)", WTERMSIG(status), d->e_tries);
+		else
+			snprintf(why, sizeof why, "engine_crashed\tengine process exited with status %d "
+				 "(%d attempts)", WEXITSTATUS(status), d->e_tries);
+		log_warn("stage=engine seq=%lld code=engine_crashed attempts=%d", (long long)d->seq,
+			 d->e_tries);
+		model_done(s, d, TAG_LLM_ERROR, why, strlen(why));
+	}
+}
+
 /* ---- processes -------------------------------------------------------- */
 
-static int spawn(struct sup *s, struct proc *p, int is_writer)
+static int spawn(struct sup *s, struct proc *p, enum proc_kind k)
 {
 	struct worker_service svc;
 	struct dk_err err = DK_ERR_INIT;
 	void *ctx;
 
-	if (is_writer)
+	if (k == P_WRITER)
 		writer_service(&s->o, s->run_id, &svc, &ctx);
+	else if (k == P_ENGINE)
+		engine_service(&s->o, &svc, &ctx);
 	else
 		worker_extract_service(&s->o, &svc, &ctx);
 	if (worker_spawn(&svc, ctx, &p->pid, &p->sock, &err) != 0) {
@@ -368,10 +511,10 @@ static int spawn(struct sup *s, struct proc *p, int is_writer)
 		p->respawn_at = mono() + 1.0;
 		return -1;
 	}
-	ipc_reader_init(&p->rd, is_writer ? 65536 : pipeline_frame_cap(&s->o));
+	ipc_reader_init(&p->rd, k == P_WRITER ? 65536 : pipeline_frame_cap(&s->o));
 	p->doc = NULL;
 	p->timed_out = 0;
-	if (is_writer)
+	if (k == P_WRITER)
 		for (GList *l = s->writing.head; l; l = l->next)
 			((struct doc *)l->data)->sent = 0;
 	return 0;
@@ -420,11 +563,14 @@ static void on_result(struct sup *s, struct proc *p, const struct ipc_view *v)
 		fail_doc(s, d, &e, "extract");
 		return;
 	}
-	to_writer(s, d);
+	if (wants_model(s, v))
+		to_engine(s, d, v);
+	else
+		to_writer(s, d);
 }
 
 /* read_proc - drain a process's socket; 1 on EOF/error (it is going away) */
-static int read_proc(struct sup *s, struct proc *p, int is_writer)
+static int read_proc(struct sup *s, struct proc *p, enum proc_kind k)
 {
 	struct dk_err err = DK_ERR_INIT;
 	const char *payload;
@@ -434,18 +580,20 @@ static int read_proc(struct sup *s, struct proc *p, int is_writer)
 	for (;;) {
 		while ((rc = ipc_reader_next(&p->rd, &payload, &len, &err)) == 1) {
 			if (ipc_parse(payload, len, s->view, &err) != 0) {
-				log_error("stage=%s pid=%d error=\"%s\"", is_writer ? "writer" : "extract",
+				log_error("stage=%s pid=%d error=\"%s\"", kind_names[k],
 					  (int)p->pid, err.msg);
 				kill(p->pid, SIGKILL);
 				return 1;
 			}
-			if (is_writer)
+			if (k == P_WRITER)
 				on_ack(s, s->view);
+			else if (k == P_ENGINE)
+				on_llm(s, s->view);
 			else
 				on_result(s, p, s->view);
 		}
 		if (rc < 0) {	/* oversized frame: the worker is broken or hostile */
-			log_error("stage=extract pid=%d error=\"%s\"", (int)p->pid, err.msg);
+			log_error("stage=%s pid=%d error=\"%s\"", kind_names[k], (int)p->pid, err.msg);
 			kill(p->pid, SIGKILL);
 			return 1;
 		}
@@ -458,15 +606,17 @@ static int read_proc(struct sup *s, struct proc *p, int is_writer)
 }
 
 /* died - a child exited: fail its document, schedule the respawn (note 4) */
-static void died(struct sup *s, struct proc *p, int status, int is_writer)
+static void died(struct sup *s, struct proc *p, int status, enum proc_kind k)
 {
 	double now = mono();
 	int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
-	read_proc(s, p, is_writer);	/* a retiring worker's last reply */
+	read_proc(s, p, k);	/* a retiring worker's last reply */
 	close(p->sock);
 	ipc_reader_release(&p->rd);
 	p->pid = 0;
+	if (k == P_ENGINE)
+		engine_lost(s, status);
 	if (p->doc) {
 		struct doc *d = p->doc;
 		struct dk_err e = DK_ERR_INIT;
@@ -491,7 +641,7 @@ static void died(struct sup *s, struct proc *p, int status, int is_writer)
 		struct dk_err e = DK_ERR_INIT;
 
 		dk_err_set(&e, DK_ECONFIG, "%s process cannot start (see the errors above)",
-			   is_writer ? "writer" : "extract");
+			   kind_names[k]);
 		fatal(s, &e);
 	}
 	if (clean) {
@@ -500,8 +650,7 @@ static void died(struct sup *s, struct proc *p, int status, int is_writer)
 		p->backoff = p->backoff == 0 ? fmax(s->o.respawn_delay, 0.05) :
 			     fmin(p->backoff * 2, MAX_BACKOFF);
 		p->respawn_at = now + p->backoff;
-		log_warn("stage=%s status=%d respawn_in=%.1fs", is_writer ? "writer" : "extract",
-			 status, p->backoff);
+		log_warn("stage=%s status=%d respawn_in=%.1fs", kind_names[k], status, p->backoff);
 	}
 }
 
@@ -513,12 +662,16 @@ static void reap(struct sup *s)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == s->writer.pid) {
-			died(s, &s->writer, status, 1);
+			died(s, &s->writer, status, P_WRITER);
+			continue;
+		}
+		if (pid == s->engine.pid) {
+			died(s, &s->engine, status, P_ENGINE);
 			continue;
 		}
 		for (int i = 0; i < s->nw; i++)
 			if (s->w[i].pid == pid)
-				died(s, &s->w[i], status, 0);
+				died(s, &s->w[i], status, P_EXTRACT);
 	}
 }
 
@@ -538,7 +691,7 @@ static void enqueue_work(struct sup *s, const char *name)
 
 static int in_flight(const struct sup *s)
 {
-	int n = (int)s->queue.length + (int)s->writing.length;
+	int n = (int)s->queue.length + (int)s->writing.length + (int)s->modelling.length;
 
 	for (int i = 0; i < s->nw; i++)
 		n += s->w[i].doc != NULL;
@@ -604,7 +757,8 @@ static void claim_some(struct sup *s)
 /* dispatch - give queued documents to idle workers */
 static void dispatch(struct sup *s)
 {
-	for (int i = 0; i < s->nw && s->queue.length > 0 && !s->stopping; i++) {
+	for (int i = 0; i < s->nw && s->queue.length > 0 && !s->stopping &&
+	     (!s->has_engine || s->modelling.length < engine_backlog(s)); i++) {
 		struct proc *p = &s->w[i];
 		struct dk_err err = DK_ERR_INIT;
 		struct ipc_msg m;
@@ -662,12 +816,16 @@ static void housekeeping(struct sup *s)
 			kill(p->pid, SIGKILL);
 		}
 		if (p->pid == 0 && !s->stopping && now >= p->respawn_at)
-			spawn(s, p, 0);
+			spawn(s, p, P_EXTRACT);
 	}
 	if (s->writer.pid == 0 && now >= s->writer.respawn_at && !s->fatal)
-		spawn(s, &s->writer, 1);
+		spawn(s, &s->writer, P_WRITER);
+	if (s->has_engine && s->engine.pid == 0 && now >= s->engine.respawn_at && !s->fatal)
+		spawn(s, &s->engine, P_ENGINE);
 	for (GList *l = s->writing.head; l; l = l->next)
 		writer_send(s, l->data);
+	for (GList *l = s->modelling.head; l; l = l->next)
+		engine_send(s, l->data);
 	if (s->dirty && now - s->last_sync >= SYNC_SECS) {
 		if (spool_sync(&s->sp, &err) != 0)
 			log_warn("stage=spool error=\"%s\"", err.msg);
@@ -732,7 +890,7 @@ static void progress(struct sup *s, int last)
 
 static int finished(struct sup *s)
 {
-	int busy = (int)s->writing.length;
+	int busy = (int)s->writing.length + (int)s->modelling.length;
 
 	for (int i = 0; i < s->nw; i++)
 		busy += s->w[i].doc != NULL;
@@ -744,8 +902,8 @@ static int finished(struct sup *s)
 
 static int poll_once(struct sup *s)
 {
-	struct pollfd pf[3 + 64];
-	int idx[3 + 64], n = 0, ms = 200;
+	struct pollfd pf[4 + 64];
+	int idx[4 + 64], n = 0, ms = 200;
 	double now = mono(), next = s->next_scan;
 
 	pf[n].fd = s->sigfd; pf[n].events = POLLIN; idx[n++] = -3;
@@ -754,6 +912,9 @@ static int poll_once(struct sup *s)
 	}
 	if (s->writer.pid) {
 		pf[n].fd = s->writer.sock; pf[n].events = POLLIN; idx[n++] = -1;
+	}
+	if (s->engine.pid) {
+		pf[n].fd = s->engine.sock; pf[n].events = POLLIN; idx[n++] = -4;
 	}
 	for (int i = 0; i < s->nw && n < (int)(sizeof pf / sizeof pf[0]); i++)
 		if (s->w[i].pid) {
@@ -775,9 +936,11 @@ static int poll_once(struct sup *s)
 		else if (idx[k] == -2)
 			s->scan_now |= scanner_events(&s->sc);
 		else if (idx[k] == -1 && s->writer.pid)
-			read_proc(s, &s->writer, 1);
+			read_proc(s, &s->writer, P_WRITER);
+		else if (idx[k] == -4 && s->engine.pid)
+			read_proc(s, &s->engine, P_ENGINE);
 		else if (idx[k] >= 0 && s->w[idx[k]].pid)
-			read_proc(s, &s->w[idx[k]], 0);
+			read_proc(s, &s->w[idx[k]], P_EXTRACT);
 	}
 	return 0;
 }
@@ -815,10 +978,14 @@ static int setup(struct sup *s, struct dk_err *err)
 		return rc;
 	if (s->queue.length)
 		log_info("stage=spool requeued=%u", s->queue.length);
-	if (spawn(s, &s->writer, 1) != 0)
+	if (spawn(s, &s->writer, P_WRITER) != 0)
 		return dk_err_set(err, DK_EIO, "cannot start the writer");
+	if (s->has_engine && spawn(s, &s->engine, P_ENGINE) != 0)
+		return dk_err_set(err, DK_EIO, "cannot start the engine");
+	if (!s->has_engine)
+		log_info("stage=llm skipped=no_model");
 	for (int i = 0; i < s->nw; i++)
-		spawn(s, &s->w[i], 0);
+		spawn(s, &s->w[i], P_EXTRACT);
 	return 0;
 }
 
@@ -837,6 +1004,12 @@ static void teardown(struct sup *s)
 				kill(s->w[i].pid, SIGKILL);
 			waitpid(s->w[i].pid, NULL, 0);
 		}
+	if (s->engine.pid) {
+		/* the engine exits at EOF, abandoning any document in hand (those stay in work/) */
+		close(s->engine.sock);
+		ipc_reader_release(&s->engine.rd);
+		waitpid(s->engine.pid, NULL, 0);
+	}
 	if (s->writer.pid) {
 		close(s->writer.sock);
 		ipc_reader_release(&s->writer.rd);
@@ -847,6 +1020,8 @@ static void teardown(struct sup *s)
 	while ((d = g_queue_pop_head(&s->queue)) != NULL)
 		doc_free(d);
 	while ((d = g_queue_pop_head(&s->writing)) != NULL)
+		doc_free(d);
+	while ((d = g_queue_pop_head(&s->modelling)) != NULL)
 		doc_free(d);
 	while ((name = g_queue_pop_head(&s->ready)) != NULL)
 		g_free(name);
@@ -875,7 +1050,9 @@ int supervisor_run(const struct pipeline_opts *o, struct supervisor_counts *c,
 		s.nw = 64;
 	g_queue_init(&s.queue);
 	g_queue_init(&s.writing);
+	g_queue_init(&s.modelling);
 	g_queue_init(&s.ready);
+	s.has_engine = o->llm.model != NULL && *o->llm.model != 0;
 	s.sc.ifd = -1;
 	s.w = g_new0(struct proc, (size_t)s.nw);
 	s.view = malloc(sizeof *s.view);

@@ -10,8 +10,12 @@
  *	empty and nothing is in flight; watch mode runs until SIGTERM/SIGINT
  *	(documents in hand are finished first). SIGHUP re-reads the config.
  *
- *	The pipeline protocol (ipc frames) is declared here because three
- *	processes speak it: supervisor, extract workers, writer.
+ *	With a model configured, a document with text goes from its extract
+ *	worker to the engine process (one per run, model loaded once, many
+ *	documents in flight) and, with the model's result, on to the writer.
+ *
+ *	The pipeline protocol (ipc frames) is declared here because four
+ *	processes speak it: supervisor, extract workers, engine, writer.
  * OWNERSHIP
  *	struct pipeline_opts strings are borrowed for the run.
  * LIFETIME
@@ -86,6 +90,9 @@ enum {
 	MSG_RESULT = 'X',	/* extract worker -> supervisor */
 	MSG_DOC = 'D',		/* supervisor -> writer: commit one document */
 	MSG_ACK = 'A',		/* writer -> supervisor: committed (or why not) */
+	MSG_LLM = 'Q',		/* supervisor -> engine: TAG_SEQ, TAG_TEXT, TAG_LANG,
+				 * TAG_ENTITIES, TAG_CLASS of one document */
+	MSG_LLM_DONE = 'Y',	/* engine -> supervisor: TAG_SEQ and TAG_LLM or TAG_LLM_ERROR */
 };
 
 /* Field tags. */
@@ -117,6 +124,9 @@ enum {
 	TAG_CLASS = 'K',	/* "label<TAB>confidence<TAB>needs_review(0|1)<TAB>method" */
 	TAG_SUMMARY = 'U',	/* extractive summary text */
 	TAG_AN_ERROR = 'e',	/* analysis failed: "stage<TAB>slug<TAB>message" */
+	/* Model stages (engine -> supervisor -> writer). */
+	TAG_LLM = 'l',		/* the llm_result, nested (pipeline/llm_wire.h) */
+	TAG_LLM_ERROR = 'x',	/* the model stages failed: "slug<TAB>message" */
 };
 
 /* Services (worker skeleton instances). */
@@ -124,6 +134,9 @@ enum {
 /* worker_extract_service - sandboxed extraction: MSG_EXTRACT in, MSG_RESULT out */
 void worker_extract_service(const struct pipeline_opts *o, struct worker_service *svc,
 			    void **ctx);
+
+/* engine_service - the model process: MSG_LLM in, MSG_LLM_DONE out, many in flight */
+void engine_service(const struct pipeline_opts *o, struct worker_service *svc, void **ctx);
 
 /* writer_service - the single SQLite writer: MSG_DOC in, MSG_ACK out */
 void writer_service(const struct pipeline_opts *o, int64_t run_id,

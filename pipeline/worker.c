@@ -117,7 +117,7 @@ static int worker_run(const struct worker_service *svc, void *ctx, int sock)
 		return WORKER_EXIT_SETUP;
 	}
 	log_debug("stage=%s pid=%d sandbox=on netns=%d", svc->name, (int)getpid(), netns);
-	status = serve_loop(svc, ctx, sock);
+	status = svc->loop ? svc->loop(ctx, sock, svc->frame_cap) : serve_loop(svc, ctx, sock);
 	if (svc->fini)
 		svc->fini(ctx);
 	return status;

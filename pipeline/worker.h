@@ -48,6 +48,13 @@ struct worker_service {
 	int (*serve)(void *ctx, const struct ipc_view *req, int fd,
 		     struct ipc_msg *reply, struct dk_err *err);
 	void (*fini)(void *ctx);	/* at exit; may be NULL */
+	/*
+	 * loop - replaces the one-request-one-reply serve loop for a service
+	 * that keeps several requests in hand (the engine): reads frames of
+	 * at most frame_cap bytes from sock and replies as it pleases until
+	 * EOF; returns the exit status. NULL: serve is used.
+	 */
+	int (*loop)(void *ctx, int sock, size_t frame_cap);
 	struct sbx_limits limits;
 	unsigned max_uses;	/* retire after this many requests, 0 = never */
 	size_t frame_cap;	/* largest request accepted */

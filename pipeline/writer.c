@@ -30,18 +30,19 @@
  *	   store still refuse the results, the document is committed without
  *	   them, the refusal recorded as its analysis error: results never
  *	   cost a document.
- *	5. Model stages (stages/llm.h) run here, in the single writer, on the
- *	   text of each new document that has one: the model is loaded once
- *	   before the sandbox, the three stages run before the document is
- *	   stored (their times join the document's stage timings), and their
- *	   decisions and results are written in the document's transaction.
- *	   A model failure on one document is logged and the document is
- *	   stored with its rule/classifier results: it never costs a document.
- *	   Its llm_stages rows say "failed" with the error; without a model
- *	   (or without text) they say "skipped", so the store, not only the
- *	   log, tells which documents the model never read.
- *	   Documents of one run are therefore evaluated one after another;
- *	   decode steps of different documents are not batched together.
+ *	5. Model stages (stages/llm.h) run in the engine process
+ *	   (engine_svc.c); their result arrives with the document as TAG_LLM
+ *	   (pipeline/llm_wire.h). For a new document the decisions and
+ *	   results are written in the document's transaction and the stage
+ *	   times join its timings; a duplicate or replay ignores them. A
+ *	   model failure (TAG_LLM_ERROR, or a result that does not decode
+ *	   against the text) is logged and recorded as the document's
+ *	   analysis error when it has none: it never costs a document, which
+ *	   is stored with its rule/classifier results. Its llm_stages rows
+ *	   say "failed" with the error; without a model (or text) they say
+ *	   "skipped", and an attachment's say so too (the engine reads the
+ *	   top-level document): the store, not only the log, tells which
+ *	   documents the model never read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@
 #include <glib.h>
 
 #include "pipeline/llm_record.h"
+#include "pipeline/llm_wire.h"
 #include "pipeline/spool.h"
 #include "pipeline/store.h"
 #include "pipeline/supervisor.h"
@@ -65,8 +67,7 @@ struct wctx {
 	int64_t run_id;
 	struct store st;
 	struct ipc_view *child;	/* scratch for nested payloads */
-	struct llm_opts lo;	/* note 5 */
-	struct llm *llm;	/* NULL: no model, the model stages are skipped */
+	int model;		/* a model is configured: the engine runs its stages */
 };
 
 /* field_dup - a field as a NUL-terminated copy (NULL if absent) */
@@ -94,6 +95,7 @@ struct doc_strings {
 	struct store_timing t[WRITER_MAX_TIMINGS];
 	/* text analysis (note 4) */
 	char *lang, *cls, *summary, *an_err, *ents_raw;
+	char llm_slug[DK_ERR_SLUG_MAX], llm_msg[DK_ERR_MSG_MAX];	/* note 5 */
 	struct store_entity *ents;	/* (r.n_entities) texts owned, values point into ents_raw */
 	struct store_results r;
 };
@@ -356,7 +358,7 @@ static int put_children(struct wctx *w, const struct ipc_view *v, const char *pa
 		fill_doc(w->child, &s, &d);
 		/* note 5: the model reads the top-level document only */
 		if (d.results) {
-			llm_stages_fill(rows, "skipped", w->llm ? "attachment" : "no_model");
+			llm_stages_fill(rows, "skipped", w->model ? "attachment" : "no_model");
 			s.r.llm_stages = rows;
 			s.r.n_llm_stages = 3;
 		}
@@ -377,27 +379,40 @@ static int has_children(const struct ipc_view *v)
 	return ipc_get(v, TAG_CHILD) != NULL;
 }
 
-/* run_llm - note 5: the model stages of one document, timings appended to d */
-static int run_llm(struct wctx *w, struct doc_strings *s, struct store_doc *d,
-		   struct llm_result *r, struct store_timing *t, char names[3][24],
-		   struct dk_err *err)
+/* llm_failed - note 5: log the model's failure, keep it as the analysis error */
+static void llm_failed(struct doc_strings *s, const char *id, const char *slug, const char *msg)
 {
-	struct llm_rule_span *rules = calloc(s->r.n_entities + 1, sizeof *rules);
-	int rc;
+	log_warn("doc=%.12s stage=llm code=%s error=\"%s\"", id ? id : "", slug, msg);
+	/* kept even when another analysis error wins: the llm_stages rows say it */
+	snprintf(s->llm_slug, sizeof s->llm_slug, "%s", slug);
+	snprintf(s->llm_msg, sizeof s->llm_msg, "%s", msg);
+	if (s->r.error_stage != NULL)
+		return;
+	s->r.error_stage = "llm";
+	s->r.error_code = s->llm_slug;
+	s->r.error_message = s->llm_msg;
+}
 
-	if (rules == NULL)
-		return dk_err_set(err, DK_ENOMEM, "out of memory");
-	for (size_t i = 0; s->ents && i < s->r.n_entities; i++) {
-		rules[i].type = s->ents[i].type;
-		rules[i].start = s->ents[i].start;
-		rules[i].end = s->ents[i].end;
+/* get_llm - note 5: the model result of d, timings appended; 0 when there is none */
+static int get_llm(const struct ipc_view *v, struct doc_strings *s, struct store_doc *d,
+		   struct llm_result *r, char model[65], struct store_timing *t, char names[3][24])
+{
+	const struct ipc_field *f = ipc_get(v, TAG_LLM), *e = ipc_get(v, TAG_LLM_ERROR);
+	struct dk_err err = DK_ERR_INIT;
+
+	if (e != NULL && d->results != NULL) {
+		char *x = strndup(e->data, e->len), *m = tab_split(x);
+
+		if (x != NULL)
+			llm_failed(s, d->id, x, m ? m : "");
+		free(x);
+		return 0;
 	}
-	rc = llm_run(w->llm, d->text, d->text_len, s->r.language, rules, s->r.n_entities,
-		     s->r.label, s->r.label_confidence, r, err);
-	free(rules);
-	if (rc != 0) {
-		log_warn("doc=%.12s stage=llm error=\"%s\"", d->id, err->msg);
-		return rc;
+	if (f == NULL || d->text == NULL || d->results == NULL)
+		return 0;
+	if (llm_wire_get(f->data, f->len, d->text, d->text_len, r, model, &err) != 0) {
+		llm_failed(s, d->id, "bad_result", err.msg);
+		return 0;
 	}
 	for (size_t i = 0; i < d->n_timings; i++)
 		t[i] = d->timings[i];
@@ -413,22 +428,23 @@ static int run_llm(struct wctx *w, struct doc_strings *s, struct store_doc *d,
 	d->n_timings += 1 + r->n_dec;
 	log_info("doc=%.12s stage=llm label=%s confidence=%.3f entities=%zu not_found=%zu",
 		 d->id, r->label, r->confidence, r->n_entities, r->n_not_found);
-	return 0;
+	return 1;
 }
 
 /*
- * mark_skipped - note 5: a done document the model did not read gets its
+ * mark_stages - note 5: a done document without a model result gets its
  * stages stored as skipped (no model, no text) or failed (the model's
  * error), in the document's own transaction
  */
-static void mark_skipped(struct wctx *w, struct doc_strings *s, const struct store_doc *d,
-			 const struct dk_err *lerr, struct store_llm_stage rows[3])
+static void mark_stages(const struct wctx *w, struct doc_strings *s, const struct store_doc *d,
+			struct store_llm_stage rows[3])
 {
-	const char *reason = w->llm == NULL ? "no_model" : d->text_len == 0 ? "no_text" : NULL;
+	const char *reason = !w->model ? "no_model" : d->text_len == 0 ? "no_text" : NULL;
 
-	if (d->results == NULL || (reason == NULL && lerr->code == 0))
+	if (d->results == NULL || (reason == NULL && *s->llm_slug == 0))
 		return;
-	llm_stages_fill(rows, reason ? "skipped" : "failed", reason ? reason : lerr->msg);
+	llm_stages_fill(rows, reason ? "skipped" : "failed",
+			reason ? reason : *s->llm_msg ? s->llm_msg : s->llm_slug);
 	s->r.llm_stages = rows;
 	s->r.n_llm_stages = 3;
 }
@@ -442,23 +458,20 @@ static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *
 	struct llm_result r = { 0 };
 	struct store_timing t[WRITER_MAX_TIMINGS + 4];
 	struct store_llm_stage rows[3];
-	struct dk_err lerr = DK_ERR_INIT;
-	char names[3][24];
-	int group = has_children(v), rc = 0, llm = 0;
+	char names[3][24], model[65];
+	int group = has_children(v), rc = 0, llm;
 
 	fill_doc(v, &s, &d);
 	d.run_id = w->run_id;
-	if (w->llm && d.text && d.text_len > 0 && d.status == STORE_DONE &&
-	    store_has_document(&w->st, d.id, err) == 0)
-		llm = run_llm(w, &s, &d, &r, t, names, &lerr) == 0;
+	llm = get_llm(v, &s, &d, &r, model, t, names);
 	if (!llm)
-		mark_skipped(w, &s, &d, &lerr, rows);
+		mark_stages(w, &s, &d, rows);
 	if (group || llm)
 		rc = store_begin(&w->st, err);
 	if (rc == 0)
 		rc = put_doc(&w->st, &d, out, err);
 	if (rc == 0 && llm && *out == STORE_NEW)
-		rc = llm_record(&w->st, d.id, llm_model_sha256(w->llm), &r, s.ents,
+		rc = llm_record(&w->st, d.id, model, &r, s.ents,
 				s.ents ? s.r.n_entities : 0, err);
 	/* A duplicate or replay already has its children stored. */
 	if (rc == 0 && group && *out == STORE_NEW)
@@ -512,15 +525,6 @@ static int w_pre_init(void *ctx, struct dk_err *err)
 	w->child = malloc(sizeof *w->child);
 	if (w->child == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory");
-	/* note 5: mapped and hashed once, before the sandbox */
-	if (w->lo.model && *w->lo.model) {
-		int rc = llm_open(&w->llm, &w->lo, err);
-
-		if (rc != 0)
-			return rc;
-	} else {
-		log_info("stage=llm skipped=no_model");
-	}
 	return store_open(&w->st, w->db, STORE_CREATE, err);
 }
 
@@ -564,8 +568,6 @@ static void w_fini(void *ctx)
 	struct wctx *w = ctx;
 
 	store_close(&w->st);
-	llm_close(w->llm);
-	w->llm = NULL;
 	free(w->child);
 	w->child = NULL;
 }
@@ -578,7 +580,7 @@ void writer_service(const struct pipeline_opts *o, int64_t run_id,
 
 	w.db = (char *)o->db;
 	w.run_id = run_id;
-	w.lo = o->llm;
+	w.model = o->llm.model && *o->llm.model;
 	memset(svc, 0, sizeof *svc);
 	svc->name = "writer";
 	svc->pre_init = w_pre_init;

@@ -6,8 +6,9 @@
  *	   break ties between month names and the classifier uses it to set
  *	   aside what all letters in that language share.
  *	2. Classification: the taxonomy's cue words (classify_rules) always
- *	   give probabilities; a trained model, when configured, multiplies
- *	   its own in (log-probabilities add) and the result is renormalised.
+ *	   give probabilities; a trained model, when configured, is combined
+ *	   with them log-linearly, with the weights the model carries for the
+ *	   text's language (seen in training or not; stages/clf_fit.h).
  *	   The cue words carry what the training set lacks (languages and
  *	   phrasings it never saw); the model carries the agency's own
  *	   letters. Method is "classifier" when a model took part.
@@ -23,6 +24,7 @@
 #include "stages/analyze.h"
 #include "stages/classifier.h"
 #include "stages/classify_rules.h"
+#include "stages/clf_fit.h"
 #include "stages/summary_extractive.h"
 #include "stages/taxonomy.h"
 
@@ -97,6 +99,21 @@ int analyze_open(struct analyze **out, const struct analyze_opts *opts, struct d
 	return 0;
 }
 
+/* analyze_set_classifier - replace the trained model (takes m; NULL: none) */
+int analyze_set_classifier(struct analyze *an, struct clf_model *m, struct dk_err *err)
+{
+	clf_free(an->clf);
+	free(an->clf_of_rule);
+	an->clf_of_rule = NULL;
+	an->clf = m;
+	return m ? map_labels(an, err) : 0;
+}
+
+const struct clf_model *analyze_classifier(const struct analyze *an)
+{
+	return an->clf;
+}
+
 void analyze_close(struct analyze *an)
 {
 	if (an == NULL)
@@ -113,7 +130,7 @@ int analyze_classify(struct analyze *an, const char *text, size_t len, const cha
 		     struct analysis *a, struct dk_err *err)
 {
 	int n = rules_clf_n_labels(an->rules), best, rc = 0;
-	double prob[RULES_MAX_LABELS], sum = 0;
+	double prob[RULES_MAX_LABELS], rules[RULES_MAX_LABELS];
 	struct clf_prediction p;
 
 	if ((best = rules_clf_predict(an->rules, text, len, prob, err)) < 0)
@@ -125,13 +142,9 @@ int analyze_classify(struct analyze *an, const char *text, size_t len, const cha
 		if (cp == NULL)
 			return dk_err_set(err, DK_ENOMEM, "out of memory");
 		rc = clf_probabilities(an->clf, text, len, lang, &p, cp, err);
-		for (int k = 0; rc == 0 && k < n; k++)
-			sum += (prob[k] *= cp[an->clf_of_rule[k]]);
-		for (int k = 0; rc == 0 && k < n; k++) {
-			prob[k] = sum > 0 ? prob[k] / sum : 1.0 / n;
-			if (prob[k] > prob[best])
-				best = k;
-		}
+		memcpy(rules, prob, (size_t)n * sizeof *prob);
+		if (rc == 0)
+			best = clf_fit_combine(an->clf, lang, rules, cp, an->clf_of_rule, n, prob);
 		free(cp);
 		a->method = "classifier";
 	}

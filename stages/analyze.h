@@ -28,6 +28,7 @@
 #ifndef DK_ANALYZE_H
 #define DK_ANALYZE_H
 
+#include "stages/classifier.h"
 #include "stages/entities.h"
 #include "stages/langid.h"
 #include "util/dk_buf.h"
@@ -76,6 +77,14 @@ int analyze_language(struct analyze *an, const char *text, size_t len,
  */
 int analyze_classify(struct analyze *an, const char *text, size_t len, const char *lang,
 		     struct analysis *a, struct dk_err *err);
+
+/*
+ * analyze_set_classifier - use model m from now on (NULL: none); takes m,
+ * and frees the one before; DK_ECONFIG when m lacks a taxonomy label
+ */
+int analyze_set_classifier(struct analyze *an, struct clf_model *m, struct dk_err *err);
+/* analyze_classifier - the trained model in use (borrowed), or NULL */
+const struct clf_model *analyze_classifier(const struct analyze *an);
 
 /* analyze_stage_name - "langid", "entities", "classify", "summary" */
 const char *analyze_stage_name(enum analyze_stage s);

@@ -8,16 +8,20 @@
  *	2. Classes are balanced: each example's gradient is scaled by
  *	   n / (n_labels * count(label)), so a label with few examples is not
  *	   drowned out.
- *	3. Weight decay is applied only to the weights a step touches (lazy
- *	   L2); with sparse inputs this is the usual approximation.
+ *	3. Weight decay shrinks all of W every step, kept as one global factor
+ *	   c (W = c U) so a step still costs only the example's features.
  *	4. Loading trusts nothing: sizes are checked against the file size
  *	   before anything is read, and a checksum covers the whole file.
  *	5. Language centering (classifier.h): mu(lang) is the mean over labels
  *	   of the per-label mean vector of that language's examples, so a
  *	   language with more letters of one class does not pull mu towards
- *	   that class. Training updates the weights on mu's support too, which
- *	   costs |support(mu)| * n_labels per step; after training only
- *	   shift(lang) = W^T mu(lang) is kept.
+ *	   that class. After training only shift(lang) = W^T mu(lang) is kept.
+ *	6. Training never touches mu's support (tens of thousands of buckets)
+ *	   per step. With W = c (U - sum_l mu_l B_l^T), the step for x - mu_l
+ *	   changes U on x's support and B_l by one vector; the scores need
+ *	   U^T mu_l (kept up to date through the dot products x_i . mu_l,
+ *	   computed once) and mu_l . mu_l'. The result is the same SGD as
+ *	   updating W on (x - mu) directly, at the cost of x alone.
  */
 #include <errno.h>
 #include <math.h>
@@ -30,7 +34,7 @@
 #include "stages/textfeat.h"
 
 static const char clf_magic[8] = { 'D', 'K', 'C', 'L', 'F', '0', '0', '1' };
-#define CLF_VERSION 2u
+#define CLF_VERSION 3u
 #define CLF_MAX_LANGS 64
 #define CLF_MAX_LABEL_LEN 256u
 
@@ -40,6 +44,8 @@ struct clf_model {
 	int n_langs;
 	char (*langs)[12];
 	float *shift;		/* (n_langs, n_labels): W^T mu(lang) */
+	uint32_t *docs;		/* (n_langs): training documents in that language */
+	float mix[2][2];	/* [seen][0]: weight of the cue words, [1]: of the model */
 	float *bias;		/* (n_labels) */
 	float *w;		/* (TEXTFEAT_DIM, n_labels) */
 };
@@ -54,6 +60,7 @@ void clf_free(struct clf_model *m)
 	free(m->labels);
 	free(m->langs);
 	free(m->shift);
+	free(m->docs);
 	free(m->bias);
 	free(m->w);
 	free(m);
@@ -66,6 +73,8 @@ static struct clf_model *model_alloc(int n_labels)
 	if (m == NULL)
 		return NULL;
 	m->n_labels = n_labels;
+	for (int s = 0; s < 2; s++)
+		m->mix[s][0] = m->mix[s][1] = 1;	/* a plain product until calibrated */
 	m->labels = calloc((size_t)n_labels, sizeof *m->labels);
 	m->bias = calloc((size_t)n_labels, sizeof *m->bias);
 	m->w = calloc((size_t)TEXTFEAT_DIM * (size_t)n_labels, sizeof *m->w);
@@ -86,6 +95,34 @@ const char *clf_label(const struct clf_model *m, int i)
 	return i >= 0 && i < m->n_labels ? m->labels[i] : NULL;
 }
 
+/* lang_index - the model's index of a language, or -1 */
+static int lang_index(const struct clf_model *m, const char *lang)
+{
+	for (int l = 0; lang && l < m->n_langs; l++)
+		if (strcmp(m->langs[l], lang) == 0)
+			return l;
+	return -1;
+}
+
+unsigned clf_trained_docs(const struct clf_model *m, const char *lang)
+{
+	int l = lang_index(m, lang);
+
+	return l < 0 ? 0 : m->docs[l];
+}
+
+void clf_set_mix(struct clf_model *m, int seen, double w_rules, double w_model)
+{
+	m->mix[seen != 0][0] = (float)w_rules;
+	m->mix[seen != 0][1] = (float)w_model;
+}
+
+void clf_get_mix(const struct clf_model *m, int seen, double *w_rules, double *w_model)
+{
+	*w_rules = m->mix[seen != 0][0];
+	*w_model = m->mix[seen != 0][1];
+}
+
 int clf_label_index(const struct clf_model *m, const char *name)
 {
 	for (int i = 0; i < m->n_labels; i++)
@@ -100,9 +137,9 @@ struct center {
 	struct textfeat mu;
 };
 
-/* softmax_scores - p = softmax(bias + W^T (x - mu) - shift); mu, shift optional */
+/* softmax_scores - p = softmax(bias + W^T x - shift); shift optional */
 static void softmax_scores(const struct clf_model *m, const struct textfeat *x,
-			   const struct textfeat *mu, const float *shift, double *p)
+			   const float *shift, double *p)
 {
 	double mx = -INFINITY, sum = 0;
 
@@ -113,12 +150,6 @@ static void softmax_scores(const struct clf_model *m, const struct textfeat *x,
 
 		for (int k = 0; k < m->n_labels; k++)
 			p[k] += (double)row[k] * x->val[i];
-	}
-	for (size_t i = 0; mu && i < mu->n; i++) {
-		const float *row = m->w + (size_t)mu->idx[i] * (size_t)m->n_labels;
-
-		for (int k = 0; k < m->n_labels; k++)
-			p[k] -= (double)row[k] * mu->val[i];
 	}
 	for (int k = 0; k < m->n_labels; k++)
 		mx = p[k] > mx ? p[k] : mx;
@@ -136,39 +167,155 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
-static void update_rows(struct clf_model *m, const struct textfeat *v, const double *g,
-			double sign, double l2)
-{
-	for (size_t i = 0; v && i < v->n; i++) {
-		float *row = m->w + (size_t)v->idx[i] * (size_t)m->n_labels;
+/* trainer - training state (DESIGN NOTE 6): W = c (U - sum_l mu_l B_l^T) */
+struct trainer {
+	struct clf_model *m;	/* m->w holds U while training */
+	const struct center *c;
+	int n_langs, k;
+	double scale;		/* c: the global factor that weight decay shrinks */
+	double *b;		/* (n_langs, k) */
+	double *s;		/* (n_langs, k): U^T mu_l */
+	double *mm;		/* (n_langs, n_langs): mu_l . mu_l' */
+	double *px;		/* (n, n_langs): x_i . mu_l */
+	int *lang_of;		/* (n): center of example i, or -1 */
+};
 
-		for (int k = 0; k < m->n_labels; k++)
-			row[k] = (float)(row[k] * (1.0 - l2) - sign * g[k] * v->val[i]);
+/* sparse_dot - dot product of two sorted sparse vectors */
+static double sparse_dot(const struct textfeat *a, const struct textfeat *b)
+{
+	double d = 0;
+
+	for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
+		if (a->idx[i] < b->idx[j])
+			i++;
+		else if (a->idx[i] > b->idx[j])
+			j++;
+		else
+			d += (double)a->val[i++] * b->val[j++];
 	}
+	return d;
 }
 
-/* sgd_step - one example's update (DESIGN NOTES 2, 3, 5) */
-static void sgd_step(struct clf_model *m, const struct textfeat *x, const struct textfeat *mu,
-		     int y, double scale, double lr, double l2, double *p)
+/* train_scores - softmax of bias + W^T (x_i - mu(lang of i)) into p */
+static void train_scores(const struct trainer *t, const struct textfeat *x, size_t i, double *p)
 {
-	softmax_scores(m, x, mu, NULL, p);
-	for (int k = 0; k < m->n_labels; k++)
-		p[k] = (p[k] - (k == y)) * scale * lr;	/* now the gradient step */
-	update_rows(m, x, p, 1.0, l2);
-	update_rows(m, mu, p, -1.0, 0);
-	for (int k = 0; k < m->n_labels; k++)
-		m->bias[k] -= (float)p[k];
+	const struct clf_model *m = t->m;
+	int l = t->lang_of[i];
+	double mx = -INFINITY, sum = 0;
+
+	for (int k = 0; k < t->k; k++)
+		p[k] = 0;
+	for (size_t j = 0; j < x->n; j++) {
+		const float *row = m->w + (size_t)x->idx[j] * (size_t)t->k;
+
+		for (int k = 0; k < t->k; k++)
+			p[k] += (double)row[k] * x->val[j];
+	}
+	for (int k = 0; k < t->k; k++) {
+		for (int q = 0; q < t->n_langs; q++)
+			p[k] -= t->b[q * t->k + k] * (t->px[i * (size_t)t->n_langs + (size_t)q] -
+						      (l >= 0 ? t->mm[l * t->n_langs + q] : 0));
+		if (l >= 0)
+			p[k] -= t->s[l * t->k + k];
+		p[k] = m->bias[k] + t->scale * p[k];
+		mx = p[k] > mx ? p[k] : mx;
+	}
+	for (int k = 0; k < t->k; k++)
+		sum += (p[k] = exp(p[k] - mx));
+	for (int k = 0; k < t->k; k++)
+		p[k] /= sum;
 }
 
-static int fit(struct clf_model *m, const struct textfeat *feat, const struct clf_example *ex,
-	       size_t n, const struct textfeat *const *mu_of, const struct clf_train_opts *o,
-	       struct dk_err *err)
+/* rescale - fold the global factor into U, B and S before it underflows */
+static void rescale(struct trainer *t)
 {
-	double *count = calloc((size_t)m->n_labels, sizeof *count);
-	double *p = calloc((size_t)m->n_labels, sizeof *p);
+	for (size_t j = 0; j < (size_t)TEXTFEAT_DIM * (size_t)t->k; j++)
+		t->m->w[j] = (float)(t->m->w[j] * t->scale);
+	for (int j = 0; j < t->n_langs * t->k; j++) {
+		t->b[j] *= t->scale;
+		t->s[j] *= t->scale;
+	}
+	t->scale = 1;
+}
+
+/* sgd_step - one example's update (DESIGN NOTES 2, 3, 6); p is scratch */
+static void sgd_step(struct trainer *t, const struct textfeat *x, size_t i, int y,
+		     double step, double l2, double *p)
+{
+	struct clf_model *m = t->m;
+	int l = t->lang_of[i];
+
+	train_scores(t, x, i, p);
+	if ((t->scale *= 1.0 - l2) < 1e-3)
+		rescale(t);
+	for (int k = 0; k < t->k; k++) {
+		m->bias[k] -= (float)((p[k] - (k == y)) * step);
+		p[k] = (p[k] - (k == y)) * step / t->scale;	/* the step on U, B, S */
+	}
+	for (size_t j = 0; j < x->n; j++) {
+		float *row = m->w + (size_t)x->idx[j] * (size_t)t->k;
+
+		for (int k = 0; k < t->k; k++)
+			row[k] = (float)(row[k] - p[k] * x->val[j]);
+	}
+	for (int q = 0; q < t->n_langs; q++)
+		for (int k = 0; k < t->k; k++)
+			t->s[q * t->k + k] -= p[k] * t->px[i * (size_t)t->n_langs + (size_t)q];
+	for (int k = 0; l >= 0 && k < t->k; k++)
+		t->b[l * t->k + k] -= p[k];
+}
+
+/* trainer_finish - W = c (U - sum_l mu_l B_l^T) into m->w */
+static void trainer_finish(struct trainer *t)
+{
+	for (int l = 0; l < t->n_langs; l++)
+		for (size_t j = 0; j < t->c[l].mu.n; j++) {
+			float *row = t->m->w + (size_t)t->c[l].mu.idx[j] * (size_t)t->k;
+
+			for (int k = 0; k < t->k; k++)
+				row[k] = (float)(row[k] - t->c[l].mu.val[j] * t->b[l * t->k + k]);
+		}
+	rescale(t);
+}
+
+/* trainer_init - dot products of DESIGN NOTE 6; 0 or DK_ENOMEM */
+static int trainer_init(struct trainer *t, struct clf_model *m, const struct center *c,
+			int n_langs, const struct textfeat *feat, size_t n)
+{
+	*t = (struct trainer){ .m = m, .c = c, .n_langs = n_langs, .k = m->n_labels, .scale = 1 };
+	t->b = calloc((size_t)(n_langs ? n_langs : 1) * (size_t)t->k, sizeof *t->b);
+	t->s = calloc((size_t)(n_langs ? n_langs : 1) * (size_t)t->k, sizeof *t->s);
+	t->mm = calloc((size_t)(n_langs ? n_langs * n_langs : 1), sizeof *t->mm);
+	t->px = calloc((n ? n : 1) * (size_t)(n_langs ? n_langs : 1), sizeof *t->px);
+	if (!t->b || !t->s || !t->mm || !t->px)
+		return DK_ENOMEM;
+	for (int l = 0; l < n_langs; l++)
+		for (int q = 0; q < n_langs; q++)
+			t->mm[l * n_langs + q] = sparse_dot(&c[l].mu, &c[q].mu);
+	for (size_t i = 0; i < n; i++)
+		for (int q = 0; q < n_langs; q++)
+			t->px[i * (size_t)n_langs + (size_t)q] = sparse_dot(&feat[i], &c[q].mu);
+	return 0;
+}
+
+static void trainer_release(struct trainer *t)
+{
+	free(t->b);
+	free(t->s);
+	free(t->mm);
+	free(t->px);
+}
+
+/* fit - epochs of seeded SGD (DESIGN NOTES 1, 2) */
+static int fit(struct trainer *t, const struct textfeat *feat, const struct clf_example *ex,
+	       size_t n, const struct clf_train_opts *o, struct dk_err *err)
+{
+	int n_labels = t->k;
+	double *count = calloc((size_t)n_labels, sizeof *count);
+	double *p = calloc((size_t)n_labels, sizeof *p);
 	size_t *order = malloc((n ? n : 1) * sizeof *order);
 	uint64_t s = o->seed ? o->seed : 1;
-	size_t t = 0;
+	size_t step = 0;
 
 	if (!count || !p || !order) {
 		free(count);
@@ -187,14 +334,15 @@ static int fit(struct clf_model *m, const struct textfeat *feat, const struct cl
 			order[i - 1] = order[j];
 			order[j] = tmp;
 		}
-		for (size_t i = 0; i < n; i++, t++) {
+		for (size_t i = 0; i < n; i++, step++) {
 			const struct clf_example *e = &ex[order[i]];
-			double scale = e->weight * (double)n / (m->n_labels * count[e->label]);
+			double scale = e->weight * (double)n / (n_labels * count[e->label]);
 
-			sgd_step(m, &feat[order[i]], mu_of[order[i]], e->label, scale,
-				 4.0 / (1.0 + (double)t / (double)n), o->l2, p);
+			sgd_step(t, &feat[order[i]], order[i], e->label,
+				 scale * 4.0 / (1.0 + (double)step / (double)n), o->l2, p);
 		}
 	}
+	trainer_finish(t);
 	free(count);
 	free(p);
 	free(order);
@@ -246,15 +394,15 @@ out:
 	return rc;
 }
 
-/* make_centers - one center per language seen; mu_of[i] for each example */
+/* make_centers - one center per language seen; lang_of[i] for each example */
 static int make_centers(struct center *c, int *n_centers, const struct textfeat *feat,
 			const struct clf_example *ex, size_t n, int n_labels,
-			const struct textfeat **mu_of, struct dk_err *err)
+			int *lang_of, struct dk_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		int k;
 
-		mu_of[i] = NULL;
+		lang_of[i] = -1;
 		if (ex[i].lang == NULL || strlen(ex[i].lang) >= sizeof c->lang)
 			continue;
 		if ((k = find_lang(c, *n_centers, ex[i].lang)) < 0) {
@@ -265,15 +413,25 @@ static int make_centers(struct center *c, int *n_centers, const struct textfeat 
 			if (make_center(&c[k], feat, ex, n, n_labels) != 0)
 				return dk_err_set(err, DK_ENOMEM, "out of memory");
 		}
-		mu_of[i] = &c[k].mu;
+		lang_of[i] = k;
 	}
 	return 0;
 }
 
 /* keep_shifts - store W^T mu(lang) for every center in the model */
-static int keep_shifts(struct clf_model *m, const struct center *c, int n_centers)
+static int keep_shifts(struct clf_model *m, const struct center *c, int n_centers,
+		       const struct clf_example *ex, size_t n)
 {
 	m->n_langs = n_centers;
+	m->docs = calloc((size_t)(n_centers ? n_centers : 1), sizeof *m->docs);
+	if (m->docs == NULL)
+		return DK_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int l = ex[i].lang && !ex[i].description ? find_lang(c, n_centers, ex[i].lang) : -1;
+
+		if (l >= 0)
+			m->docs[l]++;
+	}
 	m->langs = calloc((size_t)(n_centers ? n_centers : 1), sizeof *m->langs);
 	m->shift = calloc((size_t)(n_centers ? n_centers : 1) * (size_t)m->n_labels, sizeof *m->shift);
 	if (!m->langs || !m->shift)
@@ -291,6 +449,34 @@ static int keep_shifts(struct clf_model *m, const struct center *c, int n_center
 	return 0;
 }
 
+/* train_centered - centers, then SGD on centered vectors, then the shifts */
+static int train_centered(struct clf_model *m, const struct textfeat *feat,
+			  const struct clf_example *ex, size_t n,
+			  const struct clf_train_opts *o, struct dk_err *err)
+{
+	struct center *centers = calloc(CLF_MAX_LANGS, sizeof *centers);
+	int *lang_of = calloc(n, sizeof *lang_of), n_centers = 0, rc = 0;
+	struct trainer t = { 0 };
+
+	if (!centers || !lang_of)
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = make_centers(centers, &n_centers, feat, ex, n, m->n_labels, lang_of, err);
+	if (rc == 0 && trainer_init(&t, m, centers, n_centers, feat, n) != 0)
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	t.lang_of = lang_of;
+	if (rc == 0)
+		rc = fit(&t, feat, ex, n, o, err);
+	if (rc == 0 && keep_shifts(m, centers, n_centers, ex, n) != 0)
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	trainer_release(&t);
+	for (int l = 0; centers && l < n_centers; l++)
+		textfeat_release(&centers[l].mu);
+	free(centers);
+	free(lang_of);
+	return rc;
+}
+
 /* clf_train - fit a model on examples */
 int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 	      int n_labels, const struct clf_train_opts *opts,
@@ -298,10 +484,8 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 {
 	struct clf_train_opts o = { 40, 1e-5, 1 };
 	struct textfeat *feat;
-	struct center *centers = NULL;
-	const struct textfeat **mu_of = NULL;
 	struct clf_model *m;
-	int rc = 0, n_centers = 0;
+	int rc = 0;
 
 	*out = NULL;
 	if (opts)
@@ -323,21 +507,10 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if ((rc = textfeat_extract(ex[i].text, ex[i].len, &feat[i], err)) != 0)
 			dk_err_set(err, rc, "example %zu: %s", i, err ? err->msg : "bad text");
-	if (rc == 0 && ((centers = calloc(CLF_MAX_LANGS, sizeof *centers)) == NULL ||
-			(mu_of = calloc(n, sizeof *mu_of)) == NULL))
-		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = make_centers(centers, &n_centers, feat, ex, n, n_labels, mu_of, err);
-	if (rc == 0)
-		rc = fit(m, feat, ex, n, mu_of, &o, err);
-	if (rc == 0 && keep_shifts(m, centers, n_centers) != 0)
-		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+		rc = train_centered(m, feat, ex, n, &o, err);
 	for (size_t i = 0; i < n; i++)
 		textfeat_release(&feat[i]);
-	for (int l = 0; centers && l < n_centers; l++)
-		textfeat_release(&centers[l].mu);
-	free(centers);
-	free(mu_of);
 	free(feat);
 	if (rc) {
 		clf_free(m);
@@ -351,16 +524,12 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 int clf_probabilities(const struct clf_model *m, const char *text, size_t len, const char *lang,
 		      struct clf_prediction *out, double *p, struct dk_err *err)
 {
-	const float *shift = NULL;
+	int l = lang_index(m, lang), rc;
+	const float *shift = l < 0 ? NULL : m->shift + (size_t)l * (size_t)m->n_labels;
 	struct textfeat x;
-	int rc;
-
-	for (int l = 0; lang && l < m->n_langs; l++)
-		if (strcmp(m->langs[l], lang) == 0)
-			shift = m->shift + (size_t)l * (size_t)m->n_labels;
 	if ((rc = textfeat_extract(text, len, &x, err)) != 0)
 		return rc;
-	softmax_scores(m, &x, NULL, shift, p);
+	softmax_scores(m, &x, shift, p);
 	out->label = 0;
 	out->second = 0;
 	for (int k = 1; k < m->n_labels; k++)
@@ -448,7 +617,9 @@ int clf_save(const struct clf_model *m, const char *path, struct dk_err *err)
 		put_u32(&w, (uint32_t)strlen(m->langs[l]));
 		put(&w, m->langs[l], strlen(m->langs[l]));
 		put_floats(&w, m->shift + (size_t)l * (size_t)m->n_labels, (size_t)m->n_labels);
+		put_u32(&w, m->docs[l]);
 	}
+	put_floats(&w, &m->mix[0][0], 4);
 	put_floats(&w, m->bias, (size_t)m->n_labels);
 	put_floats(&w, m->w, (size_t)TEXTFEAT_DIM * (size_t)m->n_labels);
 	put_u32(&w, w.sum);
@@ -508,16 +679,23 @@ static int parse_langs(struct rbuf *r, struct clf_model *m)
 	m->n_langs = (int)n;
 	m->langs = calloc(n ? n : 1, sizeof *m->langs);
 	m->shift = calloc((size_t)(n ? n : 1) * (size_t)m->n_labels, sizeof *m->shift);
-	if (!m->langs || !m->shift)
+	m->docs = calloc(n ? n : 1, sizeof *m->docs);
+	if (!m->langs || !m->shift || !m->docs)
 		return -1;
 	for (uint32_t l = 0; l < n; l++) {
 		uint32_t len;
 
 		if (get_u32(r, &len) || len == 0 || len >= sizeof m->langs[l] ||
 		    get(r, m->langs[l], len) ||
-		    get_floats(r, m->shift + (size_t)l * (size_t)m->n_labels, (size_t)m->n_labels))
+		    get_floats(r, m->shift + (size_t)l * (size_t)m->n_labels, (size_t)m->n_labels) ||
+		    get_u32(r, &m->docs[l]))
 			return -1;
 	}
+	if (get_floats(r, &m->mix[0][0], 4))
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (!(m->mix[i / 2][i % 2] >= 0 && m->mix[i / 2][i % 2] <= 100))
+			return -1;	/* also refuses NaN */
 	return 0;
 }
 

@@ -13,9 +13,16 @@
  *	only W^T mu(lang) (one number per label); clf_predict() subtracts it
  *	for the document's language, or nothing for a language never seen.
  *
- *	File format (little-endian): "DKCLF001", u32 format version (2),
+ *	Mixing weights: the pipeline combines the model with the taxonomy's
+ *	cue words (stages/classify_rules.h) log-linearly; the model carries
+ *	the weights, one pair for languages it has training documents in and
+ *	one for all others, because a model is worth much less on a language
+ *	it never saw (clf_fit.h calibrates them by cross-validation).
+ *
+ *	File format (little-endian): "DKCLF001", u32 format version (3),
  *	u32 n_labels, u32 feature bits, then per label u32 length + UTF-8 name,
- *	u32 n_langs, per language u32 length + code + f32 shift[n_labels],
+ *	u32 n_langs, per language u32 length + code + f32 shift[n_labels] +
+ *	u32 training documents, f32 mix[2][2] ([other, seen][rules, model]),
  *	f32 bias[n_labels], f32 weight[2^bits][n_labels] (feature-major: one
  *	feature's weights for all labels are adjacent, which is what a sparse
  *	dot product reads), u32 FNV-1a checksum of everything before it.
@@ -45,7 +52,8 @@ struct clf_example {
 	size_t len;
 	int label;		/* index into the labels given to clf_train() */
 	const char *lang;	/* ISO 639-1 of the text, or NULL if unknown */
-	float weight;		/* 1.0 for a document; less for label descriptions */
+	float weight;		/* 1.0 for a document; descriptions have their own */
+	int description;	/* 1: a taxonomy description, not a document */
 };
 
 struct clf_train_opts {
@@ -77,5 +85,11 @@ int clf_n_labels(const struct clf_model *m);
 const char *clf_label(const struct clf_model *m, int i);
 /* clf_label_index - index of a label name, or -1 */
 int clf_label_index(const struct clf_model *m, const char *name);
+/* clf_trained_docs - how many training documents were in lang (NULL: 0) */
+unsigned clf_trained_docs(const struct clf_model *m, const char *lang);
+/* clf_get_mix - weights of cue words and model for seen (1) or other (0) languages */
+void clf_get_mix(const struct clf_model *m, int seen, double *w_rules, double *w_model);
+/* clf_set_mix - set the pair for seen (1) or other (0) languages */
+void clf_set_mix(struct clf_model *m, int seen, double w_rules, double w_model);
 
 #endif

@@ -14,6 +14,15 @@
  *	   letters are not kept at all (too many false hits).
  *	4. Temperature 2 makes one strong cue worth a clear but not certain
  *	   probability; the review threshold then sends weak cases to a human.
+ *	5. Cue stems: a cue of 6 letters or more is also kept without its last
+ *	   letters (down to 5, at most 2 removed), so the inflected form in a
+ *	   description ("zezwolenie", "odwołanie") still meets the document's
+ *	   other forms ("zezwolenia", "odwołania") through note 3's prefixes.
+ *	6. What a letter is about is said in its subject line and its title:
+ *	   words on a line that opens with a subject marker ("Betreff:",
+ *	   "Oggetto:", "Dotyczy:", a mail's "Subject:") or whose letters are
+ *	   all capitals count TITLE_WEIGHT times. A word found on several
+ *	   lines counts once, with its best line's weight (note 2).
  */
 #include <math.h>
 #include <stdint.h>
@@ -30,6 +39,17 @@
 #define MIN_PREFIX 5
 #define MIN_SUFFIX 6
 #define TEMPERATURE 2.0
+#define MAX_STEM_CUT 2
+#define TITLE_WEIGHT 3.0
+
+/* subject markers of administrative letters and mail, lower case (note 6) */
+static const char *const subject_markers[] = {
+	"subject", "re", "regarding", "betreff", "betrifft", "objet", "oggetto", "asunto",
+	"assunto", "onderwerp", "betreft", "dotyczy", "temat", "věc", "předmět", "vec",
+	"predmet", "zadeva", "tárgy", "subiect", "referitor", "относно", "тема", "θέμα",
+	"ämne", "angående", "emne", "vedrørende", "vedr", "aihe", "asia", "teema", "pealkiri",
+	"temats", "tema", "dėl", "suġġett", "ábhar", "ref",
+};
 
 struct rules_clf {
 	char **labels;
@@ -104,22 +124,27 @@ struct add_ctx {
 	int label;
 };
 
-static void add_cue(const UChar *w, int32_t n, void *user)
+static void add_key(struct add_ctx *a, char *key)
 {
-	struct add_ctx *a = user;
-	char *key;
-	uint64_t *mask;
+	uint64_t *mask = g_hash_table_lookup(a->cues, key);
 
-	if (n < MIN_CUE)
-		return;
-	key = utf8_of(w, n);
-	if ((mask = g_hash_table_lookup(a->cues, key)) == NULL) {
+	if (mask == NULL) {
 		mask = g_new0(uint64_t, 1);
 		g_hash_table_insert(a->cues, key, mask);
 	} else {
 		g_free(key);
 	}
 	*mask |= 1ull << a->label;
+}
+
+/* add_cue - the word and its stems (note 5) */
+static void add_cue(const UChar *w, int32_t n, void *user)
+{
+	if (n < MIN_CUE)
+		return;
+	add_key(user, utf8_of(w, n));
+	for (int32_t cut = 1; cut <= MAX_STEM_CUT && n > MIN_PREFIX && n - cut >= MIN_PREFIX; cut++)
+		add_key(user, utf8_of(w, n - cut));
 }
 
 /* rules_clf_build - cue table from every description of the taxonomy */
@@ -176,11 +201,12 @@ const char *rules_clf_label(const struct rules_clf *r, int i)
 
 struct score_ctx {
 	const struct rules_clf *r;
-	GHashTable *seen;	/* distinct document words (note 2) */
+	GHashTable *seen;	/* distinct document word -> double* best weight (note 2) */
+	double weight;		/* of the current line (note 6) */
 	double *score;
 };
 
-static void score_key(struct score_ctx *s, const char *key)
+static void score_key(struct score_ctx *s, const char *key, double weight)
 {
 	const uint64_t *mask = g_hash_table_lookup(s->r->cues, key);
 	int shared;
@@ -190,42 +216,102 @@ static void score_key(struct score_ctx *s, const char *key)
 	shared = __builtin_popcountll(*mask);
 	for (int k = 0; k < s->r->n_labels; k++)
 		if (*mask >> k & 1)
-			s->score[k] += log((double)s->r->n_labels / shared);
+			s->score[k] += weight * log((double)s->r->n_labels / shared);
 }
 
-static void score_word(const UChar *w, int32_t n, void *user)
+/* score_word - the word, its prefixes and its suffixes (note 3) */
+static void score_word(struct score_ctx *s, const char *key, double weight)
+{
+	glong n = g_utf8_strlen(key, -1);
+
+	score_key(s, key, weight);
+	for (glong p = MIN_PREFIX; p < n; p++) {
+		char *part = g_strndup(key, (gsize)(g_utf8_offset_to_pointer(key, p) - key));
+
+		score_key(s, part, weight);
+		g_free(part);
+	}
+	for (glong p = 1; n - p >= MIN_SUFFIX; p++)
+		score_key(s, g_utf8_offset_to_pointer(key, p), weight);
+}
+
+/* see_word - remember the word with the best weight it was seen with */
+static void see_word(const UChar *w, int32_t n, void *user)
 {
 	struct score_ctx *s = user;
 	char *key = utf8_of(w, n);
+	double *best = g_hash_table_lookup(s->seen, key);
 
-	if (!g_hash_table_add(s->seen, key))
-		return;	/* already counted; the table freed key */
-	score_key(s, key);
-	for (int32_t p = MIN_PREFIX; p < n; p++) {	/* note 3 */
-		char *part = utf8_of(w, p);
-
-		score_key(s, part);
-		g_free(part);
+	if (best) {
+		*best = s->weight > *best ? s->weight : *best;
+		g_free(key);
+		return;
 	}
-	for (int32_t p = 1; n - p >= MIN_SUFFIX; p++) {
-		char *part = utf8_of(w + p, n - p);
+	best = g_new(double, 1);
+	*best = s->weight;
+	g_hash_table_insert(s->seen, key, best);
+}
 
-		score_key(s, part);
-		g_free(part);
+/* is_marker - does the line open with a subject marker and a colon */
+static int is_marker(const char *line, size_t len)
+{
+	const char *colon = memchr(line, ':', len < 32 ? len : 32);
+	char *word;
+	int hit = 0;
+
+	if (colon == NULL)
+		return 0;
+	word = g_utf8_casefold(line, colon - line);
+	g_strstrip(word);
+	for (size_t i = 0; !hit && i < sizeof subject_markers / sizeof *subject_markers; i++)
+		hit = strcmp(word, subject_markers[i]) == 0;
+	g_free(word);
+	return hit;
+}
+
+/* line_weight - TITLE_WEIGHT for a subject or an all-capitals line (note 6) */
+static double line_weight(const char *line, size_t len)
+{
+	int letters = 0, lower = 0;
+
+	if (is_marker(line, len))
+		return TITLE_WEIGHT;
+	for (const char *p = line; p < line + len; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		letters += g_unichar_isalpha(c);
+		lower += g_unichar_islower(c);
 	}
+	return letters >= 4 && lower == 0 ? TITLE_WEIGHT : 1.0;
 }
 
 /* rules_clf_predict - probabilities per label; the best index */
 int rules_clf_predict(const struct rules_clf *r, const char *text, size_t len, double *prob,
 		      struct dk_err *err)
 {
-	struct score_ctx s = { r, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), prob };
+	struct score_ctx s = { r, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+			       1.0, prob };
 	double mx = -INFINITY, sum = 0;
-	int rc, best = 0;
+	GHashTableIter it;
+	gpointer key, val;
+	int rc = 0, best = 0;
 
+	if (!g_utf8_validate(text, (gssize)len, NULL)) {
+		g_hash_table_destroy(s.seen);
+		return dk_err_setx(err, DK_EINVAL, "bad_encoding", "text is not valid UTF-8");
+	}
 	for (int k = 0; k < r->n_labels; k++)
 		prob[k] = 0;
-	rc = fold_words(text, len, score_word, &s, err);
+	for (size_t at = 0, end; rc == 0 && at < len; at = end + 1) {
+		const char *nl = memchr(text + at, '\n', len - at);
+
+		end = nl ? (size_t)(nl - text) : len;
+		s.weight = line_weight(text + at, end - at);
+		rc = fold_words(text + at, end - at, see_word, &s, err);
+	}
+	g_hash_table_iter_init(&it, s.seen);
+	while (rc == 0 && g_hash_table_iter_next(&it, &key, &val))
+		score_word(&s, key, *(double *)val);
 	g_hash_table_destroy(s.seen);
 	if (rc)
 		return rc;

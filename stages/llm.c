@@ -84,7 +84,28 @@ struct llm {
 	uint32_t *piece_off;	/* (n_vocab + 1) */
 	float *lg;		/* (n_vocab) scratch copy of a logits row */
 	uint32_t last;		/* batch entry of the last feed()'s logits */
+	struct job *jobs, **jobs_tail;	/* submitted, in order (llm_submit) */
+	size_t n_jobs;
 };
+
+/* one submitted document: owned copies of the request, then its outcome */
+struct job {
+	uint64_t tag;
+	char *text;
+	size_t len;
+	char *lang;
+	struct llm_rule_span *rules;	/* (n_rules), types point into types */
+	char *types;			/* the rule types, NUL-separated */
+	size_t n_rules;
+	char *clf;
+	double clf_conf;
+	int done, rc;
+	struct dk_err err;
+	struct llm_result r;
+	struct job *next;
+};
+
+static void job_free(struct job *j);
 
 /* one stage call: what params record and replay restores */
 struct call {
@@ -351,6 +372,7 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 	}
 	dk_buf_init(&l->head, 0);
 	dk_buf_init(&l->tail, 0);
+	l->jobs_tail = &l->jobs;
 	dir = opts->datadir ? opts->datadir : dk_datadir();
 	snprintf(tax, sizeof tax, "%s/prompts/taxonomy.tsv", dir);
 	rc = taxonomy_load(&l->tax, opts->taxonomy ? opts->taxonomy : tax, err);
@@ -385,6 +407,12 @@ void llm_close(struct llm *l)
 {
 	if (l == NULL)
 		return;
+	while (l->jobs) {
+		struct job *j = l->jobs;
+
+		l->jobs = j->next;
+		job_free(j);
+	}
 	eng_ctx_free(l->c);
 	tok_vocab_free(l->v);
 	eng_model_free(l->m);
@@ -1163,8 +1191,8 @@ static void call_defaults(const struct llm *l, const char *lang, struct call *k)
 	k->max_words = l->o.summary_max_words;
 }
 
-/* llm_run - see llm.h */
-int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
+/* run_doc - the three stages of one document */
+static int run_doc(struct llm *l, const char *text, size_t len, const char *lang,
 	    const struct llm_rule_span *rules, size_t n_rules,
 	    const char *clf_label, double clf_conf,
 	    struct llm_result *r, struct dk_err *err)
@@ -1246,6 +1274,125 @@ void llm_result_release(struct llm_result *r)
 		free(r->dec[i].output);
 	}
 	memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------ jobs */
+
+static void job_free(struct job *j)
+{
+	g_free(j->text);
+	g_free(j->lang);
+	free(j->rules);
+	free(j->types);
+	g_free(j->clf);
+	llm_result_release(&j->r);
+	free(j);
+}
+
+/* job_rules - copy the rule spans; their types into one NUL-separated block */
+static int job_rules(struct job *j, const struct llm_rule_span *r, size_t n)
+{
+	size_t bytes = 0, o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += strlen(r[i].type) + 1;
+	j->rules = calloc(n + 1, sizeof *j->rules);
+	j->types = malloc(bytes + 1);
+	if (j->rules == NULL || j->types == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(r[i].type) + 1;
+
+		memcpy(j->types + o, r[i].type, k);
+		j->rules[i] = r[i];
+		j->rules[i].type = j->types + o;
+		o += k;
+	}
+	j->n_rules = n;
+	return 0;
+}
+
+/* llm_submit - see llm.h */
+int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_err *err)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (j == NULL)
+		return dk_err_set(err, DK_ENOMEM, "out of memory queueing a document");
+	j->tag = tag;
+	j->text = g_strndup(d->text, d->len);
+	j->len = d->len;
+	j->lang = d->lang ? g_strdup(d->lang) : NULL;
+	j->clf = d->clf_label ? g_strdup(d->clf_label) : NULL;
+	j->clf_conf = d->clf_conf;
+	if (job_rules(j, d->rules, d->n_rules) != 0) {
+		job_free(j);
+		return dk_err_set(err, DK_ENOMEM, "out of memory queueing a document");
+	}
+	*l->jobs_tail = j;
+	l->jobs_tail = &j->next;
+	l->n_jobs++;
+	return 0;
+}
+
+/* llm_step - see llm.h */
+int llm_step(struct llm *l, struct dk_err *err)
+{
+	struct job *j = l->jobs;
+
+	(void)err;
+	while (j && j->done)
+		j = j->next;
+	if (j == NULL)
+		return 0;
+	j->rc = run_doc(l, j->text, j->len, j->lang, j->rules, j->n_rules, j->clf, j->clf_conf,
+			&j->r, &j->err);
+	j->done = 1;
+	return 0;
+}
+
+/* llm_run - see llm.h */
+int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
+	    const struct llm_rule_span *rules, size_t n_rules,
+	    const char *clf_label, double clf_conf,
+	    struct llm_result *r, struct dk_err *err)
+{
+	struct llm_doc d = { text, len, lang, rules, n_rules, clf_label, clf_conf };
+	uint64_t tag = 0;
+	int rc = llm_submit(l, 0, &d, err), doc_rc = 0;
+
+	while (rc == 0 && llm_take(l, &tag, &doc_rc, r, err) == 0)
+		rc = llm_step(l, err);
+	return rc ? rc : doc_rc;
+}
+
+size_t llm_pending(const struct llm *l)
+{
+	return l->n_jobs;
+}
+
+/* llm_take - see llm.h: finished jobs leave in any order */
+int llm_take(struct llm *l, uint64_t *tag, int *doc_rc, struct llm_result *r,
+	     struct dk_err *doc_err)
+{
+	for (struct job **p = &l->jobs; *p; p = &(*p)->next) {
+		struct job *j = *p;
+
+		if (!j->done)
+			continue;
+		*p = j->next;
+		if (l->jobs_tail == &j->next)
+			l->jobs_tail = p;
+		l->n_jobs--;
+		*tag = j->tag;
+		*doc_rc = j->rc;
+		*doc_err = j->err;
+		*r = j->r;
+		memset(&j->r, 0, sizeof j->r);
+		job_free(j);
+		return 1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ replay */

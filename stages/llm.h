@@ -63,6 +63,7 @@ struct llm_opts {
 	const char *summary_language;	/* code the summary is written in (prompts'
 					 * {{summary_language}}); NULL or "": the
 					 * document's language */
+	uint32_t parallel;		/* documents decoded together by llm_step(); 0: 1 */
 	enum llm_combine combine;
 };
 
@@ -125,6 +126,32 @@ int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
 	    const char *clf_label, double clf_conf,
 	    struct llm_result *out, struct dk_err *err);
 void llm_result_release(struct llm_result *r);
+
+/* one document for llm_submit(); everything borrowed for the call (copied) */
+struct llm_doc {
+	const char *text;		/* valid UTF-8 */
+	size_t len;
+	const char *lang;		/* ISO 639-1 or NULL */
+	const struct llm_rule_span *rules;
+	size_t n_rules;
+	const char *clf_label;		/* NULL: no classifier answer */
+	double clf_conf;
+};
+
+/*
+ * llm_submit - queue a document under the caller's tag; llm_step() takes
+ * up to opts.parallel queued documents at a time and advances all of them
+ * by one engine decode per call. llm_take() hands back a finished one:
+ * 1 with *tag and either *doc_rc == 0 and r filled (release it) or
+ * *doc_rc < 0 and doc_err set; 0 when none is finished. llm_pending()
+ * counts documents submitted and not yet taken. llm_run() is submit,
+ * step until finished, take: call it with nothing pending.
+ */
+int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_err *err);
+int llm_step(struct llm *l, struct dk_err *err);
+int llm_take(struct llm *l, uint64_t *tag, int *doc_rc, struct llm_result *r,
+	     struct dk_err *doc_err);
+size_t llm_pending(const struct llm *l);
 
 /*
  * llm_replay - re-run the decision of stage with params (as recorded) on

@@ -5,16 +5,18 @@
  *	1. The tables are built on first use under pthread_once and never
  *	   change afterwards: read-only shared state, no per-call checks.
  *	2. This file is compiled without ISA flags; only engine/kernels/avx2/
- *	   is built with -mavx2 -mfma -mf16c, and is called only after
- *	   __builtin_cpu_supports() said yes.
+ *	   (-mavx2 -mfma -mf16c) and engine/kernels/avx512/ (plus AVX-512
+ *	   F/BW/VL/DQ/VNNI/BF16) are, and they are called only after
+ *	   __builtin_cpu_supports() said yes. The AVX-512 table is the AVX2
+ *	   one plus the matrix tiles.
  */
 #include "engine/kernels/kernels.h"
 
 #include <cpuid.h>
 #include <pthread.h>
 
-static struct eng_kernels ref_table, avx2_table;
-static int have_avx2;
+static struct eng_kernels ref_table, avx2_table, avx512_table;
+static int have_avx2, have_avx512;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* has_f16c - CPUID leaf 1, ECX bit 29 (clang 14's __builtin_cpu_supports lacks "f16c") */
@@ -37,11 +39,20 @@ static void build(void)
 	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
 	if (have_avx2)
 		eng_kernels_avx2_fill(&avx2_table);
+	avx512_table = avx2_table;
+	avx512_table.name = "avx512";
+	have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
+		      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+		      __builtin_cpu_supports("avx512vnni");
+	if (have_avx512)
+		eng_kernels_mm_q8_0_fill(&avx512_table);
 }
 
 /* eng_kernels_select - the fastest table this CPU runs, or the reference */
 const struct eng_kernels *eng_kernels_select(int want_ref)
 {
 	pthread_once(&once, build);
-	return (!want_ref && have_avx2) ? &avx2_table : &ref_table;
+	if (want_ref)
+		return &ref_table;
+	return have_avx512 ? &avx512_table : have_avx2 ? &avx2_table : &ref_table;
 }

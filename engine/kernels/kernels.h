@@ -4,7 +4,8 @@
  * SUMMARY
  *	eng_kernels_select(want_ref) returns the table for this CPU: the
  *	scalar reference (engine/ref) or, with AVX2+FMA+F16C, the AVX2 dots
- *	for the common weight types (others keep the reference). Every entry
+ *	for the common weight types (others keep the reference), plus with
+ *	AVX-512 F/BW/VL/VNNI the matrix tiles (struct eng_mm). Every entry
  *	takes the same activation layout as the reference (vec_dot_type), so
  *	the choice changes the summation order only. A kernel may differ from
  *	the reference within rounding, never between thread counts: each
@@ -25,10 +26,25 @@
 typedef void (*eng_vec_dot4_fn)(int64_t n, const void *w, const void *a, size_t a_stride,
 				float out[4]);
 
+/* struct eng_mm - a weight type's matrix tile (engine/kernels/avx512):
+ * activations in the kernel's own layout (act_bytes(n) per row, written by
+ * quantize), then tile() sets out[t * out_stride + j] = W[j] . act(t)
+ * (+ bias[j]) for rows j < nr <= 16 of w and tokens t < n_tok. Each output
+ * is one fixed sequence of float operations whatever n_tok, nr and the
+ * other rows of the tile: batching and threads never change a logit */
+struct eng_mm {
+	size_t (*act_bytes)(int64_t n);
+	void (*quantize)(const float *x, void *dst, int64_t n);
+	void (*tile)(int64_t n, const uint8_t *w, size_t row_bytes, int nr, const void *act,
+		     size_t act_stride, uint32_t n_tok, float *out, size_t out_stride,
+		     const float *bias);
+};
+
 struct eng_kernels {
-	const char *name;	/* "ref", "avx2" */
+	const char *name;	/* "ref", "avx2", "avx512" */
 	ref_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
 	eng_vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];	/* NULL: 4 vec_dot calls */
+	struct eng_mm mm[GGML_TYPE_COUNT];	/* tile NULL: vec_dot per row */
 	/* y[i] += x[i] * w, bitwise as ref_axpy_f16 */
 	void (*axpy_f16)(int64_t n, float w, const ggml_half *x, float *y);
 };
@@ -37,5 +53,8 @@ const struct eng_kernels *eng_kernels_select(int want_ref);
 
 /* eng_kernels_avx2_fill - engine/kernels/avx2: replace the entries it has */
 void eng_kernels_avx2_fill(struct eng_kernels *k);
+
+/* eng_kernels_mm_*_fill - engine/kernels/avx512 (F, BW, VL, VNNI): tiles */
+void eng_kernels_mm_q8_0_fill(struct eng_kernels *k);
 
 #endif

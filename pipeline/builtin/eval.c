@@ -2,7 +2,8 @@
  * NAME
  *	docket eval - measure the stages without a model against gold labels
  * SUMMARY
- *	docket eval --gold DIR [--classifier MODEL] [--verbose] [options]
+ *	docket eval --gold DIR [--classifier MODEL | --folds K|loo|language]
+ *	            [--verbose] [options]
  * DESCRIPTION
  *	Every document in DIR that has a DOC.gold.json beside it (the format of
  *	../shared/eval/dev) goes through what a pipeline worker runs on it:
@@ -11,7 +12,17 @@
  *	language accuracy, classification accuracy with a confusion matrix,
  *	entity precision and recall per rule type (distinct type+text pairs,
  *	whitespace runs collapsed, as the gold files are written), and
- *	throughput. --verbose names every miss.
+ *	throughput. --verbose names every miss. Classification accuracy is
+ *	also split into documents in languages the trained model has
+ *	documents in and all others (the taxonomy's cue words alone must
+ *	carry those), and given per language.
+ *
+ *	--folds cross-validates the trained classifier on DIR itself: K
+ *	folds by position (document i in fold i mod K), one fold per
+ *	document (loo), or one per language (language: every test document
+ *	is in a language the model never saw). Each fold's model is built by
+ *	clf_fit() exactly as `docket train` builds one, calibration included,
+ *	from the other folds' documents and their detected languages.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -25,14 +36,26 @@
 #include "pipeline/cli.h"
 #include "pipeline/config.h"
 #include "stages/analyze.h"
+#include "stages/clf_fit.h"
 #include "stages/extract.h"
 
 #define MAX_LABELS 64
+#define MAX_LANGS 64
+#define FOLDS_LOO (-1)
+#define FOLDS_LANGUAGE (-2)
 
 static const char eval_usage[] =
-	"usage: docket eval --gold DIR [--classifier MODEL] [--verbose] [options]\n\n"
+	"usage: docket eval --gold DIR [--classifier MODEL | --folds K|loo|language]\n"
+	"                   [--verbose] [options]\n\n"
 	"Run every DIR/DOC that has DOC.gold.json through extraction and the\n"
-	"stages without a model; print accuracy, confusion and entity scores.\n\n";
+	"stages without a model; print accuracy, confusion and entity scores.\n"
+	"--folds: cross-validate a classifier trained on DIR's own documents.\n\n";
+
+/* kept - one document kept for cross-validation */
+struct kept {
+	char *name, *text, *cls, *lang;	/* lang: detected */
+	size_t len;
+};
 
 struct tally {
 	int docs, failed, lang_ok, classified, class_ok;
@@ -41,8 +64,14 @@ struct tally {
 	char *labels[MAX_LABELS];
 	int n_labels;
 	int confusion[MAX_LABELS][MAX_LABELS];	/* [gold][predicted] */
+	int seen, seen_ok;		/* in a language the model has documents in */
+	char langs[MAX_LANGS][12];
+	int n_langs, lang_n[MAX_LANGS], lang_right[MAX_LANGS];
 	double seconds;
 	int verbose;
+	int folds;			/* 0, K, FOLDS_LOO or FOLDS_LANGUAGE */
+	struct kept *kept;		/* (n_kept), --folds only */
+	size_t n_kept;
 };
 
 /* fold - whitespace runs to one space, trimmed; caller frees */
@@ -139,9 +168,57 @@ static void score_entities(struct tally *t, const char *file, JsonArray *gold,
 	g_hash_table_destroy(f);
 }
 
+/* lang_slot - the per-language counters of lang */
+static int lang_slot(struct tally *t, const char *lang)
+{
+	for (int i = 0; i < t->n_langs; i++)
+		if (strcmp(t->langs[i], lang) == 0)
+			return i;
+	if (t->n_langs == MAX_LANGS)
+		return -1;
+	snprintf(t->langs[t->n_langs], sizeof t->langs[0], "%s", lang);
+	return t->n_langs++;
+}
+
+/* score_class - one classification against the gold class; m: the model used */
+static void score_class(struct tally *t, const char *file, const char *cls, const char *lang,
+			const struct analysis *a, const struct clf_model *m)
+{
+	int g = label_index(t, cls), p = label_index(t, a->label), l = lang_slot(t, lang);
+	int seen = m && clf_trained_docs(m, lang) > 0;
+
+	t->classified++;
+	t->method = a->method;
+	t->seen += seen;
+	if (l >= 0)
+		t->lang_n[l]++;
+	if (g >= 0 && p >= 0)
+		t->confusion[g][p]++;
+	if (g == p) {
+		t->class_ok++;
+		t->seen_ok += seen;
+		if (l >= 0)
+			t->lang_right[l]++;
+	} else if (t->verbose) {
+		printf("  %s: class %s (%.2f), gold %s\n", file, a->label, a->confidence, cls);
+	}
+}
+
+/* keep - a document for cross-validation */
+static void keep(struct tally *t, const char *file, const char *cls, const char *lang,
+		 const char *text, size_t len)
+{
+	struct kept *k;
+
+	t->kept = g_realloc_n(t->kept, t->n_kept + 1, sizeof *t->kept);
+	k = &t->kept[t->n_kept++];
+	*k = (struct kept){ g_strdup(file), g_strndup(text, len), g_strdup(cls), g_strdup(lang), len };
+}
+
 /* score_doc - compare one document's analysis with its gold record */
 static void score_doc(struct tally *t, const char *file, JsonObject *gold,
-		      const struct analysis *a, const char *text)
+		      const struct analysis *a, const char *text, size_t len,
+		      const struct clf_model *m)
 {
 	const char *lang = json_object_get_string_member_with_default(gold, "language", "");
 	const char *cls = json_object_get_string_member_with_default(gold, "class", "");
@@ -152,18 +229,10 @@ static void score_doc(struct tally *t, const char *file, JsonObject *gold,
 		t->lang_ok++;
 	else if (t->verbose)
 		printf("  %s: language %s, gold %s\n", file, a->lang.lang.code, lang);
-	if (a->classified && *cls) {
-		int g = label_index(t, cls), p = label_index(t, a->label);
-
-		t->classified++;
-		t->method = a->method;
-		if (g >= 0 && p >= 0)
-			t->confusion[g][p]++;
-		if (g == p)
-			t->class_ok++;
-		else if (t->verbose)
-			printf("  %s: class %s (%.2f), gold %s\n", file, a->label, a->confidence, cls);
-	}
+	if (a->classified && *cls && t->folds)
+		keep(t, file, cls, a->lang.lang.code, text, len);
+	else if (a->classified && *cls)
+		score_class(t, file, cls, a->lang.lang.code, a, m);
 	score_entities(t, file, ents, &a->entities, text);
 }
 
@@ -188,7 +257,8 @@ static void eval_one(struct tally *t, const char *dir, const char *name,
 		printf("  %s: failed: %s: %s\n", name, err.slug, err.msg);
 	} else {
 		t->docs++;
-		score_doc(t, name, json_node_get_object(json_parser_get_root(parser)), &a, res.text.buf);
+		score_doc(t, name, json_node_get_object(json_parser_get_root(parser)), &a, res.text.buf,
+			  res.text.len, analyze_classifier(an));
 		analysis_release(&a);
 	}
 	extract_result_release(&res);
@@ -197,12 +267,95 @@ static void eval_one(struct tally *t, const char *dir, const char *name,
 	g_free(gpath);
 }
 
+/* in_fold - is kept document i tested in fold f (the others train it) */
+static int in_fold(const struct tally *t, size_t i, size_t f)
+{
+	if (t->folds == FOLDS_LOO)
+		return i == f;
+	if (t->folds == FOLDS_LANGUAGE)
+		return strcmp(t->kept[i].lang, t->langs[f]) == 0;
+	return i % (size_t)t->folds == f;
+}
+
+/* run_fold - train on the documents outside fold f, classify those in it */
+static int run_fold(struct tally *t, struct analyze *an, const struct taxonomy *tax, size_t f,
+		    struct clf_doc *docs, struct dk_err *err)
+{
+	struct clf_fit_opts fo = { .epochs = 40, .seed = 1, .calibrate = 1 };
+	struct clf_model *m = NULL;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < t->n_kept; i++)
+		if (!in_fold(t, i, f))
+			docs[n++] = (struct clf_doc){ t->kept[i].text, t->kept[i].len, t->kept[i].cls,
+						      t->kept[i].lang };
+	if (n == t->n_kept)
+		return 0;	/* an empty fold: fewer documents than folds */
+	if ((rc = clf_fit(docs, n, tax, &fo, &m, err)) != 0 ||
+	    (rc = analyze_set_classifier(an, m, err)) != 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < t->n_kept; i++) {
+		struct kept *k = &t->kept[i];
+		struct analysis a;
+
+		memset(&a, 0, sizeof a);
+		if (in_fold(t, i, f) &&
+		    (rc = analyze_classify(an, k->text, k->len, k->lang, &a, err)) == 0)
+			score_class(t, k->name, k->cls, k->lang, &a, m);
+	}
+	return rc;
+}
+
+/* cross_validate - every fold of --folds in turn */
+static int cross_validate(struct tally *t, struct analyze *an, struct dk_err *err)
+{
+	struct clf_doc *docs = g_new0(struct clf_doc, t->n_kept + 1);
+	struct taxonomy tax;
+	size_t n_folds;
+	int rc;
+
+	for (size_t i = 0; i < t->n_kept; i++)
+		lang_slot(t, t->kept[i].lang);	/* the folds of FOLDS_LANGUAGE */
+	n_folds = t->folds == FOLDS_LOO ? t->n_kept :
+		  t->folds == FOLDS_LANGUAGE ? (size_t)t->n_langs : (size_t)t->folds;
+	if ((rc = taxonomy_load(&tax, NULL, err)) == 0) {
+		for (size_t f = 0; rc == 0 && f < n_folds; f++)
+			rc = run_fold(t, an, &tax, f, docs, err);
+		taxonomy_release(&tax);
+	}
+	g_free(docs);
+	return rc ? rc : analyze_set_classifier(an, NULL, err);
+}
+
+static void report_split(const struct tally *t)
+{
+	if (t->seen)
+		printf("  in languages of the training set: %d/%d = %.3f\n", t->seen_ok, t->seen,
+		       (double)t->seen_ok / t->seen);
+	if (t->classified > t->seen)
+		printf("  in other languages: %d/%d = %.3f\n", t->class_ok - t->seen_ok,
+		       t->classified - t->seen,
+		       (double)(t->class_ok - t->seen_ok) / (t->classified - t->seen));
+	printf("  by language:");
+	for (int l = 0; l < t->n_langs; l++)
+		if (t->lang_n[l])
+			printf(" %s %d/%d", t->langs[l], t->lang_right[l], t->lang_n[l]);
+	putchar('\n');
+}
+
 static void report_classes(const struct tally *t)
 {
+	static const char *const folds[] = { "", ", leave-one-out", ", leave-one-language-out" };
+
 	if (t->classified == 0)
 		return;
-	printf("classification accuracy: %d/%d = %.3f (method %s)\n", t->class_ok, t->classified,
+	printf("classification accuracy: %d/%d = %.3f (method %s", t->class_ok, t->classified,
 	       (double)t->class_ok / t->classified, t->method);
+	if (t->folds > 0)
+		printf(", %d-fold cross-validation", t->folds);
+	printf("%s)\n", t->folds < 0 ? folds[-t->folds] : "");
+	report_split(t);
 	printf("confusion (rows: gold, columns: predicted, in this order):\n");
 	for (int g = 0; g < t->n_labels; g++) {
 		printf("  %-20s", t->labels[g]);
@@ -241,12 +394,25 @@ static int is_document(const char *name)
 	       strcmp(name, "index.jsonl") != 0;
 }
 
-static int run_eval(const char *dir, const struct config *cfg, int verbose)
+static void tally_release(struct tally *t)
+{
+	for (int i = 0; i < t->n_labels; i++)
+		g_free(t->labels[i]);
+	for (size_t i = 0; i < t->n_kept; i++) {
+		g_free(t->kept[i].name);
+		g_free(t->kept[i].text);
+		g_free(t->kept[i].cls);
+		g_free(t->kept[i].lang);
+	}
+	g_free(t->kept);
+}
+
+static int run_eval(const char *dir, const struct config *cfg, int verbose, int folds)
 {
 	struct analyze_opts ao = { .expected_languages = cfg->expected_languages,
 				   .classifier_path = cfg->classifier,
 				   .review_threshold = cfg->review_threshold };
-	struct tally t = { .verbose = verbose };
+	struct tally t = { .verbose = verbose, .folds = folds };
 	struct extract_limits lim;
 	struct analyze *an;
 	struct dk_err err = DK_ERR_INIT;
@@ -274,10 +440,13 @@ static int run_eval(const char *dir, const struct config *cfg, int verbose)
 	free(ents);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	t.seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	report(&t);
-	for (int i = 0; i < t.n_labels; i++)
-		g_free(t.labels[i]);
+	n = folds ? cross_validate(&t, an, &err) : 0;
+	if (n == 0)
+		report(&t);
+	tally_release(&t);
 	analyze_close(an);
+	if (n != 0)
+		return cli_fail("eval", &err);
 	return t.docs ? EX_OK : EX_NOINPUT;
 }
 
@@ -286,7 +455,7 @@ int cmd_eval(int argc, char **argv)
 {
 	const char *dir = NULL;
 	struct config cfg;
-	int rc, verbose = 0;
+	int rc, verbose = 0, folds = 0;
 
 	if ((rc = cli_setup("eval", &argc, argv, &cfg)) != 0)
 		return rc;
@@ -299,16 +468,22 @@ int cmd_eval(int argc, char **argv)
 			verbose = 1;
 		} else if (i + 1 < argc && strcmp(argv[i], "--gold") == 0) {
 			dir = argv[++i];
+		} else if (i + 1 < argc && strcmp(argv[i], "--folds") == 0) {
+			const char *v = argv[++i];
+
+			folds = strcmp(v, "loo") == 0 ? FOLDS_LOO :
+				strcmp(v, "language") == 0 ? FOLDS_LANGUAGE : atoi(v);
+			rc = folds == 0 || folds == 1 || folds > 1000 ? EX_USAGE : 0;
 		} else {
 			rc = EX_USAGE;
 		}
 	}
-	if (rc == 0 && dir == NULL)
+	if (rc == 0 && (dir == NULL || (folds && cfg.classifier && *cfg.classifier)))
 		rc = EX_USAGE;
 	if (rc)
 		fputs(eval_usage, stderr);
 	else
-		rc = run_eval(dir, &cfg, verbose);
+		rc = run_eval(dir, &cfg, verbose, folds);
 	config_release(&cfg);
 	return rc;
 }

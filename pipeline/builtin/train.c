@@ -17,9 +17,12 @@
  *	next model learns from the corrections. The labels of
  *	the taxonomy (default DATADIR/prompts/taxonomy.tsv) are always part of
  *	the model, and their descriptions in every language are added as
- *	lightly weighted examples, so a letter in a language without examples
- *	still has something to match. Labels found only in the data are added
- *	after the taxonomy's.
+ *	weighted examples, so a letter in a language without examples still
+ *	has something to match. Labels found only in the data are added
+ *	after the taxonomy's. Unless --no-calibrate, train also learns by
+ *	cross-validation on the documents how much the model counts beside
+ *	the taxonomy's cue words (stages/clf_fit.h), which costs about a dozen
+ *	more fits.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,32 +34,31 @@
 #include "pipeline/builtin.h"
 #include "pipeline/cli.h"
 #include "stages/classifier.h"
+#include "stages/clf_fit.h"
 #include "stages/extract.h"
 #include "stages/langid.h"
 #include "stages/taxonomy.h"
 
 static const char train_usage[] =
 	"usage: docket train [--labels FILE.jsonl] [--from-reviews] -o MODEL [--taxonomy FILE]\n"
-	"                    [--no-descriptions] [--epochs N] [--seed S] [--db F] [--config F]\n"
+	"                    [--no-descriptions] [--no-calibrate] [--epochs N] [--seed S]\n"
+	"                    [--db F] [--config F]\n"
 	"  --labels F        lines {\"text\"|\"file\"|\"id\": ..., \"label\": ...[, \"lang\": ...]}\n"
 	"  --from-reviews    add the documents caseworkers classified (docket review)\n";
 
-#define DESCRIPTION_WEIGHT 6.0f
-
 struct trainset {
-	struct clf_example *ex;
-	char **texts;		/* owned copies behind ex[i].text */
-	char **langs;		/* owned copies behind ex[i].lang */
+	struct clf_doc *docs;
+	char **texts;		/* owned copies behind docs[i].text */
+	char **langs;		/* owned copies behind docs[i].lang */
+	char **labels;		/* owned copies behind docs[i].label */
 	struct langid *lid;
 	size_t n;
-	char **labels;
-	int n_labels;
 	const struct config *cfg;	/* where the results database is */
 	struct store st;		/* opened on first use (st.db != NULL) */
 };
 
-static int add_example(struct trainset *t, const char *text, const char *label,
-		       const char *lang, float w);
+static void add_example(struct trainset *t, const char *text, const char *label,
+			const char *lang);
 
 /* open_db - the results database, opened once, for "id" lines and reviews */
 static int open_db(struct trainset *t)
@@ -120,12 +122,9 @@ static int from_reviews(struct trainset *t, size_t *n)
 		return EX_IOERR;
 	}
 	while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW) {
-		if (add_example(t, (const char *)sqlite3_column_text(q, 0),
-				(const char *)sqlite3_column_text(q, 1),
-				(const char *)sqlite3_column_text(q, 2), 1.0f) != 0) {
-			fprintf(stderr, "docket train: too many labels (at most %d)\n", CLF_MAX_LABELS);
-			rc = EX_DATAERR;
-		}
+		add_example(t, (const char *)sqlite3_column_text(q, 0),
+			    (const char *)sqlite3_column_text(q, 1),
+			    (const char *)sqlite3_column_text(q, 2));
 		(*n)++;
 	}
 	if (rc == 0 && s != SQLITE_DONE) {
@@ -137,38 +136,25 @@ static int from_reviews(struct trainset *t, size_t *n)
 	return rc;
 }
 
-static int label_of(struct trainset *t, const char *label)
-{
-	for (int i = 0; i < t->n_labels; i++)
-		if (strcmp(t->labels[i], label) == 0)
-			return i;
-	if (t->n_labels == CLF_MAX_LABELS)
-		return -1;
-	t->labels = realloc(t->labels, (size_t)(t->n_labels + 1) * sizeof *t->labels);
-	t->labels[t->n_labels] = g_strdup(label);
-	return t->n_labels++;
-}
-
-/* add_example - copy one example in; lang NULL means detect it */
-static int add_example(struct trainset *t, const char *text, const char *label,
-		       const char *lang, float w)
+/* add_example - copy one document in; lang NULL means detect it */
+static void add_example(struct trainset *t, const char *text, const char *label,
+			const char *lang)
 {
 	struct langid_result res;
-	int k = label_of(t, label);
 
-	if (k < 0)
-		return -1;
 	if (lang == NULL && langid_detect(t->lid, text, strlen(text), &res, NULL) == 0 &&
 	    strcmp(res.lang.code, "und") != 0)
 		lang = res.lang.code;
-	t->ex = realloc(t->ex, (t->n + 1) * sizeof *t->ex);
-	t->texts = realloc(t->texts, (t->n + 1) * sizeof *t->texts);
-	t->langs = realloc(t->langs, (t->n + 1) * sizeof *t->langs);
+	t->docs = g_realloc_n(t->docs, t->n + 1, sizeof *t->docs);
+	t->texts = g_realloc_n(t->texts, t->n + 1, sizeof *t->texts);
+	t->langs = g_realloc_n(t->langs, t->n + 1, sizeof *t->langs);
+	t->labels = g_realloc_n(t->labels, t->n + 1, sizeof *t->labels);
 	t->texts[t->n] = g_strdup(text);
 	t->langs[t->n] = g_strdup(lang);
-	t->ex[t->n] = (struct clf_example){ t->texts[t->n], strlen(text), k, t->langs[t->n], w };
+	t->labels[t->n] = g_strdup(label);
+	t->docs[t->n] = (struct clf_doc){ t->texts[t->n], strlen(text), t->labels[t->n],
+					  t->langs[t->n] };
 	t->n++;
-	return 0;
 }
 
 /* extract_text - the stored text of a training document into doc */
@@ -246,9 +232,8 @@ static int read_jsonl(struct trainset *t, const char *path)
 			fprintf(stderr, "docket train: '%s' line %d: want {\"text\", \"file\" or "
 				"\"id\": ..., \"label\": ...}\n", path, lineno);
 			rc = EX_DATAERR;
-		} else if (add_example(t, text, label, lang, 1.0f) != 0) {
-			fprintf(stderr, "docket train: too many labels (at most %d)\n", CLF_MAX_LABELS);
-			rc = EX_DATAERR;
+		} else {
+			add_example(t, text, label, lang);
 		}
 		g_free(stext);
 		g_free(slang);
@@ -265,39 +250,43 @@ static void trainset_release(struct trainset *t)
 	for (size_t i = 0; i < t->n; i++) {
 		g_free(t->texts[i]);
 		g_free(t->langs[i]);
-	}
-	free(t->langs);
-	langid_free(t->lid);
-	for (int i = 0; i < t->n_labels; i++)
 		g_free(t->labels[i]);
+	}
+	langid_free(t->lid);
 	store_close(&t->st);
-	free(t->texts);
-	free(t->ex);
-	free(t->labels);
+	g_free(t->langs);
+	g_free(t->texts);
+	g_free(t->labels);
+	g_free(t->docs);
 }
 
-static int train_and_save(struct trainset *t, const char *out, int epochs, uint64_t seed)
+static int train_and_save(struct trainset *t, const struct taxonomy *tax, const char *out,
+			  const struct clf_fit_opts *fo)
 {
-	struct clf_train_opts opts = { epochs, 1e-5, seed };
 	struct dk_err err = DK_ERR_INIT;
 	struct clf_model *m = NULL;
 
-	if (clf_train(t->ex, t->n, (const char *const *)t->labels, t->n_labels, &opts, &m, &err) != 0 ||
-	    clf_save(m, out, &err) != 0) {
+	if (clf_fit(t->docs, t->n, tax, fo, &m, &err) != 0 || clf_save(m, out, &err) != 0) {
 		fprintf(stderr, "docket train: %s\n", err.msg);
 		clf_free(m);
 		return dk_err_sysexit(err.code);
 	}
+	fprintf(stderr, "docket train: %zu documents, %d labels, model written to '%s'\n",
+		t->n, clf_n_labels(m), out);
+	for (int seen = 1; seen >= 0; seen--) {
+		double wr, wm;
+
+		clf_get_mix(m, seen, &wr, &wm);
+		fprintf(stderr, "docket train: %s languages: cue words x%.3g, model x%.3g\n",
+			seen ? "trained" : "other", wr, wm);
+	}
 	clf_free(m);
-	fprintf(stderr, "docket train: %zu examples, %d labels, model written to '%s'\n",
-		t->n, t->n_labels, out);
 	return EX_OK;
 }
 
 /* parse - the options; -1: --help printed, else 0 or EX_USAGE */
 static int parse(int argc, char **argv, const char **labels_path, const char **out,
-		 const char **tax_path, int *descriptions, int *reviews, int *epochs,
-		 uint64_t *seed)
+		 const char **tax_path, int *reviews, struct clf_fit_opts *fo)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -306,7 +295,9 @@ static int parse(int argc, char **argv, const char **labels_path, const char **o
 			printf("%s%s", train_usage, config_usage);
 			return -1;
 		} else if (strcmp(a, "--no-descriptions") == 0) {
-			*descriptions = 0;
+			fo->no_descriptions = 1;
+		} else if (strcmp(a, "--no-calibrate") == 0) {
+			fo->calibrate = 0;
 		} else if (strcmp(a, "--from-reviews") == 0) {
 			*reviews = 1;
 		} else if (v && strcmp(a, "--labels") == 0) {
@@ -316,15 +307,15 @@ static int parse(int argc, char **argv, const char **labels_path, const char **o
 		} else if (v && strcmp(a, "--taxonomy") == 0) {
 			*tax_path = argv[++i];
 		} else if (v && strcmp(a, "--epochs") == 0) {
-			*epochs = atoi(argv[++i]);
+			fo->epochs = atoi(argv[++i]);
 		} else if (v && strcmp(a, "--seed") == 0) {
-			*seed = strtoull(argv[++i], NULL, 10);
+			fo->seed = strtoull(argv[++i], NULL, 10);
 		} else {
 			fprintf(stderr, "docket train: unknown option '%s'\n%s", a, train_usage);
 			return EX_USAGE;
 		}
 	}
-	if ((*labels_path == NULL && !*reviews) || *out == NULL || *epochs <= 0) {
+	if ((*labels_path == NULL && !*reviews) || *out == NULL || fo->epochs <= 0) {
 		fputs(train_usage, stderr);
 		return EX_USAGE;
 	}
@@ -334,8 +325,8 @@ static int parse(int argc, char **argv, const char **labels_path, const char **o
 int cmd_train(int argc, char **argv)
 {
 	const char *labels_path = NULL, *out = NULL, *tax_path = NULL;
-	int descriptions = 1, reviews = 0, epochs = 40, rc;
-	uint64_t seed = 1;
+	struct clf_fit_opts fo = { .epochs = 40, .seed = 1, .calibrate = 1 };
+	int reviews = 0, rc;
 	struct trainset t = { 0 };
 	struct taxonomy tax;
 	struct config cfg;
@@ -344,8 +335,7 @@ int cmd_train(int argc, char **argv)
 
 	if ((rc = cli_setup("train", &argc, argv, &cfg)) != 0)
 		return rc;
-	rc = parse(argc, argv, &labels_path, &out, &tax_path, &descriptions, &reviews, &epochs,
-		   &seed);
+	rc = parse(argc, argv, &labels_path, &out, &tax_path, &reviews, &fo);
 	if (rc != 0) {
 		config_release(&cfg);
 		return rc < 0 ? EX_OK : rc;
@@ -357,19 +347,13 @@ int cmd_train(int argc, char **argv)
 		fprintf(stderr, "docket train: %s\n", err.msg);
 		return dk_err_sysexit(err.code);
 	}
-	for (size_t i = 0; i < tax.n_labels; i++)
-		label_of(&t, tax.labels[i]);
-	for (size_t i = 0; descriptions && i < tax.n_entries; i++)
-		add_example(&t, tax.entries[i].description, tax.entries[i].label, tax.entries[i].lang,
-			    DESCRIPTION_WEIGHT);
-	taxonomy_release(&tax);
 	rc = labels_path ? read_jsonl(&t, labels_path) : EX_OK;
 	if (rc == EX_OK && reviews && (rc = from_reviews(&t, &n_reviews)) == EX_OK)
 		fprintf(stderr, "docket train: %zu reviewed documents\n", n_reviews);
 	if (rc == EX_OK)
-		rc = train_and_save(&t, out, epochs, seed);
+		rc = train_and_save(&t, &tax, out, &fo);
+	taxonomy_release(&tax);
 	trainset_release(&t);
 	config_release(&cfg);
 	return rc;
 }
-

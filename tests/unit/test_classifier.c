@@ -1,9 +1,11 @@
 /* Unit tests for stages/textfeat, stages/classifier and stages/taxonomy. */
 #include <stdio.h>
 #include <string.h>
+#include <glib.h>
 
 #include "stages/classifier.h"
 #include "stages/classify_rules.h"
+#include "stages/clf_fit.h"
 #include "stages/taxonomy.h"
 #include "stages/textfeat.h"
 #include "tests/test.h"
@@ -11,14 +13,14 @@
 static const char *const labels[] = { "invoice", "complaint", "address_change" };
 
 static const struct clf_example train_set[] = {
-	{ "Rechnung Nr. 2025-114: Betrag 1.250,00 EUR zzgl. MwSt, zahlbar innerhalb von 14 Tagen.", 0, 0, "de", 1 },
-	{ "Rechnung für Wartung der Heizung, Gesamtbetrag inklusive Mehrwertsteuer, IBAN DE89.", 0, 0, "de", 1 },
-	{ "Ich beschwere mich über den Lärm der Baustelle jede Nacht, das ist unerträglich.", 0, 1, "de", 1 },
-	{ "Beschwerde: der Müll wurde seit drei Wochen nicht abgeholt, es stinkt.", 0, 1, "de", 1 },
-	{ "Ich bin umgezogen, meine neue Anschrift lautet Hauptstraße 5, bitte ändern Sie die Adresse.", 0, 2, "de", 1 },
-	{ "Facture n° 88: montant total 300,00 EUR TVA comprise, à régler sous 30 jours.", 0, 0, "fr", 1 },
-	{ "Je me plains du bruit du chantier toutes les nuits, c'est insupportable.", 0, 1, "fr", 1 },
-	{ "J'ai déménagé, ma nouvelle adresse est 5 rue de la Paix, merci de changer l'adresse.", 0, 2, "fr", 1 },
+	{ "Rechnung Nr. 2025-114: Betrag 1.250,00 EUR zzgl. MwSt, zahlbar innerhalb von 14 Tagen.", 0, 0, "de", 1, 0 },
+	{ "Rechnung für Wartung der Heizung, Gesamtbetrag inklusive Mehrwertsteuer, IBAN DE89.", 0, 0, "de", 1, 0 },
+	{ "Ich beschwere mich über den Lärm der Baustelle jede Nacht, das ist unerträglich.", 0, 1, "de", 1, 0 },
+	{ "Beschwerde: der Müll wurde seit drei Wochen nicht abgeholt, es stinkt.", 0, 1, "de", 1, 0 },
+	{ "Ich bin umgezogen, meine neue Anschrift lautet Hauptstraße 5, bitte ändern Sie die Adresse.", 0, 2, "de", 1, 0 },
+	{ "Facture n° 88: montant total 300,00 EUR TVA comprise, à régler sous 30 jours.", 0, 0, "fr", 1, 0 },
+	{ "Je me plains du bruit du chantier toutes les nuits, c'est insupportable.", 0, 1, "fr", 1, 0 },
+	{ "J'ai déménagé, ma nouvelle adresse est 5 rue de la Paix, merci de changer l'adresse.", 0, 2, "fr", 1, 0 },
 };
 #define N_TRAIN (sizeof train_set / sizeof train_set[0])
 
@@ -175,7 +177,7 @@ static void corrupt_files_are_refused(void)
 
 static void bad_training_input(void)
 {
-	struct clf_example ex[1] = { { "x", 1, 5, NULL, 1 } };
+	struct clf_example ex[1] = { { "x", 1, 5, NULL, 1, 0 } };
 	struct clf_model *m = NULL;
 	struct dk_err err = DK_ERR_INIT;
 
@@ -249,6 +251,79 @@ static void rules_from_the_taxonomy(void)
 	rules_clf_free(r);
 }
 
+/* a subject line outweighs the same cue words in the body; inflected cues meet */
+static void rules_read_subject_lines_and_stems(void)
+{
+	const char *body = "ich habe eine Frage zu den Öffnungszeiten und wie kann ich Kontakt "
+			   "aufnehmen.";
+	struct taxonomy t;
+	struct rules_clf *r = NULL;
+	struct dk_err err = DK_ERR_INIT;
+	char text[512];
+
+	REQUIRE(taxonomy_load(&t, "../prompts/taxonomy.tsv", &err) == 0);
+	REQUIRE(rules_clf_build(&t, &r, &err) == 0);
+	taxonomy_release(&t);
+	snprintf(text, sizeof text, "%s\nBeschwerde über Lärm", body);
+	CHECK(strcmp(rules_label(r, text, NULL), "general_inquiry") == 0);
+	snprintf(text, sizeof text, "Betreff: Beschwerde über Lärm\n%s", body);
+	CHECK(strcmp(rules_label(r, text, NULL), "complaint") == 0);
+	snprintf(text, sizeof text, "BESCHWERDE ÜBER LÄRM\n%s", body);
+	CHECK(strcmp(rules_label(r, text, NULL), "complaint") == 0);
+	/* the description says "zezwolenie", the letter "zezwolenia" */
+	CHECK(strcmp(rules_label(r, "Wnoszę o wydanie zezwolenia na usunięcie drzewa.", NULL),
+		     "permit_application") == 0);
+	rules_clf_free(r);
+}
+
+static const char small_taxonomy[] =
+	"invoice\tde\tRechnung Betrag MwSt zahlbar\n"
+	"complaint\tde\tBeschwerde Lärm Müll unzufrieden\n"
+	"address_change\tde\tumgezogen neue Anschrift Adresse\n"
+	"invoice\tfr\tfacture montant TVA régler\n"
+	"complaint\tfr\tplainte bruit ordures mécontent\n"
+	"address_change\tfr\tdéménagé nouvelle adresse\n";
+
+/* clf_fit calibrates both pairs of weights; the file keeps them and the counts */
+static void fit_calibrates_and_saves_the_mix(void)
+{
+	struct clf_doc docs[N_TRAIN];
+	struct clf_fit_opts o = { .epochs = 10, .seed = 1, .calibrate = 1 };
+	char *tax_path = g_strdup_printf("%s/tax.tsv", test_tmpdir());
+	char *model_path = g_strdup_printf("%s/mix.clf", test_tmpdir());
+	struct clf_model *m = NULL, *back = NULL;
+	struct dk_err err = DK_ERR_INIT;
+	struct taxonomy t;
+	double wr, wm, wr2, wm2, rules[3] = { 0.5, 0.3, 0.2 }, model[3] = { 0.1, 0.8, 0.1 }, out[3];
+	const int ident[3] = { 0, 1, 2 };
+
+	REQUIRE(g_file_set_contents(tax_path, small_taxonomy, -1, NULL));
+	REQUIRE(taxonomy_load(&t, tax_path, &err) == 0);
+	for (size_t i = 0; i < N_TRAIN; i++)
+		docs[i] = (struct clf_doc){ train_set[i].text, strlen(train_set[i].text),
+					    labels[train_set[i].label], train_set[i].lang };
+	REQUIRE(clf_fit(docs, N_TRAIN, &t, &o, &m, &err) == 0);
+	CHECK(clf_trained_docs(m, "de") == 5 && clf_trained_docs(m, "fr") == 3);
+	CHECK(clf_trained_docs(m, "it") == 0 && clf_trained_docs(m, NULL) == 0);
+	REQUIRE(clf_save(m, model_path, &err) == 0);
+	REQUIRE(clf_load(model_path, &back, &err) == 0);
+	for (int seen = 0; seen < 2; seen++) {
+		clf_get_mix(m, seen, &wr, &wm);
+		clf_get_mix(back, seen, &wr2, &wm2);
+		CHECKF(wr > 0 && wm >= 0 && wr == wr2 && wm == wm2, "seen %d: %g %g", seen, wr, wm);
+	}
+	clf_set_mix(m, 1, 1, 0);	/* the model's weight 0: the cue words decide */
+	CHECK(clf_fit_combine(m, "de", rules, model, ident, 3, out) == 0);
+	clf_set_mix(m, 0, 1, 4);	/* a heavy model outvotes them */
+	CHECK(clf_fit_combine(m, "it", rules, model, ident, 3, out) == 1);
+	CHECK(out[0] + out[1] + out[2] > 0.999 && out[0] + out[1] + out[2] < 1.001);
+	clf_free(m);
+	clf_free(back);
+	taxonomy_release(&t);
+	g_free(tax_path);
+	g_free(model_path);
+}
+
 int main(void)
 {
 	RUN(features_are_normalised_and_sorted);
@@ -259,5 +334,7 @@ int main(void)
 	RUN(bad_training_input);
 	RUN(default_taxonomy_has_every_eu_language);
 	RUN(rules_from_the_taxonomy);
+	RUN(rules_read_subject_lines_and_stems);
+	RUN(fit_calibrates_and_saves_the_mix);
 	return TEST_END();
 }

@@ -5,8 +5,13 @@
  * float-accumulating ones agree within rounding of the magnitude.
  * vec_dot4 kernels (one weight row, 4 activation rows) must give bitwise
  * the vec_dot results, column by column: batching never changes a logit.
+ * Matrix tiles (struct eng_mm) are checked against the reference dot per
+ * output within rounding, and one token alone, or a tile cut at other
+ * rows, must give bitwise what a many-token tile gives.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "engine/kernels/kernels.h"
 #include "tests/test.h"
@@ -155,10 +160,89 @@ static void test_axpy_f16(void)
 	}
 }
 
+enum { MM_ROWS = 37, MM_TOK = 19 };	/* tiles of 16, 16, 5; 2 x 8 tokens + 3 */
+
+/* mm_case - one weight type, n elements per row: tiles vs reference and
+ * vs themselves token by token and at shifted row starts */
+static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	const struct ggml_type_traits *tt = ggml_type_traits(t);
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MM_ROWS * rb), *act = malloc(MM_TOK * ab);
+	uint8_t *ra = malloc(ggml_row_size(tt->vec_dot_type, (uint64_t)n));
+	float *x = malloc((size_t)MM_TOK * n * sizeof *x), *wf = malloc((size_t)n * sizeof *wf);
+	float out[MM_TOK][MM_ROWS], one[MM_ROWS], bias[MM_ROWS];
+	int bad = 0;
+
+	for (int r = 0; r < MM_ROWS; r++) {
+		random_row(t, w + r * rb, n);
+		bias[r] = rndf();
+	}
+	for (int k = 0; k < MM_TOK; k++) {
+		for (int64_t i = 0; i < n; i++)
+			x[k * n + i] = rndf() * (float)(k % 3 + 1);
+		mm->quantize(x + k * n, act + k * ab, n);
+	}
+	for (int r = 0; r < MM_ROWS; r += 16)
+		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act, ab, MM_TOK,
+			 &out[0][r], MM_ROWS, bias + r);
+	for (int k = 0; k < MM_TOK && !bad; k++) {
+		ref_quantize_act(tt->vec_dot_type, x + k * n, ra, n);
+		for (int r = 0; r < MM_ROWS; r++) {
+			double mag = fabs(bias[r]);
+			ref_dequant_row(t, w + r * rb, wf, n);
+			for (int64_t i = 0; i < n; i++)
+				mag += fabs((double)wf[i] * x[k * n + i]);
+			float want = ref_vec_dot(t)(n, w + r * rb, ra) + bias[r];
+			if (fabs(want - out[k][r]) > 1e-5 * mag + 1e-6) {
+				CHECKF(0, "%s n=%lld token %d row %d: ref %.9g tile %.9g", tt->name,
+				       (long long)n, k, r, (double)want, (double)out[k][r]);
+				bad = 1;
+			}
+		}
+		/* token k alone, rows from 3 on: other tile boundaries, fewer tokens */
+		for (int r = 3; r < MM_ROWS; r += 16)
+			mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act + k * ab, ab, 1,
+				 one + r, MM_ROWS, bias + r);
+		if (memcmp(one + 3, &out[k][3], (MM_ROWS - 3) * sizeof *one) != 0) {
+			CHECKF(0, "%s n=%lld token %d: alone differs from the batch", tt->name,
+			       (long long)n, k);
+			bad = 1;
+		}
+	}
+	free(w);
+	free(act);
+	free(ra);
+	free(x);
+	free(wf);
+	return !bad;
+}
+
+static void test_mm_tiles(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	static const int blocks[] = { 1, 3, 17, 40 };	/* 17, 40: past one repacking chunk */
+	int compared = 0;
+
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		if (tt == NULL || fast->mm[t].tile == NULL)
+			continue;
+		for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++)
+			compared += mm_case(fast, (enum ggml_type)t, (int64_t)blocks[k] * tt->blck_size);
+	}
+	if (compared == 0)
+		SKIP("no matrix tiles on this CPU");
+	printf("kernels: %s tiles compared with ref and token by token on %d matrices\n", fast->name,
+	       compared);
+}
+
 int main(void)
 {
 	RUN(test_axpy_f16);
 	RUN(test_vs_ref);
 	RUN(test_dot4);
+	RUN(test_mm_tiles);
 	return TEST_END();
 }

@@ -1,0 +1,344 @@
+/*
+ * NAME
+ *	mm_q8_0 - AVX-512 VNNI matrix tiles for the 32-element weight types
+ *	that meet Q8_0 activations (Q8_0, Q4_0, Q5_0)
+ * DESIGN NOTES
+ *	1. One tile is 16 weight rows times n_tok activation rows. The rows
+ *	   are repacked, KB blocks at a time, into a stack buffer: per block
+ *	   8 vectors, vector k holding bytes 4k..4k+3 of each of the 16 rows
+ *	   (lane = row) as unsigned bytes u = w + OFF, then the 16 row scales
+ *	   as floats. Each token then costs 8 vpdpbusd per block, with its 4
+ *	   activation bytes broadcast from memory; the repacking is paid once
+ *	   per KB blocks for all n_tok tokens.
+ *	2. vpdpbusd multiplies unsigned by signed bytes, so weights carry an
+ *	   offset OFF (Q8_0 128, Q4_0 8, Q5_0 16) that the activation row
+ *	   takes back: its layout stores corr = -OFF * sum(a) per block, the
+ *	   starting value of the integer accumulator. The block's integer dot
+ *	   is therefore exact, whatever the order of the additions.
+ *	3. The float part is one fixed chain per output (row r, token t):
+ *	   acc = fma(dw[r][i] * da[t][i], (float)isum[r][t][i], acc) for
+ *	   blocks i in order, then + bias. Lanes are independent outputs, so
+ *	   a result never depends on n_tok, on the tile's other rows, on the
+ *	   KB chunking (acc waits in out between chunks, stored exactly) or on
+ *	   the thread that computes it: batching and threads never change a
+ *	   logit (tests/unit/test_kernels.c checks one token against many).
+ *	4. Activation layout of a row of n elements (nb = n / 32 blocks):
+ *	   float d[nb]; int32_t corr[nb]; int8_t qs[n]. The quantization is
+ *	   the reference Q8_0 one, so results stay within the reference's
+ *	   rounding (oracle tests).
+ *	5. Repacking reads 16 rows side by side, more streams than the
+ *	   hardware prefetcher follows (one token ran 3x slower than row by
+ *	   row dots): it prefetches the same blocks of the next 16 rows, the
+ *	   matrix's next tile (harmless past the end: prefetches never fault).
+ *	6. Tail tiles (nr < 16 rows) repeat their last row in the unused lanes
+ *	   and store under a mask.
+ *	7. Generation (one token) does not repay the repacking: one_token()
+ *	   takes row pairs as loaded (rows p and p + 8 in the two halves),
+ *	   dots them with the token's block broadcast to both halves and sums
+ *	   the 8 partials per row with a transposing reduction. The integer
+ *	   block dot is the same exact number, the float chain of note 3 the
+ *	   same operations, so results are bitwise those of the tiles.
+ */
+#include <immintrin.h>
+#include <stdalign.h>
+#include <string.h>
+
+#include "engine/kernels/kernels.h"
+
+#define KB 16	/* blocks repacked at a time: 16 * 576 bytes stay in L1 */
+#define PK 9	/* vectors per repacked block: 8 byte columns + scales */
+#define ONE_MAX 3	/* fewer tokens than this skip the repacking (note 7) */
+
+static size_t act_bytes(int64_t n)
+{
+	return (size_t)(n / QK8_0) * 8 + (size_t)n;
+}
+
+/* quantize - reference Q8_0 blocks into the layout of note 4 */
+static inline void quantize(const float *x, void *dst, int64_t n, int off)
+{
+	int64_t nb = n / QK8_0;
+	float *d = dst;
+	int32_t *corr = (int32_t *)(d + nb);
+	int8_t *qs = (int8_t *)(corr + nb);
+	struct block_q8_0 b;
+
+	for (int64_t i = 0; i < nb; i++) {
+		ref_quantize_row_q8_0(x + i * QK8_0, &b, QK8_0);
+		int sum = 0;
+		for (int j = 0; j < QK8_0; j++)
+			sum += b.qs[j];
+		d[i] = ggml_fp16_to_fp32(b.d);
+		corr[i] = -off * sum;
+		memcpy(qs + i * QK8_0, b.qs, QK8_0);
+	}
+}
+
+static void quantize_q8_0(const float *x, void *dst, int64_t n)
+{
+	quantize(x, dst, n, 128);
+}
+
+static void quantize_q4_0(const float *x, void *dst, int64_t n)
+{
+	quantize(x, dst, n, 8);
+}
+
+static void quantize_q5_0(const float *x, void *dst, int64_t n)
+{
+	quantize(x, dst, n, 16);
+}
+
+/* ---------------------------------------------------------- repacking */
+
+/* row pairs: [row p bytes 0..31 | row p+8 bytes 0..31] as unsigned u */
+
+static inline __m512i pair_q8_0(const struct block_q8_0 *a, const struct block_q8_0 *b)
+{
+	__m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const void *)a->qs)),
+				       _mm256_loadu_si256((const void *)b->qs), 1);
+	return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+}
+
+/* nibbles2 - [lo(a) hi(a) lo(b) hi(b)]: element j is the low nibble of
+ * qs[j], element j + 16 the high one */
+static inline __m512i nibbles2(const uint8_t *a, const uint8_t *b)
+{
+	__m512i v = _mm512_inserti64x4(
+		_mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)a))),
+		_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)b)), 1);
+	v = _mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4);	/* 128-bit quarters 1 and 3 */
+	return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
+}
+
+static inline __m512i pair_q4_0(const struct block_q4_0 *a, const struct block_q4_0 *b)
+{
+	return nibbles2(a->qs, b->qs);
+}
+
+static inline __m512i pair_q5_0(const struct block_q5_0 *a, const struct block_q5_0 *b)
+{
+	uint32_t ha, hb;
+
+	memcpy(&ha, a->qh, 4);
+	memcpy(&hb, b->qh, 4);
+	__mmask64 h = (__mmask64)ha | (__mmask64)hb << 32;
+	return _mm512_or_si512(nibbles2(a->qs, b->qs), _mm512_maskz_mov_epi8(h, _mm512_set1_epi8(0x10)));
+}
+
+/* transpose8 - z[p] = [row p dwords 0..7 | row p+8 dwords 0..7] into
+ * o[k] = [dword k of rows 0..7 | dword k of rows 8..15] */
+static inline void transpose8(const __m512i z[8], __m512i *o)
+{
+	__m512i t[8], u[8];
+
+	for (int p = 0; p < 8; p += 2) {
+		t[p] = _mm512_unpacklo_epi32(z[p], z[p + 1]);
+		t[p + 1] = _mm512_unpackhi_epi32(z[p], z[p + 1]);
+	}
+	for (int p = 0; p < 8; p += 4) {
+		u[p] = _mm512_unpacklo_epi64(t[p], t[p + 2]);
+		u[p + 1] = _mm512_unpackhi_epi64(t[p], t[p + 2]);
+		u[p + 2] = _mm512_unpacklo_epi64(t[p + 1], t[p + 3]);
+		u[p + 3] = _mm512_unpackhi_epi64(t[p + 1], t[p + 3]);
+	}
+	/* u[k] (rows 0..3) and u[k + 4] (rows 4..7) hold dwords k and k + 4
+	 * in their 128-bit units 0/2 and 1/3 */
+	const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+	const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+	for (int k = 0; k < 4; k++) {
+		o[k] = _mm512_permutex2var_epi64(u[k], lo, u[k + 4]);
+		o[k + 4] = _mm512_permutex2var_epi64(u[k], hi, u[k + 4]);
+	}
+}
+
+/* scales16 - the 16 rows' fp16 d of block b as floats: dword gathers whose
+ * low half is the d at the block start */
+static inline __m512 scales16(const void *row0_block, __m512i off)
+{
+	__m512i d = _mm512_i32gather_epi32(off, row0_block, 1);
+	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d));
+}
+
+/* reduce16 - acc[p] = 8 partial sums of rows p and p + 8 (halves) into
+ * lane j = sum of row j: integer, so the order is free */
+static inline __m512i reduce16(const __m512i acc[8])
+{
+	__m512i s[4], t[2];
+
+	for (int p = 0; p < 4; p++)
+		s[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(acc[2 * p], acc[2 * p + 1]),
+					_mm512_unpackhi_epi32(acc[2 * p], acc[2 * p + 1]));
+	for (int p = 0; p < 2; p++)
+		t[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * p], s[2 * p + 1]),
+					_mm512_unpackhi_epi64(s[2 * p], s[2 * p + 1]));
+	/* t[0]: 128-bit units (rows 0-3 | 0-3 | 8-11 | 8-11) of rows 0..3 and 8..11 */
+	const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+	const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+	return _mm512_add_epi32(_mm512_permutex2var_epi64(t[0], lo, t[1]),
+				_mm512_permutex2var_epi64(t[0], hi, t[1]));
+}
+
+struct acts {
+	const uint8_t *a;	/* row 0 */
+	size_t stride;
+	int64_t nb;
+};
+
+/* rows16 - the 16 rows of a tile (note 6) and their byte offsets */
+static inline __m512i rows16(const uint8_t *w, size_t rb, int nr, const uint8_t *r[16])
+{
+	alignas(64) int32_t off[16];
+
+	for (int j = 0; j < 16; j++) {
+		int jj = j < nr ? j : nr - 1;
+		r[j] = w + (size_t)jj * rb;
+		off[j] = (int32_t)((size_t)jj * rb);
+	}
+	return _mm512_load_si512(off);
+}
+
+/* prefetch_next - note 5: block b of the next tile's 16 rows */
+static inline void prefetch_next(const uint8_t *const r[16], size_t rb, size_t at)
+{
+	for (int j = 0; j < 16; j++)
+		_mm_prefetch((const char *)r[j] + at + 16 * rb, _MM_HINT_T1);
+}
+
+/* KERNELS - per weight type: pack (repack blocks [i0, i0 + kb), note 1)
+ * and one_token (note 7) */
+#define KERNELS(pack, one_token, blk, PAIR)					\
+static void pack(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512i *pk) \
+{										\
+	const uint8_t *r[16];							\
+	__m512i vo = rows16(w, rb, nr, r);					\
+										\
+	for (int i = 0; i < kb; i++, pk += PK) {				\
+		size_t at = (size_t)(i0 + i) * sizeof(struct blk);		\
+		__m512i z[8];							\
+		prefetch_next(r, rb, at);					\
+		for (int p = 0; p < 8; p++)					\
+			z[p] = PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)); \
+		transpose8(z, pk);						\
+		pk[8] = _mm512_castps_si512(scales16(r[0] + at, vo));		\
+	}									\
+}										\
+										\
+static void one_token(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t t, \
+		      float *out, __mmask16 m, __m512 bias)			\
+{										\
+	const uint8_t *r[16];							\
+	__m512i vo = rows16(w, rb, nr, r);					\
+	const uint8_t *row = A->a + (size_t)t * A->stride;			\
+	const float *d = (const float *)row;					\
+	const int32_t *corr = (const int32_t *)(d + A->nb);			\
+	const int8_t *qs = (const int8_t *)(corr + A->nb);			\
+	__m512 f = _mm512_setzero_ps();						\
+										\
+	for (int64_t b = 0; b < A->nb; b++) {					\
+		size_t at = (size_t)b * sizeof(struct blk);			\
+		__m512i a = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qs + 32 * b))); \
+		__m512i acc[8];							\
+		prefetch_next(r, rb, at);					\
+		for (int p = 0; p < 8; p++)					\
+			acc[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(),	\
+				PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)), a); \
+		__m512i isum = _mm512_add_epi32(reduce16(acc), _mm512_set1_epi32(corr[b])); \
+		__m512 s = _mm512_mul_ps(scales16(r[0] + at, vo), _mm512_set1_ps(d[b])); \
+		f = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(isum), f);		\
+	}									\
+	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));			\
+}
+
+KERNELS(pack_q8_0, one_q8_0, block_q8_0, pair_q8_0)
+KERNELS(pack_q4_0, one_q4_0, block_q4_0, pair_q4_0)
+KERNELS(pack_q5_0, one_q5_0, block_q5_0, pair_q5_0)
+
+/* ------------------------------------------------------------- compute */
+
+/* run - TT tokens from t over repacked blocks [i0, i0 + kb): note 3 */
+static inline __attribute__((always_inline)) void
+run(const int TT, const __m512i *pk, int64_t i0, int kb, const struct acts *A, uint32_t t,
+    float *out, size_t os, __mmask16 m, int first, int last, __m512 bias)
+{
+	__m512 f[8];
+	const float *d[8];
+	const int32_t *corr[8];
+	const int32_t *qs[8];
+
+	for (int u = 0; u < TT; u++) {
+		const uint8_t *row = A->a + (size_t)(t + u) * A->stride;
+		d[u] = (const float *)row;
+		corr[u] = (const int32_t *)(d[u] + A->nb);
+		qs[u] = (const int32_t *)(corr[u] + A->nb);
+		f[u] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, out + (size_t)(t + u) * os);
+	}
+	for (int i = 0; i < kb; i++, pk += PK) {
+		int64_t b = i0 + i;
+		__m512i w[8];
+		for (int k = 0; k < 8; k++)
+			w[k] = _mm512_load_si512(pk + k);
+		__m512 dw = _mm512_castsi512_ps(_mm512_load_si512(pk + 8));
+		for (int u = 0; u < TT; u++) {
+			__m512i acc = _mm512_set1_epi32(corr[u][b]);
+			for (int k = 0; k < 8; k++)
+				acc = _mm512_dpbusd_epi32(acc, w[k], _mm512_set1_epi32(qs[u][8 * b + k]));
+			__m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(d[u][b]));
+			f[u] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc), f[u]);
+		}
+	}
+	for (int u = 0; u < TT; u++) {
+		if (last)
+			f[u] = _mm512_add_ps(f[u], bias);
+		_mm512_mask_storeu_ps(out + (size_t)(t + u) * os, m, f[u]);
+	}
+}
+
+typedef void (*pack_fn)(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512i *pk);
+typedef void (*one_fn)(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t t,
+		       float *out, __mmask16 m, __m512 bias);
+
+static inline void tile(pack_fn pack, one_fn one, int64_t n, const uint8_t *w, size_t rb, int nr,
+			const void *act, size_t as, uint32_t n_tok, float *out, size_t os,
+			const float *bias)
+{
+	alignas(64) __m512i pk[KB * PK];
+	struct acts A = { act, as, n / QK8_0 };
+	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
+	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps();
+
+	if (n_tok < ONE_MAX) {
+		for (uint32_t t = 0; t < n_tok; t++)
+			one(w, rb, nr, &A, t, out + (size_t)t * os, m, vb);
+		return;
+	}
+	for (int64_t i0 = 0; i0 < A.nb; i0 += KB) {
+		int kb = A.nb - i0 < KB ? (int)(A.nb - i0) : KB;
+		int first = i0 == 0, last = i0 + kb == A.nb;
+		uint32_t t = 0;
+		pack(w, rb, nr, i0, kb, pk);
+		for (; t + 8 <= n_tok; t += 8)
+			run(8, pk, i0, kb, &A, t, out, os, m, first, last, vb);
+		for (; t < n_tok; t++)
+			run(1, pk, i0, kb, &A, t, out, os, m, first, last, vb);
+	}
+}
+
+#define TILE(name, pack, one)						\
+static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as, \
+		 uint32_t n_tok, float *out, size_t os, const float *bias)	\
+{										\
+	tile(pack, one, n, w, rb, nr, act, as, n_tok, out, os, bias);		\
+}
+
+TILE(tile_q8_0, pack_q8_0, one_q8_0)
+TILE(tile_q4_0, pack_q4_0, one_q4_0)
+TILE(tile_q5_0, pack_q5_0, one_q5_0)
+
+/* eng_kernels_mm_q8_0_fill - the Q8_0-activation types' tiles */
+void eng_kernels_mm_q8_0_fill(struct eng_kernels *k)
+{
+	k->mm[GGML_TYPE_Q8_0] = (struct eng_mm){ act_bytes, quantize_q8_0, tile_q8_0 };
+	k->mm[GGML_TYPE_Q4_0] = (struct eng_mm){ act_bytes, quantize_q4_0, tile_q4_0 };
+	k->mm[GGML_TYPE_Q5_0] = (struct eng_mm){ act_bytes, quantize_q5_0, tile_q5_0 };
+}
