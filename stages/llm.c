@@ -58,6 +58,14 @@
  *	   the weights serves every document in flight. The job ends when its
  *	   streams are done (or at its first error, which fails that document
  *	   only); its result is assembled in stage order.
+ *	8. Shared heads. The part of prefix.txt before {{document}} (the
+ *	   instructions and the taxonomy, which depend only on the language)
+ *	   is tokenized on its own, so its tokens are the same for every
+ *	   document of that language. The KV of the last N_FIXED such heads
+ *	   is kept on sequences of their own: a job whose prefix starts with
+ *	   one copies it (eng_kv_copy_prefix) instead of evaluating it. The
+ *	   copied cells are the very bits evaluation would write (same tokens,
+ *	   same positions), so the output bytes do not depend on the cache.
  */
 #include <errno.h>
 #include <math.h>
@@ -80,6 +88,7 @@
 #include "util/dk_path.h"
 
 enum { ST_CLASSIFY, ST_ENTITIES, ST_SUMMARIZE, ST_N };
+enum { N_FIXED = 4 };	/* fixed prompt heads kept evaluated (note 8) */
 static const char *const stage_names[ST_N] = { "classify", "entities", "summarize" };
 
 struct tmpl {
@@ -113,6 +122,12 @@ struct llm {
 	uint32_t b_cap, b_n;	/* entries the batch holds / has */
 	int32_t *b_tok, *b_pos, *b_seq;	/* (b_cap) */
 	int8_t *b_want;		/* (b_cap) */
+	/* note 8: evaluated heads of the prefix, shared by every document */
+	struct fixed_kv {
+		struct tok_ids ids;	/* the head's tokens; n == 0: empty */
+		uint64_t used;		/* clock of the last use */
+	} fix[N_FIXED];
+	uint64_t clock;
 };
 
 /* one stage call: what params record and replay restores */
@@ -178,6 +193,8 @@ struct job {
 	struct doc d;
 	struct tok_ids pre;	/* the prefix tokens, pre.v[pre_fed..] still to evaluate */
 	size_t pre_fed;
+	size_t n_fixed;		/* note 8: tokens of pre before the document */
+	int fixed_hit;		/* they were copied from l->fix */
 	double t_start, prefix_ms;
 	struct stream s[ST_N];
 	int32_t *lab_at;	/* (n_labels) batch entry of each label's second token's logits */
@@ -406,7 +423,7 @@ static int open_model(struct llm *l, struct dk_err *err)
 	cp.n_ctx = l->o.n_ctx;
 	cp.n_threads = l->o.n_threads;
 	l->seqs_per_slot = (uint32_t)l->tax.n_labels + 2;
-	cp.n_seq_max = l->o.parallel * l->seqs_per_slot;
+	cp.n_seq_max = l->o.parallel * l->seqs_per_slot + N_FIXED;
 	rc = eng_ctx_new(l->m, &cp, &l->c, err);
 	if (rc != 0)
 		return rc;
@@ -527,6 +544,8 @@ void llm_close(struct llm *l)
 	dk_buf_release(&l->tail);
 	free(l->pieces);
 	free(l->piece_off);
+	for (int i = 0; i < N_FIXED; i++)
+		tok_ids_release(&l->fix[i].ids);
 	free(l->slot);
 	free(l->b_tok);
 	free(l->b_pos);
@@ -631,19 +650,34 @@ static int encode(const struct llm *l, const char *s, size_t n, unsigned flags,
 }
 
 /* prefix_ids - BOS, HEAD (specials parsed) and the filled prefix + "\n\n" */
+/*
+ * prefix_ids - BOS, HEAD (specials parsed) and the filled prefix + "\n\n";
+ * note 8: the part of prefix.txt before {{document}} is tokenized on its
+ * own, and *n_fixed (may be NULL) counts the tokens up to its end
+ */
 static int prefix_ids(const struct llm *l, const char *text, size_t len, const struct call *k,
-		      struct dk_buf *filled, struct tok_ids *ids, struct dk_err *err)
+		      struct dk_buf *filled, struct tok_ids *ids, size_t *n_fixed,
+		      struct dk_err *err)
 {
-	char *doc = g_strndup(text, len);
+	char *doc = g_strndup(text, len), *tax = taxonomy_block(l, k->lang);
+	const char *at = strstr(l->prefix.text, "{{document}}");
+	char *fixed = g_strndup(l->prefix.text, at ? (size_t)(at - l->prefix.text) : 0);
 	struct var vars[] = {
 		{ "language", k->lang ? k->lang : "unknown" },
+		{ "taxonomy", tax },
 		{ "document", doc },
 	};
+	size_t split;
 	int rc;
 
 	dk_buf_reset(filled);
-	rc = fill(l->prefix.text, vars, 2, filled, err);
+	rc = fill(fixed, vars, 3, filled, err);
+	split = filled->len;
+	if (rc == 0)
+		rc = fill(l->prefix.text + strlen(fixed), vars, 3, filled, err);
 	g_free(doc);
+	g_free(tax);
+	g_free(fixed);
 	if (rc == 0 && dk_buf_adds(filled, "\n\n") != 0)
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
 	if (rc == 0 && tok_add_bos(l->v) && tok_bos(l->v) >= 0 && tok_ids_push(ids, tok_bos(l->v)))
@@ -651,7 +685,11 @@ static int prefix_ids(const struct llm *l, const char *text, size_t len, const s
 	if (rc == 0)
 		rc = encode(l, l->head.buf, l->head.len, TOK_PARSE_SPECIAL, ids, err);
 	if (rc == 0)
-		rc = encode(l, filled->buf, filled->len, 0, ids, err);
+		rc = encode(l, filled->buf, split, 0, ids, err);
+	if (n_fixed)
+		*n_fixed = ids->n;
+	if (rc == 0)
+		rc = encode(l, filled->buf + split, filled->len - split, 0, ids, err);
 	return rc;
 }
 
@@ -740,7 +778,7 @@ static int fit(const struct llm *l, const char *text, size_t len, const struct c
 
 		size_t have;
 
-		rc = prefix_ids(l, text, n, k, &filled, &ids, err);
+		rc = prefix_ids(l, text, n, k, &filled, &ids, NULL, err);
 		have = ids.n;
 		tok_ids_release(&ids);
 		if (rc != 0 || have + room <= k->n_ctx || n == 0)
@@ -1055,6 +1093,59 @@ static void job_end(struct llm *l, struct job *j, int rc)
 		llm_result_release(&j->r);
 }
 
+/* fixed_seq - the sequence holding l->fix[i] (after every slot's) */
+static int32_t fixed_seq(const struct llm *l, int i)
+{
+	return (int32_t)(l->o.parallel * l->seqs_per_slot) + i;
+}
+
+/* fixed_find - note 8: the entry holding the first n tokens of ids, or -1 */
+static int fixed_find(const struct llm *l, const struct tok_ids *ids, size_t n)
+{
+	for (int i = 0; i < N_FIXED; i++)
+		if (n > 0 && l->fix[i].ids.n == n && memcmp(l->fix[i].ids.v, ids->v, n * sizeof *ids->v) == 0)
+			return i;
+	return -1;
+}
+
+/* fixed_use - note 8: start the job's prefix from an evaluated head */
+static int fixed_use(struct llm *l, struct job *j, struct dk_err *err)
+{
+	int i = fixed_find(l, &j->pre, j->n_fixed);
+	int rc;
+
+	if (i < 0)
+		return 0;
+	rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), slot_seq(l, j, SQ_SUM), (uint32_t)j->n_fixed, err);
+	if (rc == 0) {
+		j->pre_fed = j->n_fixed;
+		j->fixed_hit = 1;
+		l->fix[i].used = ++l->clock;
+	}
+	return rc;
+}
+
+/* fixed_keep - note 8: a head evaluated for a job becomes shared (least recently used goes) */
+static int fixed_keep(struct llm *l, struct job *j, struct dk_err *err)
+{
+	int v = 0, rc;
+
+	if (j->fixed_hit || j->n_fixed == 0 || fixed_find(l, &j->pre, j->n_fixed) >= 0)
+		return 0;
+	for (int i = 1; i < N_FIXED; i++)
+		if (l->fix[i].used < l->fix[v].used)
+			v = i;
+	l->fix[v].ids.n = 0;
+	rc = eng_kv_copy_prefix(l->c, slot_seq(l, j, SQ_SUM), fixed_seq(l, v), (uint32_t)j->n_fixed, err);
+	for (size_t t = 0; rc == 0 && t < j->n_fixed; t++)
+		if (tok_ids_push(&l->fix[v].ids, j->pre.v[t]) != 0)
+			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc != 0)
+		l->fix[v].ids.n = 0;
+	l->fix[v].used = ++l->clock;
+	return rc;
+}
+
 /* job_start - note 3: cut the text to fit, tokenize the shared prefix */
 static int job_start(struct llm *l, struct job *j, struct dk_err *err)
 {
@@ -1071,8 +1162,10 @@ static int job_start(struct llm *l, struct job *j, struct dk_err *err)
 	j->d.text = j->text;
 	j->d.len = n;
 	if (rc == 0)
-		rc = prefix_ids(l, j->text, n, &j->k, &j->d.filled, &j->pre, err);
+		rc = prefix_ids(l, j->text, n, &j->k, &j->d.filled, &j->pre, &j->n_fixed, err);
 	j->d.n_prefix = (uint32_t)j->pre.n;
+	if (rc == 0)
+		rc = fixed_use(l, j, err);
 	j->lab_at = calloc(l->tax.n_labels, sizeof *j->lab_at);
 	j->lp = calloc(l->tax.n_labels, sizeof *j->lp);
 	if (rc == 0 && (j->lab_at == NULL || j->lp == NULL))
@@ -1101,7 +1194,7 @@ static int window_start(struct llm *l, struct job *j, struct stream *s, struct d
 	wd.text = s->cur + s->off;
 	wd.len = n;
 	if (rc == 0)
-		rc = prefix_ids(l, wd.text, n, &j->k, &wd.filled, &s->in, err);
+		rc = prefix_ids(l, wd.text, n, &j->k, &wd.filled, &s->in, NULL, err);
 	if (rc == 0)
 		rc = suffix_ids(l, ST_SUMMARIZE, &j->k, &wd, &s->in, s->ck, err);
 	dk_buf_release(&wd.filled);
@@ -1159,6 +1252,7 @@ static int prefix_done(struct llm *l, struct job *j, struct dk_err *err)
 	int rc = 0;
 
 	j->prefix_ms = now_ms() - j->t_start;
+	rc = fixed_keep(l, j, err);
 	/* classify and entities copy the prefix before summarize appends to it */
 	for (int st = 0; rc == 0 && st < ST_N; st++)
 		if (j->only < 0 || j->only == st)
@@ -1808,7 +1902,7 @@ int llm_prompt(struct llm *l, const char *stage, const char *text, size_t len, c
 	if (rc == 0)
 		rc = fit(l, text, len, &k, room, &n, err);
 	if (rc == 0)
-		rc = prefix_ids(l, text, n, &k, &d.filled, &ids, err);
+		rc = prefix_ids(l, text, n, &k, &d.filled, &ids, NULL, err);
 	if (rc == 0 && (dk_buf_add(out, l->head.buf, l->head.len) ||
 			dk_buf_add(out, d.filled.buf, d.filled.len)))
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
