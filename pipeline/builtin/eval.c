@@ -330,10 +330,10 @@ static int cross_validate(struct tally *t, struct analyze *an, struct dk_err *er
 
 static void report_split(const struct tally *t)
 {
-	if (t->seen)
+	if (strcmp(t->method, "classifier") == 0 && t->seen)
 		printf("  in languages of the training set: %d/%d = %.3f\n", t->seen_ok, t->seen,
 		       (double)t->seen_ok / t->seen);
-	if (t->classified > t->seen)
+	if (strcmp(t->method, "classifier") == 0 && t->classified > t->seen)
 		printf("  in other languages: %d/%d = %.3f\n", t->class_ok - t->seen_ok,
 		       t->classified - t->seen,
 		       (double)(t->class_ok - t->seen_ok) / (t->classified - t->seen));
