@@ -11,9 +11,12 @@
  *	   them for languages it has not. Every fold's model is trained
  *	   exactly like the final one, without calibration.
  *	3. Choice per group (seen, other): on a fixed grid of (w_rules,
- *	   w_model), the most held-out documents right, then the highest
- *	   mean log-probability of the gold label (so that the confidence
- *	   means something), then the first in grid order (deterministic).
+ *	   w_model), the most held-out documents right; among ties, the ratio
+ *	   w_model / w_rules nearest to 1 (a few dozen held-out documents
+ *	   rarely separate the weights, and then the plain product is the
+ *	   prior: neither source is thrown away on no evidence); then the
+ *	   highest mean log-probability of the gold label (the scale, so that
+ *	   the confidence means something); then the first in grid order.
  *	4. A group without held-out documents keeps the plain product (1, 1);
  *	   a document whose label is not the taxonomy's is never held out
  *	   (the cue words cannot name it).
@@ -197,6 +200,23 @@ static int collect(struct calib *c, struct dk_err *err)
 	return rc;
 }
 
+/* ratio_gap - how far w_model / w_rules is from 1, in octaves (note 3) */
+static double ratio_gap(double wr, double wm)
+{
+	return fabs(log2((wm + 1e-3) / wr));
+}
+
+/* better - note 3's order: accuracy, then ratio gap, then log-likelihood */
+static int better(double acc, double gap, double ll, double best_acc, double best_gap,
+		  double best_ll)
+{
+	if (acc != best_acc)
+		return acc > best_acc;
+	if (fabs(gap - best_gap) > 1e-9)
+		return gap < best_gap;
+	return ll > best_ll + 1e-9;
+}
+
 /* choose - note 3 for one group; leaves (1, 1) when the group is empty */
 static void choose(struct clf_model *m, const struct calib *c, int seen, double *combined)
 {
@@ -218,7 +238,8 @@ static void choose(struct clf_model *m, const struct calib *c, int seen, double 
 					   c->n_rules, combined) == h->gold;
 				ll += log(combined[h->gold] + 1e-12);
 			}
-			if (used && (acc > best_acc || (acc == best_acc && ll > best_ll + 1e-9))) {
+			if (used && better(acc, ratio_gap(grid_rules[a], grid_model[b]), ll,
+					   best_acc, ratio_gap(wr, wm), best_ll)) {
 				best_acc = acc;
 				best_ll = ll;
 				wr = grid_rules[a];
