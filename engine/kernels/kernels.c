@@ -44,8 +44,10 @@ static void build(void)
 	have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
 		      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
 		      __builtin_cpu_supports("avx512vnni");
-	if (have_avx512)
+	if (have_avx512) {
 		eng_kernels_mm_q8_0_fill(&avx512_table);
+		eng_kernels_mm_k_fill(&avx512_table);
+	}
 }
 
 /* eng_kernels_select - the fastest table this CPU runs, or the reference */

@@ -219,6 +219,52 @@ static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 	return !bad;
 }
 
+/* the tiles' activation quantization is bitwise the reference one: same
+ * int8 values and scales (layouts in engine/kernels/avx512/mm_*.c note 4) */
+static void test_mm_quantize(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	static float x[4 * 256];
+	static uint8_t mine[8 * 256], ref[8 * 256];
+	int compared = 0;
+
+	for (int i = 0; i < 4 * 256; i++)
+		x[i] = rndf() * (float)(i % 7);
+	for (int i = 256; i < 512; i++)
+		x[i] = 0.0f;			/* an all-zero block */
+	x[600] = 1.5f;
+	x[601] = -1.5f;				/* a tie of magnitudes: first one wins */
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		if (tt == NULL || fast->mm[t].tile == NULL)
+			continue;
+		int64_t n = 4 * 256, nb = n / (tt->vec_dot_type == GGML_TYPE_Q8_K ? 256 : 32);
+		size_t aux = tt->vec_dot_type == GGML_TYPE_Q8_K ? 64 : 4;
+		fast->mm[t].quantize(x, mine, n);
+		ref_quantize_act(tt->vec_dot_type, x, ref, n);
+		const float *d = (const float *)mine;
+		const int8_t *qs = (const int8_t *)(mine + (size_t)nb * (4 + aux));
+		for (int64_t i = 0; i < nb; i++) {
+			float rd;
+			const int8_t *rq;
+			if (tt->vec_dot_type == GGML_TYPE_Q8_K) {
+				const struct block_q8_K *b = (const struct block_q8_K *)ref + i;
+				rd = b->d;
+				rq = b->qs;
+			} else {
+				const struct block_q8_0 *b = (const struct block_q8_0 *)ref + i;
+				rd = ggml_fp16_to_fp32(b->d);
+				rq = b->qs;
+			}
+			CHECKF(d[i] == rd && memcmp(qs + i * (n / nb), rq, (size_t)(n / nb)) == 0,
+			       "%s: block %lld quantized differently from ref", tt->name, (long long)i);
+		}
+		compared++;
+	}
+	if (compared == 0)
+		SKIP("no matrix tiles on this CPU");
+}
+
 static void test_mm_tiles(void)
 {
 	const struct eng_kernels *fast = eng_kernels_select(0);
@@ -243,6 +289,7 @@ int main(void)
 	RUN(test_axpy_f16);
 	RUN(test_vs_ref);
 	RUN(test_dot4);
+	RUN(test_mm_quantize);
 	RUN(test_mm_tiles);
 	return TEST_END();
 }

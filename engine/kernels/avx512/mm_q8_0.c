@@ -24,8 +24,8 @@
  *	   logit (tests/unit/test_kernels.c checks one token against many).
  *	4. Activation layout of a row of n elements (nb = n / 32 blocks):
  *	   float d[nb]; int32_t corr[nb]; int8_t qs[n]. The quantization is
- *	   the reference Q8_0 one, so results stay within the reference's
- *	   rounding (oracle tests).
+ *	   bitwise the reference Q8_0 one, so results stay within the
+ *	   reference's rounding (oracle tests).
  *	5. Repacking reads 16 rows side by side, more streams than the
  *	   hardware prefetcher follows (one token ran 3x slower than row by
  *	   row dots): it prefetches the same blocks of the next 16 rows, the
@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/avx512/tile16.h"
 
 #define KB 16	/* blocks repacked at a time: 16 * 576 bytes stay in L1 */
 #define PK 9	/* vectors per repacked block: 8 byte columns + scales */
@@ -54,23 +55,26 @@ static size_t act_bytes(int64_t n)
 	return (size_t)(n / QK8_0) * 8 + (size_t)n;
 }
 
-/* quantize - reference Q8_0 blocks into the layout of note 4 */
+/* quantize - the reference Q8_0 quantization, vectorized, into the layout
+ * of note 4: same amax (exact), same x * (127 / amax) products rounded to
+ * nearest even, same fp16 scale; bitwise the ref_quantize_row_q8_0 blocks */
 static inline void quantize(const float *x, void *dst, int64_t n, int off)
 {
 	int64_t nb = n / QK8_0;
 	float *d = dst;
 	int32_t *corr = (int32_t *)(d + nb);
 	int8_t *qs = (int8_t *)(corr + nb);
-	struct block_q8_0 b;
 
-	for (int64_t i = 0; i < nb; i++) {
-		ref_quantize_row_q8_0(x + i * QK8_0, &b, QK8_0);
-		int sum = 0;
-		for (int j = 0; j < QK8_0; j++)
-			sum += b.qs[j];
-		d[i] = ggml_fp16_to_fp32(b.d);
-		corr[i] = -off * sum;
-		memcpy(qs + i * QK8_0, b.qs, QK8_0);
+	for (int64_t i = 0; i < nb; i++, x += QK8_0) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+		float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+		__m512 id = _mm512_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+		__m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, id));
+		__m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
+		d[i] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(amax / 127.0f));
+		corr[i] = -off * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+		_mm_storeu_si128((__m128i *)(qs + i * QK8_0), _mm512_cvtepi32_epi8(q0));
+		_mm_storeu_si128((__m128i *)(qs + i * QK8_0 + 16), _mm512_cvtepi32_epi8(q1));
 	}
 }
 
@@ -126,32 +130,6 @@ static inline __m512i pair_q5_0(const struct block_q5_0 *a, const struct block_q
 	return _mm512_or_si512(nibbles2(a->qs, b->qs), _mm512_maskz_mov_epi8(h, _mm512_set1_epi8(0x10)));
 }
 
-/* transpose8 - z[p] = [row p dwords 0..7 | row p+8 dwords 0..7] into
- * o[k] = [dword k of rows 0..7 | dword k of rows 8..15] */
-static inline void transpose8(const __m512i z[8], __m512i *o)
-{
-	__m512i t[8], u[8];
-
-	for (int p = 0; p < 8; p += 2) {
-		t[p] = _mm512_unpacklo_epi32(z[p], z[p + 1]);
-		t[p + 1] = _mm512_unpackhi_epi32(z[p], z[p + 1]);
-	}
-	for (int p = 0; p < 8; p += 4) {
-		u[p] = _mm512_unpacklo_epi64(t[p], t[p + 2]);
-		u[p + 1] = _mm512_unpackhi_epi64(t[p], t[p + 2]);
-		u[p + 2] = _mm512_unpacklo_epi64(t[p + 1], t[p + 3]);
-		u[p + 3] = _mm512_unpackhi_epi64(t[p + 1], t[p + 3]);
-	}
-	/* u[k] (rows 0..3) and u[k + 4] (rows 4..7) hold dwords k and k + 4
-	 * in their 128-bit units 0/2 and 1/3 */
-	const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
-	const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-	for (int k = 0; k < 4; k++) {
-		o[k] = _mm512_permutex2var_epi64(u[k], lo, u[k + 4]);
-		o[k + 4] = _mm512_permutex2var_epi64(u[k], hi, u[k + 4]);
-	}
-}
-
 /* scales16 - the 16 rows' fp16 d of block b as floats: dword gathers whose
  * low half is the d at the block start */
 static inline __m512 scales16(const void *row0_block, __m512i off)
@@ -166,10 +144,10 @@ static inline __m512i reduce16(const __m512i acc[8])
 {
 	__m512i s[4], t[2];
 
-	for (int p = 0; p < 4; p++)
+	UNROLL for (int p = 0; p < 4; p++)
 		s[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(acc[2 * p], acc[2 * p + 1]),
 					_mm512_unpackhi_epi32(acc[2 * p], acc[2 * p + 1]));
-	for (int p = 0; p < 2; p++)
+	UNROLL for (int p = 0; p < 2; p++)
 		t[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * p], s[2 * p + 1]),
 					_mm512_unpackhi_epi64(s[2 * p], s[2 * p + 1]));
 	/* t[0]: 128-bit units (rows 0-3 | 0-3 | 8-11 | 8-11) of rows 0..3 and 8..11 */
@@ -177,32 +155,6 @@ static inline __m512i reduce16(const __m512i acc[8])
 	const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
 	return _mm512_add_epi32(_mm512_permutex2var_epi64(t[0], lo, t[1]),
 				_mm512_permutex2var_epi64(t[0], hi, t[1]));
-}
-
-struct acts {
-	const uint8_t *a;	/* row 0 */
-	size_t stride;
-	int64_t nb;
-};
-
-/* rows16 - the 16 rows of a tile (note 6) and their byte offsets */
-static inline __m512i rows16(const uint8_t *w, size_t rb, int nr, const uint8_t *r[16])
-{
-	alignas(64) int32_t off[16];
-
-	for (int j = 0; j < 16; j++) {
-		int jj = j < nr ? j : nr - 1;
-		r[j] = w + (size_t)jj * rb;
-		off[j] = (int32_t)((size_t)jj * rb);
-	}
-	return _mm512_load_si512(off);
-}
-
-/* prefetch_next - note 5: block b of the next tile's 16 rows */
-static inline void prefetch_next(const uint8_t *const r[16], size_t rb, size_t at)
-{
-	for (int j = 0; j < 16; j++)
-		_mm_prefetch((const char *)r[j] + at + 16 * rb, _MM_HINT_T1);
 }
 
 /* KERNELS - per weight type: pack (repack blocks [i0, i0 + kb), note 1)
@@ -217,7 +169,7 @@ static void pack(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512
 		size_t at = (size_t)(i0 + i) * sizeof(struct blk);		\
 		__m512i z[8];							\
 		prefetch_next(r, rb, at);					\
-		for (int p = 0; p < 8; p++)					\
+		UNROLL for (int p = 0; p < 8; p++)					\
 			z[p] = PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)); \
 		transpose8(z, pk);						\
 		pk[8] = _mm512_castps_si512(scales16(r[0] + at, vo));		\
@@ -240,7 +192,7 @@ static void one_token(const uint8_t *w, size_t rb, int nr, const struct acts *A,
 		__m512i a = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qs + 32 * b))); \
 		__m512i acc[8];							\
 		prefetch_next(r, rb, at);					\
-		for (int p = 0; p < 8; p++)					\
+		UNROLL for (int p = 0; p < 8; p++)					\
 			acc[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(),	\
 				PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)), a); \
 		__m512i isum = _mm512_add_epi32(reduce16(acc), _mm512_set1_epi32(corr[b])); \
@@ -266,7 +218,7 @@ run(const int TT, const __m512i *pk, int64_t i0, int kb, const struct acts *A, u
 	const int32_t *corr[8];
 	const int32_t *qs[8];
 
-	for (int u = 0; u < TT; u++) {
+	UNROLL for (int u = 0; u < TT; u++) {
 		const uint8_t *row = A->a + (size_t)(t + u) * A->stride;
 		d[u] = (const float *)row;
 		corr[u] = (const int32_t *)(d[u] + A->nb);
@@ -276,18 +228,18 @@ run(const int TT, const __m512i *pk, int64_t i0, int kb, const struct acts *A, u
 	for (int i = 0; i < kb; i++, pk += PK) {
 		int64_t b = i0 + i;
 		__m512i w[8];
-		for (int k = 0; k < 8; k++)
+		UNROLL for (int k = 0; k < 8; k++)
 			w[k] = _mm512_load_si512(pk + k);
 		__m512 dw = _mm512_castsi512_ps(_mm512_load_si512(pk + 8));
-		for (int u = 0; u < TT; u++) {
+		UNROLL for (int u = 0; u < TT; u++) {
 			__m512i acc = _mm512_set1_epi32(corr[u][b]);
-			for (int k = 0; k < 8; k++)
+			UNROLL for (int k = 0; k < 8; k++)
 				acc = _mm512_dpbusd_epi32(acc, w[k], _mm512_set1_epi32(qs[u][8 * b + k]));
 			__m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(d[u][b]));
 			f[u] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc), f[u]);
 		}
 	}
-	for (int u = 0; u < TT; u++) {
+	UNROLL for (int u = 0; u < TT; u++) {
 		if (last)
 			f[u] = _mm512_add_ps(f[u], bias);
 		_mm512_mask_storeu_ps(out + (size_t)(t + u) * os, m, f[u]);

@@ -1,0 +1,328 @@
+/*
+ * NAME
+ *	mm_k - AVX-512 VNNI matrix tiles for Q4_K and Q6_K weights
+ * DESIGN NOTES
+ *	1. As in mm_q8_0.c: 16 weight rows are repacked, one 256-element
+ *	   super-block at a time, into byte columns (lane = row, unsigned
+ *	   6-bit or 4-bit values), followed by the rows' integer sub-block
+ *	   scales and float super-block scales. Each token then costs 64
+ *	   vpdpbusd per super-block with its activation bytes broadcast.
+ *	2. Integer part, exact: Q4_K isum = sum_j sc[j] * dot_j(q, a) over 8
+ *	   sub-blocks of 32, imin = sum_j mn[j] * sum_j(a) (vpdpwssd on int16
+ *	   pairs); Q6_K isum = sum_j sc[j] * (dot_j(q, a) - 32 * sum_j(a))
+ *	   over 16 sub-blocks of 16, the -32 sums coming with the activations.
+ *	3. Float part, one fixed chain per output over super-blocks i:
+ *	   Q4_K acc = fma(d * da, isum, acc), acc = acc - (dmin * da) * imin
+ *	   (fused); Q6_K acc = fma(d * da, isum, acc); then + bias. Lanes are
+ *	   independent outputs and the super-block order is fixed, so a result
+ *	   never depends on n_tok, the tile's other rows or the thread: one
+ *	   token gives bitwise what a batch gives (test_kernels).
+ *	4. Activation layout of a row of n elements (nb = n / 256): float
+ *	   d[nb]; int32_t aux[nb][16]; int8_t qs[n], quantized bitwise as the
+ *	   reference Q8_K. Q4_K's aux[g] (g < 4) holds the int16 pair (sum of sub-block
+ *	   2g, sum of 2g + 1); Q6_K's aux[j] is -32 * (sum of sub-block j).
+ *	5. Unlike the 32-element types there is no separate one-token path:
+ *	   repacking a super-block is cheaper than the AVX2 dots of 16 rows.
+ */
+#include <string.h>
+
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/avx512/tile16.h"
+
+#define PK 81	/* vectors per repacked super-block: 64 columns + scales */
+
+static size_t act_bytes(int64_t n)
+{
+	return (size_t)(n / QK_K) * (4 + 16 * 4) + (size_t)n;
+}
+
+/* q8_K - the reference Q8_K quantization of 256 values, vectorized and
+ * bitwise equal: max is the first value of largest magnitude, the products
+ * x * (-127 / max) round to nearest even, clamped at 127 */
+static inline float q8_K(const float *x, int8_t *qs, int16_t bsums[16])
+{
+	__m512 a = _mm512_setzero_ps();
+
+	for (int j = 0; j < QK_K; j += 16)
+		a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
+	float amax = _mm512_reduce_max_ps(a), max = 0.0f;
+	if (amax == 0.0f) {
+		memset(qs, 0, QK_K);
+		memset(bsums, 0, 16 * sizeof *bsums);
+		return 0.0f;
+	}
+	for (int j = 0; j < QK_K; j += 16) {
+		__mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)),
+						   _mm512_set1_ps(amax), _CMP_EQ_OQ);
+		if (hit) {
+			max = x[j + __builtin_ctz(hit)];
+			break;
+		}
+	}
+	float iscale = -127.0f / max;
+	for (int j = 0; j < QK_K; j += 16) {
+		__m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_set1_ps(iscale)));
+		q = _mm512_min_epi32(q, _mm512_set1_epi32(127));
+		bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(q);
+		_mm_storeu_si128((__m128i *)(qs + j), _mm512_cvtepi32_epi8(q));
+	}
+	return 1.0f / iscale;
+}
+
+/* quantize - Q8_K super-blocks into the layout of note 4 */
+static inline void quantize(const float *x, void *dst, int64_t n, int six)
+{
+	int64_t nb = n / QK_K;
+	float *d = dst;
+	int32_t *aux = (int32_t *)(d + nb);
+	int8_t *qs = (int8_t *)(aux + 16 * nb);
+	int16_t bs[16];
+
+	for (int64_t i = 0; i < nb; i++) {
+		int32_t *ai = aux + 16 * i;
+		d[i] = q8_K(x + i * QK_K, qs + i * QK_K, bs);
+		memset(ai, 0, 16 * sizeof *ai);
+		for (int j = 0; j < 16 && six; j++)
+			ai[j] = -32 * bs[j];
+		for (int g = 0; g < 4 && !six; g++) {
+			uint16_t s0 = (uint16_t)(bs[4 * g] + bs[4 * g + 1]);
+			uint16_t s1 = (uint16_t)(bs[4 * g + 2] + bs[4 * g + 3]);
+			ai[g] = (int32_t)((uint32_t)s0 | (uint32_t)s1 << 16);
+		}
+	}
+}
+
+static void quantize_q4_K(const float *x, void *dst, int64_t n)
+{
+	quantize(x, dst, n, 0);
+}
+
+static void quantize_q6_K(const float *x, void *dst, int64_t n)
+{
+	quantize(x, dst, n, 1);
+}
+
+/* ---------------------------------------------------------- repacking */
+
+static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
+{
+	return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const void *)a)),
+				  _mm256_loadu_si256((const void *)b), 1);
+}
+
+/* k_scales - the 8 scales and 8 mins of a Q4_K super-block */
+static inline void k_scales(const uint8_t *q, uint8_t sc[8], uint8_t mn[8])
+{
+	for (int j = 0; j < 4; j++) {
+		sc[j] = q[j] & 63;
+		mn[j] = q[j + 4] & 63;
+		sc[j + 4] = (uint8_t)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
+		mn[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
+	}
+}
+
+/* pack_q4_K - pk: 64 columns (sub-block j at 8j), 8 scales, 4 min
+ * pairs, d, dmin: 78 of the PK vectors */
+static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	const uint8_t *r[16];
+	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F);
+	size_t at = (size_t)b * sizeof(struct block_q4_K);
+	alignas(64) int32_t sc[8][16];
+	alignas(64) uint16_t mn[4][16][2];
+
+	prefetch_next(r, rb, at);
+	prefetch_next(r, rb, at + 64);
+	prefetch_next(r, rb, at + 128);
+	for (int g = 0; g < 4; g++) {
+		__m512i lo[8], hi[8];
+		UNROLL for (int p = 0; p < 8; p++) {
+			__m512i v = pair32(r[p] + at + 16 + 32 * g, r[p + 8] + at + 16 + 32 * g);
+			lo[p] = _mm512_and_si512(v, m4);
+			hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+		}
+		transpose8(lo, pk + 16 * g);
+		transpose8(hi, pk + 16 * g + 8);
+	}
+	for (int j = 0; j < 16; j++) {
+		uint8_t s[8], m[8];
+		k_scales(r[j] + at + 4, s, m);
+		for (int k = 0; k < 8; k++) {
+			sc[k][j] = s[k];
+			mn[k / 2][j][k & 1] = m[k];
+		}
+	}
+	for (int k = 0; k < 8; k++)
+		pk[64 + k] = _mm512_load_si512(sc[k]);
+	for (int g = 0; g < 4; g++)
+		pk[72 + g] = _mm512_load_si512(mn[g]);
+	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at), 1);	/* d, dmin */
+	pk[76] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
+	pk[77] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+}
+
+/* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d */
+static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	const uint8_t *r[16];
+	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+	size_t at = (size_t)b * sizeof(struct block_q6_K);
+	alignas(64) int32_t sc[16][16];
+
+	for (int k = 0; k < 4; k++)
+		prefetch_next(r, rb, at + 64 * (size_t)k);
+	/* elements 128h + 32k + l: low 4 bits from ql, high 2 from qh (ggml) */
+	for (int h = 0; h < 2; h++)
+		UNROLL for (int k = 0; k < 4; k++) {
+			__m512i z[8];
+			UNROLL for (int p = 0; p < 8; p++) {
+				size_t o = at + 64 * (size_t)h + 32 * (size_t)(k & 1);
+				__m512i ql = pair32(r[p] + o, r[p + 8] + o);
+				if (k >= 2)
+					ql = _mm512_srli_epi16(ql, 4);
+				o = at + 128 + 32 * (size_t)h;
+				__m512i qh = _mm512_srli_epi16(pair32(r[p] + o, r[p + 8] + o), 2 * k);
+				z[p] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+						       _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4));
+			}
+			transpose8(z, pk + 8 * (4 * h + k));
+		}
+	for (int j = 0; j < 16; j++)
+		for (int s = 0; s < 16; s++)
+			sc[s][j] = ((const int8_t *)(r[j] + at + 192))[s];
+	for (int s = 0; s < 16; s++)
+		pk[64 + s] = _mm512_load_si512(sc[s]);
+	/* the dword ending with d, so the gather stays inside the block */
+	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 206), 1);
+	pk[80] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+}
+
+/* ------------------------------------------------------------- compute */
+
+struct tok {
+	const float *d;
+	const int32_t *aux;
+	const int32_t *qs;	/* 4 bytes at a time */
+};
+
+static inline struct tok tok_at(const struct acts *A, uint32_t t)
+{
+	const uint8_t *row = A->a + (size_t)t * A->stride;
+	struct tok k;
+
+	k.d = (const float *)row;
+	k.aux = (const int32_t *)(k.d + A->nb);
+	k.qs = k.aux + 16 * A->nb;
+	return k;
+}
+
+/* run_q4_K - TT tokens from t, super-block b (note 3) */
+static inline __attribute__((always_inline)) void
+run_q4_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512 *f)
+{
+	__m512i isum[8], imin[8], dp[8];
+
+	UNROLL for (int u = 0; u < TT; u++)
+		isum[u] = imin[u] = _mm512_setzero_si512();
+	for (int j = 0; j < 8; j++) {
+		UNROLL for (int u = 0; u < TT; u++)
+			dp[u] = _mm512_setzero_si512();
+		UNROLL for (int c = 0; c < 8; c++) {
+			__m512i w = _mm512_load_si512(pk + 8 * j + c);
+			UNROLL for (int u = 0; u < TT; u++)
+				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(k[u].qs[64 * b + 8 * j + c]));
+		}
+		__m512i sc = _mm512_load_si512(pk + 64 + j);
+		UNROLL for (int u = 0; u < TT; u++)
+			isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+	}
+	for (int g = 0; g < 4; g++) {
+		__m512i mn = _mm512_load_si512(pk + 72 + g);
+		UNROLL for (int u = 0; u < TT; u++)
+			imin[u] = _mm512_dpwssd_epi32(imin[u], mn, _mm512_set1_epi32(k[u].aux[16 * b + g]));
+	}
+	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(pk + 76));
+	__m512 dm = _mm512_castsi512_ps(_mm512_load_si512(pk + 77));
+	UNROLL for (int u = 0; u < TT; u++) {
+		__m512 da = _mm512_set1_ps(k[u].d[b]);
+		f[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum[u]), f[u]);
+		f[u] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(imin[u]), f[u]);
+	}
+}
+
+/* run_q6_K - TT tokens from t, super-block b (note 3) */
+static inline __attribute__((always_inline)) void
+run_q6_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512 *f)
+{
+	__m512i isum[8], dp[8];
+
+	UNROLL for (int u = 0; u < TT; u++)
+		isum[u] = _mm512_setzero_si512();
+	for (int s = 0; s < 16; s++) {
+		UNROLL for (int u = 0; u < TT; u++)
+			dp[u] = _mm512_set1_epi32(k[u].aux[16 * b + s]);
+		UNROLL for (int c = 0; c < 4; c++) {
+			__m512i w = _mm512_load_si512(pk + 4 * s + c);
+			UNROLL for (int u = 0; u < TT; u++)
+				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(k[u].qs[64 * b + 4 * s + c]));
+		}
+		__m512i sc = _mm512_load_si512(pk + 64 + s);
+		UNROLL for (int u = 0; u < TT; u++)
+			isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+	}
+	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(pk + 80));
+	UNROLL for (int u = 0; u < TT; u++)
+		f[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(k[u].d[b])),
+				       _mm512_cvtepi32_ps(isum[u]), f[u]);
+}
+
+/* TILE - per super-block: repack, then every token in groups of 8; the
+ * accumulators wait in out between super-blocks (stored exactly) */
+#define TILE(name, pack, RUN)							\
+static inline __attribute__((always_inline)) void				\
+name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uint32_t t, \
+	   float *out, size_t os, __mmask16 m, __m512 bias)			\
+{										\
+	struct tok k[8];							\
+	__m512 f[8];								\
+										\
+	UNROLL for (int u = 0; u < TT; u++) {						\
+		k[u] = tok_at(A, t + u);					\
+		f[u] = b == 0 ? _mm512_setzero_ps()				\
+			      : _mm512_maskz_loadu_ps(m, out + (size_t)(t + u) * os); \
+	}									\
+	RUN(TT, pk, b, k, f);							\
+	UNROLL for (int u = 0; u < TT; u++) {						\
+		if (b + 1 == A->nb)						\
+			f[u] = _mm512_add_ps(f[u], bias);			\
+		_mm512_mask_storeu_ps(out + (size_t)(t + u) * os, m, f[u]);	\
+	}									\
+}										\
+										\
+static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as, \
+		 uint32_t n_tok, float *out, size_t os, const float *bias)	\
+{										\
+	alignas(64) __m512i pk[PK];						\
+	struct acts A = { act, as, n / QK_K };					\
+	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);		\
+	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps(); \
+										\
+	for (int64_t b = 0; b < A.nb; b++) {					\
+		uint32_t t = 0;							\
+		pack(w, rb, nr, b, pk);						\
+		for (; t + 8 <= n_tok; t += 8)					\
+			name##_tok(8, pk, b, &A, t, out, os, m, vb);		\
+		for (; t < n_tok; t++)						\
+			name##_tok(1, pk, b, &A, t, out, os, m, vb);		\
+	}									\
+}
+
+TILE(tile_q4_K, pack_q4_K, run_q4_K)
+TILE(tile_q6_K, pack_q6_K, run_q6_K)
+
+/* eng_kernels_mm_k_fill - the K-quant tiles */
+void eng_kernels_mm_k_fill(struct eng_kernels *k)
+{
+	k->mm[GGML_TYPE_Q4_K] = (struct eng_mm){ act_bytes, quantize_q4_K, tile_q4_K };
+	k->mm[GGML_TYPE_Q6_K] = (struct eng_mm){ act_bytes, quantize_q6_K, tile_q6_K };
+}
