@@ -281,7 +281,7 @@ static int in_fold(const struct tally *t, size_t i, size_t f)
 static int run_fold(struct tally *t, struct analyze *an, const struct taxonomy *tax, size_t f,
 		    struct clf_doc *docs, struct dk_err *err)
 {
-	struct clf_fit_opts fo = { .epochs = 40, .seed = 1, .calibrate = 1 };
+	struct clf_fit_opts fo = { .epochs = CLF_EPOCHS, .seed = 1, .calibrate = 1 };
 	struct clf_model *m = NULL;
 	size_t n = 0;
 	int rc;
