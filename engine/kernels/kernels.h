@@ -40,19 +40,23 @@ struct eng_mm {
 		     const float *bias);
 };
 
-/* struct eng_attn - one (token, head) of attention: out = softmax(scale *
- * q.K[j]) . V over positions j0 <= j <= p, with Q and the probabilities
- * rounded to F16 as llama.cpp does (engine/ref/forward.c note 4) */
+/* struct eng_attn - attention for nq heads of one token that share a KV
+ * head: out[r] = softmax(scale * q[r].K[j]) . V over positions j0 <= j <= p,
+ * with Q and the probabilities rounded to F16 as llama.cpp does
+ * (engine/ref/forward.c note 4). Row r's result does not depend on nq or
+ * on the other rows */
 struct eng_attn {
 	int64_t D;			/* head_dim */
-	const float *q;			/* (D) */
-	const ggml_half *k, *v;		/* position 0 of this head's cache rows */
+	int nq;				/* heads (rows of q, att, qf, out) */
+	const float *q;			/* (nq, D) */
+	const ggml_half *k, *v;		/* position 0 of this KV head's cache rows */
 	size_t kv_stride;		/* halves between positions */
 	int32_t j0, p;
 	float scale, softcap;		/* softcap 0: none */
-	float *att;			/* scratch (p + 1) */
-	ggml_half *q16;			/* scratch (D) */
-	float *out;			/* (D) */
+	float *att;			/* scratch (nq, att_stride), att_stride > p */
+	size_t att_stride;
+	float *qf;			/* scratch (nq, D) */
+	float *out;			/* (nq, D) */
 };
 
 struct eng_kernels {
@@ -66,8 +70,9 @@ struct eng_kernels {
 	void (*swiglu)(int64_t n, const float *g, const float *u, float *out);
 	/* y[i] = x[i] in F16, bitwise as ggml_fp32_to_fp16 */
 	void (*f32_to_f16)(int64_t n, const float *x, ggml_half *y);
-	/* one (token, head) of attention, one fixed order of operations per
-	 * call; NULL: the forward pass's own loop over vec_dot and axpy_f16 */
+	/* the heads of one token that share a KV head (struct eng_attn), one
+	 * fixed order of operations per head; NULL: the forward pass's own loop
+	 * over vec_dot and axpy_f16 */
 	void (*attn)(const struct eng_attn *a);
 };
 

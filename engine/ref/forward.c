@@ -10,11 +10,13 @@
  * DESIGN NOTES
  *	1. eng_matmul() (engine/matmul.c) is the hot spot; its result does
  *	   not depend on the thread count or on how the batch is split.
- *	2. Attention work items are (token, head) pairs, split the same way.
- *	   Each item uses only its thread's scratch row (att, att16, q16) and
- *	   is one call of the table's attn kernel (struct eng_attn), or of
- *	   attend_dots() where the table has none; either is one fixed order
- *	   of operations per item, so the split never changes a logit.
+ *	2. Attention work items are (token, KV head) pairs, split the same
+ *	   way: the query heads sharing a KV head go together, so a kernel
+ *	   reads each cache row once for all of them. Each item uses only its
+ *	   thread's scratch (att, att16, q16, qf) and is one call of the
+ *	   table's attn kernel (struct eng_attn) or, where the table has none,
+ *	   attend_dots() per head; either is one fixed order of operations per
+ *	   head, so the split never changes a logit.
  *	   SwiGLU and the F16 stores into the KV cache go through the table
  *	   too (vectorized; the F16 stores bitwise the reference).
  *	3. RoPE angles come from engine/rope.c (ggml's recipe), one table
@@ -70,16 +72,17 @@ struct att_job {
 	const int32_t *pos, *seq;
 };
 
-/* attend_dots - struct eng_attn by the table's vec_dot and axpy_f16 */
-static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, ggml_half *p16)
+/* attend_dots - row r of struct eng_attn by the table's vec_dot and axpy_f16 */
+static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, int r, ggml_half *q16,
+			ggml_half *p16)
 {
 	ref_vec_dot_fn dot16 = c->kern->vec_dot[GGML_TYPE_F16];	/* F16 . F16 */
-	float *att = a->att;
+	float *att = a->att, *out = a->out + (size_t)r * a->D;
 
-	c->kern->f32_to_f16(a->D, a->q, a->q16);
+	c->kern->f32_to_f16(a->D, a->q + (size_t)r * a->D, q16);
 	float max = -INFINITY;
 	for (int32_t k = a->j0; k <= a->p; k++) {
-		float sc = dot16(a->D, a->k + (size_t)k * a->kv_stride, a->q16) * a->scale;
+		float sc = dot16(a->D, a->k + (size_t)k * a->kv_stride, q16) * a->scale;
 		if (a->softcap > 0.0f)
 			sc = a->softcap * tanhf(sc / a->softcap);
 		att[k] = sc;
@@ -93,41 +96,44 @@ static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, ggml_half *
 	float inv = (float)(1.0 / sum);
 	for (int32_t k = a->j0; k <= a->p; k++)
 		p16[k] = ggml_fp32_to_fp16(att[k] * inv);
-	memset(a->out, 0, (size_t)a->D * sizeof *a->out);
+	memset(out, 0, (size_t)a->D * sizeof *out);
 	for (int32_t k = a->j0; k <= a->p; k++)
-		c->kern->axpy_f16(a->D, ggml_fp16_to_fp32(p16[k]), a->v + (size_t)k * a->kv_stride, a->out);
+		c->kern->axpy_f16(a->D, ggml_fp16_to_fp32(p16[k]), a->v + (size_t)k * a->kv_stride, out);
 }
 
-/* attend - one (token, head): softmax(q.K) . V over the visible positions */
-static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t h, int ith)
+/* attend - one (token, KV head): the G query heads that share it */
+static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t kvh, int ith)
 {
 	const struct eng_model *m = c->m;
 	const struct eng_hparams *hp = &m->hp;
-	uint32_t D = hp->head_dim, kvh = h / (hp->n_head / hp->n_head_kv);
+	uint32_t D = hp->head_dim, G = hp->n_head / hp->n_head_kv;
 	int32_t s = j->seq ? j->seq[t] : 0, p = j->pos[t];
 	size_t base = ((size_t)j->layer * c->p.n_seq_max + (size_t)s) * c->p.n_ctx;
+	size_t qoff = (size_t)t * m->q_dim + (size_t)kvh * G * D;
 	struct eng_attn a = {
-		.D = D, .q = c->q + (size_t)t * m->q_dim + (size_t)h * D,
+		.D = D, .nq = (int)G, .q = c->q + qoff,
 		.k = c->k_cache + base * m->kv_dim + (size_t)kvh * D,
 		.v = c->v_cache + base * m->kv_dim + (size_t)kvh * D,
 		.kv_stride = m->kv_dim, .j0 = 0, .p = p,
 		.scale = hp->attn_scale, .softcap = hp->attn_softcap,
-		.att = c->att + (size_t)ith * c->p.n_ctx, .q16 = c->q16 + (size_t)ith * D,
-		.out = c->xb + (size_t)t * m->q_dim + (size_t)h * D,
+		.att = c->att + (size_t)ith * G * c->p.n_ctx, .att_stride = c->p.n_ctx,
+		.qf = c->qf + (size_t)ith * G * D, .out = c->xb + qoff,
 	};
 
 	if (j->L->swa && (int32_t)hp->n_swa <= p)
 		a.j0 = p - (int32_t)hp->n_swa + 1;	/* sees p - n_swa + 1 .. p */
-	if (c->kern->attn != NULL)
+	if (c->kern->attn != NULL) {
 		c->kern->attn(&a);
-	else
-		attend_dots(c, &a, c->att16 + (size_t)ith * c->p.n_ctx);
+		return;
+	}
+	for (int r = 0; r < a.nq; r++)
+		attend_dots(c, &a, r, c->q16 + (size_t)ith * D, c->att16 + (size_t)ith * c->p.n_ctx);
 }
 
 static void att_worker(void *arg, int ith, int nth)
 {
 	const struct att_job *j = arg;
-	uint32_t H = j->c->m->hp.n_head;
+	uint32_t H = j->c->m->hp.n_head_kv;
 	int64_t lo, hi;
 
 	thr_split((int64_t)j->n_tok * H, ith, nth, &lo, &hi);

@@ -2,10 +2,11 @@
  * test_attn - the attention-side kernel entries of the fastest table
  * (engine/kernels/avx512/attn_avx512.c) against the reference: F16 stores
  * bitwise (ties, subnormals, overflow, tails), SwiGLU within float
- * rounding, and one (token, head) of attention against a double-precision
- * evaluation of the same F16-rounded recipe, over head dims with tails,
- * sliding windows, softcap and strided cache rows; the same call into
- * other scratch must give the same bits (no hidden state).
+ * rounding, and attention (the query heads of one KV head) against a
+ * double-precision evaluation of the same F16-rounded recipe, over head
+ * dims with tails, group sizes beyond the kernel's row block, sliding
+ * windows, softcap and strided cache rows. Each head computed alone must
+ * give the same bits as within its group (the basis of determinism).
  */
 #include <math.h>
 
@@ -61,18 +62,19 @@ static void test_swiglu(void)
 	}
 }
 
-enum { MAXD = 128, MAXP = 48 };
+enum { MAXD = 128, MAXP = 48, MAXQ = 11 };
 
-/* attn_double - the recipe of struct eng_attn in double over F16-rounded q
+/* attn_double - row r of struct eng_attn in double over F16-rounded q
  * and probabilities */
-static void attn_double(const struct eng_attn *a, double *out)
+static void attn_double(const struct eng_attn *a, int r, double *out)
 {
+	const float *q = a->q + (size_t)r * a->D;
 	double s[MAXP], max = -INFINITY, sum = 0.0;
 
 	for (int32_t j = a->j0; j <= a->p; j++) {
 		double d = 0.0;
 		for (int64_t i = 0; i < a->D; i++)
-			d += (double)ggml_fp16_to_fp32(ggml_fp32_to_fp16(a->q[i])) *
+			d += (double)ggml_fp16_to_fp32(ggml_fp32_to_fp16(q[i])) *
 			     ggml_fp16_to_fp32(a->k[(size_t)j * a->kv_stride + (size_t)i]);
 		d *= a->scale;
 		if (a->softcap > 0.0f)
@@ -91,11 +93,13 @@ static void attn_double(const struct eng_attn *a, double *out)
 	}
 }
 
-/* attn_case - one shape; 0 if the kernel strays or is not repeatable */
-static int attn_case(const struct eng_kernels *fast, int64_t D, int32_t j0, int32_t p, float softcap)
+/* attn_case - one shape, nq heads; 0 if the kernel strays from the double
+ * recipe or a head alone differs from the same head in the group */
+static int attn_case(const struct eng_kernels *fast, int64_t D, int nq, int32_t j0, int32_t p,
+		     float softcap)
 {
-	static ggml_half k[MAXP * (2 * MAXD + 16)], v[MAXP * (2 * MAXD + 16)], q16[MAXD];
-	float q[MAXD], att[MAXP], out[MAXD], out2[MAXD];
+	static ggml_half k[MAXP * (2 * MAXD + 16)], v[MAXP * (2 * MAXD + 16)];
+	static float q[MAXQ * MAXD], att[MAXQ * MAXP], qf[MAXQ * MAXD], out[MAXQ * MAXD], one[MAXD];
 	double want[MAXD];
 	size_t stride = (size_t)(2 * D + 16);	/* other heads' halves in between */
 
@@ -103,37 +107,48 @@ static int attn_case(const struct eng_kernels *fast, int64_t D, int32_t j0, int3
 		k[i] = ggml_fp32_to_fp16(rndf() * 2.0f);
 		v[i] = ggml_fp32_to_fp16(rndf());
 	}
-	for (int64_t i = 0; i < D; i++)
+	for (int64_t i = 0; i < nq * D; i++)
 		q[i] = rndf() * 2.0f;
-	struct eng_attn a = { D, q, k, v, stride, j0, p, 1.0f / sqrtf((float)D), softcap, att, q16, out };
+	struct eng_attn a = { D, nq, q, k, v, stride, j0, p, 1.0f / sqrtf((float)D), softcap,
+			      att, MAXP, qf, out };
 	fast->attn(&a);
-	attn_double(&a, want);
-	a.out = out2;
-	fast->attn(&a);
-	for (int64_t i = 0; i < D; i++)
-		if (fabs(out[i] - want[i]) > 2e-3 || memcmp(&out[i], &out2[i], sizeof(float)) != 0) {
-			printf("attn D=%lld j0=%d p=%d softcap=%g: out[%lld] %.7g, double %.7g, again %.7g\n",
-			       (long long)D, j0, p, softcap, (long long)i, out[i], want[i], out2[i]);
-			return 0;
+	for (int r = 0; r < nq; r++) {
+		struct eng_attn a1 = a;
+		a1.nq = 1;
+		a1.q = q + (size_t)r * D;
+		a1.out = one;
+		fast->attn(&a1);
+		attn_double(&a, r, want);
+		for (int64_t i = 0; i < D; i++) {
+			float o = out[(size_t)r * D + (size_t)i];
+			if (fabs(o - want[i]) > 2e-3 || memcmp(&o, &one[i], sizeof o) != 0) {
+				printf("attn D=%lld nq=%d j0=%d p=%d softcap=%g: head %d out[%lld] %.7g, "
+				       "double %.7g, alone %.7g\n", (long long)D, nq, j0, p, softcap, r,
+				       (long long)i, o, want[i], one[i]);
+				return 0;
+			}
 		}
+	}
 	return 1;
 }
 
 static void test_attn(void)
 {
 	const struct eng_kernels *fast = eng_kernels_select(0);
-	static const int64_t dims[] = { 8, 64, 80, 96, 128 };
-	static const int32_t ps[] = { 0, 1, 15, 16, 17, 47 };
+	static const int64_t dims[] = { 8, 64, 80, 128 };
+	static const int nqs[] = { 1, 3, 7, 11 };
+	static const int32_t ps[] = { 0, 1, 16, 17, 47 };
 	int ok = 1;
 
 	if (fast->attn == NULL)
 		SKIP("table %s has no attention kernel", fast->name);
 	for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
-		for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
-			ok &= attn_case(fast, dims[d], 0, ps[i], 0.0f);
-			ok &= attn_case(fast, dims[d], ps[i] / 2, ps[i], 0.0f);	/* sliding window */
-			ok &= attn_case(fast, dims[d], 0, ps[i], 1.5f);
-		}
+		for (size_t g = 0; g < sizeof nqs / sizeof nqs[0]; g++)
+			for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+				ok &= attn_case(fast, dims[d], nqs[g], 0, ps[i], 0.0f);
+				ok &= attn_case(fast, dims[d], nqs[g], ps[i] / 2, ps[i], 0.0f);	/* window */
+				ok &= attn_case(fast, dims[d], nqs[g], 0, ps[i], 1.5f);
+			}
 	CHECKF(ok, "%s attention strays from the double-precision recipe (see above)", fast->name);
 }
 

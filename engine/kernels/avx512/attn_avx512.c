@@ -2,8 +2,9 @@
  * NAME
  *	attn_avx512 - AVX-512 attention, SwiGLU gate and F16 stores
  * DESIGN NOTES
- *	1. attn() is one (token, head). Q is rounded to F16 once (q16) and
- *	   widened back: F16 times F16 is exact in float, so each score is
+ *	1. attn() is one token's query heads of one KV head. Q is rounded to
+ *	   F16 once (into qf) and widened back: F16 times F16 is exact in
+ *	   float, so each score is
  *	   the exact products summed in one fixed order (16 lanes per chunk of
  *	   the head, chunks in order, then the lane reduction). Probabilities
  *	   are rounded to F16 the same way before meeting V. Every output is
@@ -19,11 +20,17 @@
  *	   gives inf above ~88.7 and 0 below ~-103.9. Within 2 ulp of expf:
  *	   the results stay inside the oracle tolerances, not bitwise ref.
  *	4. Head dims that are not a multiple of 16 run with masked tails.
+ *	5. The query heads sharing a KV head (GQA) go through together, up to
+ *	   MAX_ROWS at a time: each K and V row is widened from F16 once for
+ *	   all of them. Row r's chain of operations is the same whatever the
+ *	   other rows, so grouping never changes a result.
  */
 #include <immintrin.h>
 #include <math.h>
 
 #include "engine/kernels/kernels.h"
+
+#define MAX_ROWS 8	/* note 5: accumulators stay within the 32 registers */
 
 /* v_exp - e^x in 16 lanes (note 3) */
 static inline __m512 v_exp(__m512 x)
@@ -81,18 +88,6 @@ static inline __m512 load_f16(__mmask16 m, const ggml_half *p)
 	return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
 }
 
-/* score - q16 . k (note 1) */
-static inline float score(int64_t D, const ggml_half *q16, const ggml_half *k)
-{
-	__m512 acc = _mm512_setzero_ps();
-
-	for (int64_t d = 0; d < D; d += 16) {
-		__mmask16 m = tail_mask(D - d);
-		acc = _mm512_fmadd_ps(load_f16(m, q16 + d), load_f16(m, k + d), acc);
-	}
-	return _mm512_reduce_add_ps(acc);
-}
-
 /* softmax16 - att[j0..p] = F16(e^(att - max) / sum), widened back; notes 1, 3 */
 static void softmax16(float *att, int32_t j0, int32_t p, float max)
 {
@@ -116,28 +111,95 @@ static void softmax16(float *att, int32_t j0, int32_t p, float max)
 	}
 }
 
-/* attn - see struct eng_attn (notes 1, 2) */
+/* scores - att[r][j] for NR rows from r0; each K row is widened once for
+ * all NR (note 5); always inlined so that acc[] lives in registers */
+static inline __attribute__((always_inline)) void
+scores(const struct eng_attn *a, int r0, const int NR, float *max)
+{
+	int64_t D = a->D;
+	const float *qf = a->qf + (size_t)r0 * D;
+
+	for (int32_t j = a->j0; j <= a->p; j++) {
+		const ggml_half *k = a->k + (size_t)j * a->kv_stride;
+		__m512 acc[MAX_ROWS];
+		for (int r = 0; r < NR; r++)
+			acc[r] = _mm512_setzero_ps();
+		for (int64_t d = 0; d < D; d += 16) {
+			__mmask16 m = tail_mask(D - d);
+			__m512 kv = load_f16(m, k + d);
+			for (int r = 0; r < NR; r++)
+				acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, qf + (size_t)r * D + d), kv, acc[r]);
+		}
+		for (int r = 0; r < NR; r++) {
+			float sc = _mm512_reduce_add_ps(acc[r]) * a->scale;
+			if (a->softcap > 0.0f)
+				sc = a->softcap * tanhf(sc / a->softcap);
+			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)j] = sc;
+			max[r] = sc > max[r] ? sc : max[r];
+		}
+	}
+}
+
+/* vsum - out[r] = sum over j of att[r][j] V[j], each V row widened once
+ * for all NR rows, a 16-lane chunk of every out row held in a register
+ * across all positions (note 2) */
+static inline __attribute__((always_inline)) void
+vsum(const struct eng_attn *a, int r0, const int NR)
+{
+	int64_t D = a->D;
+	const float *att = a->att + (size_t)r0 * a->att_stride;
+
+	for (int64_t d = 0; d < D; d += 16) {
+		__mmask16 m = tail_mask(D - d);
+		__m512 acc[MAX_ROWS];
+		for (int r = 0; r < NR; r++)
+			acc[r] = _mm512_setzero_ps();
+		for (int32_t j = a->j0; j <= a->p; j++) {
+			__m512 vv = load_f16(m, a->v + (size_t)j * a->kv_stride + d);
+			for (int r = 0; r < NR; r++)
+				acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(att[(size_t)r * a->att_stride + (size_t)j]),
+							 vv, acc[r]);
+		}
+		for (int r = 0; r < NR; r++)
+			_mm512_mask_storeu_ps(a->out + (size_t)(r0 + r) * D + d, m, acc[r]);
+	}
+}
+
+static inline __attribute__((always_inline)) void rows(const struct eng_attn *a, int r0, const int NR)
+{
+	float max[MAX_ROWS];
+
+	for (int r = 0; r < NR; r++)
+		max[r] = -INFINITY;
+	scores(a, r0, NR, max);
+	for (int r = 0; r < NR; r++)
+		softmax16(a->att + (size_t)(r0 + r) * a->att_stride, a->j0, a->p, max[r]);
+	vsum(a, r0, NR);
+}
+
+/* attn - see struct eng_attn; rows in groups of up to MAX_ROWS (notes 1, 2, 5) */
 static void attn(const struct eng_attn *a)
 {
 	int64_t D = a->D;
-	float max = -INFINITY;
 
-	f32_to_f16(D, a->q, a->q16);
-	for (int32_t j = a->j0; j <= a->p; j++) {
-		float s = score(D, a->q16, a->k + (size_t)j * a->kv_stride) * a->scale;
-		if (a->softcap > 0.0f)
-			s = a->softcap * tanhf(s / a->softcap);
-		a->att[j] = s;
-		max = fmaxf(max, s);
-	}
-	softmax16(a->att, a->j0, a->p, max);
-	for (int64_t d = 0; d < D; d += 16) {
-		__mmask16 m = tail_mask(D - d);
-		__m512 acc = _mm512_setzero_ps();
-		for (int32_t j = a->j0; j <= a->p; j++)
-			acc = _mm512_fmadd_ps(_mm512_set1_ps(a->att[j]),
-					      load_f16(m, a->v + (size_t)j * a->kv_stride + d), acc);
-		_mm512_mask_storeu_ps(a->out + d, m, acc);
+	for (int r = 0; r < a->nq; r++)
+		for (int64_t d = 0; d < D; d += 16) {
+			__mmask16 m = tail_mask(D - d);
+			__m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, a->q + (size_t)r * D + d),
+						    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+			_mm512_mask_storeu_ps(a->qf + (size_t)r * D + d, m, _mm512_cvtph_ps(h));
+		}
+	for (int r0 = 0; r0 < a->nq; r0 += MAX_ROWS) {
+		switch (a->nq - r0 < MAX_ROWS ? a->nq - r0 : MAX_ROWS) {
+		case 1: rows(a, r0, 1); break;
+		case 2: rows(a, r0, 2); break;
+		case 3: rows(a, r0, 3); break;
+		case 4: rows(a, r0, 4); break;
+		case 5: rows(a, r0, 5); break;
+		case 6: rows(a, r0, 6); break;
+		case 7: rows(a, r0, 7); break;
+		default: rows(a, r0, 8); break;
+		}
 	}
 }
 
