@@ -49,6 +49,7 @@ static void build(void)
 	if (have_avx512) {
 		eng_kernels_mm_q8_0_fill(&avx512_table);
 		eng_kernels_mm_k_fill(&avx512_table);
+		eng_kernels_mm_f16_fill(&avx512_table);
 		eng_kernels_attn_avx512_fill(&avx512_table);
 	}
 }

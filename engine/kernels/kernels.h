@@ -84,6 +84,7 @@ void eng_kernels_avx2_fill(struct eng_kernels *k);
 /* eng_kernels_mm_*_fill - engine/kernels/avx512 (F, BW, VL, VNNI): tiles */
 void eng_kernels_mm_q8_0_fill(struct eng_kernels *k);
 void eng_kernels_mm_k_fill(struct eng_kernels *k);
+void eng_kernels_mm_f16_fill(struct eng_kernels *k);
 
 /* eng_kernels_attn_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C):
  * swiglu, f32_to_f16, attn */
