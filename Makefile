@@ -6,6 +6,8 @@
 #   make demo         dependencies, build, a batch run over samples/
 #   make bench        engine benchmarks on generated standard models
 #   make bench-pipeline  docket batch throughput on generated documents
+#   make bench-llm    docket batch with the model stages on ../shared/eval/dev,
+#                     beside naive llama.cpp when LLAMA_CLI is set
 #   make fuzz         libFuzzer harnesses (clang) in build-fuzz/
 #   make install      PREFIX=/usr/local DESTDIR=
 #   V=1               show full compiler command lines
@@ -76,7 +78,7 @@ FUZZ_REPLAY_BIN := $(patsubst tests/fuzz/fuzz_%.c,$(B)/tests/unit/test_fuzzrepla
 DOCKET := $(B)/bin/docket
 
 .SECONDARY:
-.PHONY: all check check-fast test-bins demo bench bench-pipeline fuzz fuzz-smoke install clean deps
+.PHONY: all check check-fast test-bins demo bench bench-pipeline bench-llm fuzz fuzz-smoke install clean deps
 all: $(DOCKET)
 
 $(B)/%.o: %.c
@@ -139,6 +141,10 @@ bench: all
 # Pipeline throughput, extraction only (1-5 page PDFs): documents/minute.
 bench-pipeline: all test-bins
 	sh tests/bench/pipeline.sh --pdf 1000 2
+
+# Model stages end to end (tests/bench/llm.sh: LLM_BENCH_DOCS, LLAMA_CLI, ...).
+bench-llm: all
+	sh tests/bench/llm.sh $(DOCKET)
 
 # libFuzzer binaries: build-fuzz/fuzz/<name>
 FUZZ_BIN := $(patsubst tests/fuzz/fuzz_%.c,build-fuzz/fuzz/%,$(FUZZ_SRC))

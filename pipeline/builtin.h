@@ -38,5 +38,6 @@ int cmd_train(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_entities(int argc, char **argv);
+int cmd_prompt(int argc, char **argv);	/* llm: builtin/prompt.c */
 
 #endif

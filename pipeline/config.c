@@ -43,6 +43,8 @@ static const struct config_setting settings[] = {
 	  "documents the engine process decodes together (one pass over the weights per step)" },
 	{ "summary_max_tokens", CONFIG_INT, "120", OFF(summary_max_tokens), 8, 4096,
 	  "most tokens of a model summary" },
+	{ "summary_language", CONFIG_STR, "", OFF(summary_language), 0, 0,
+	  "language code model summaries are written in (e.g. de); empty: each document's own" },
 	{ "llm_combine", CONFIG_STR, "llm", OFF(llm_combine), 0, 0,
 	  "llm: the model's label wins; confident: agreeing labels keep the higher confidence, "
 	  "disagreeing ones the more confident label, flagged for review" },

@@ -53,6 +53,7 @@ struct config {
 	long llm_ctx;			/* model context positions per sequence */
 	long llm_parallel;		/* documents decoded together by the engine process */
 	long summary_max_tokens;	/* most tokens of a model summary */
+	char *summary_language;		/* code of model summaries, "" = the document's */
 	char *llm_combine;		/* "llm" or "confident" (stages/llm.h) */
 
 	/* processes */

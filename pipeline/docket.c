@@ -58,6 +58,7 @@ static const struct cmd_struct commands[] = {
 	{ "classify", cmd_classify, "classify one text with a trained model" },
 	{ "eval", cmd_eval, "measure language, class and entity stages against gold files" },
 	{ "entities", cmd_entities, "print the rule-based entities of text on stdin as JSON" },
+	{ "prompt", cmd_prompt, "print a model stage's prompt for text on stdin" },
 
 };
 

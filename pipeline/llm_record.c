@@ -9,6 +9,9 @@
  *	   in and written again ahead of the model's; the model never emits a
  *	   rule type (the entity schema's enum) and llm_run() already dropped
  *	   its items that overlap a rule entity of the same type.
+ *	3. Every done document with text gets one llm_stages row per model
+ *	   stage: "done" here, "skipped" or "failed" from the writer, so a
+ *	   document the model never saw is told apart in the store itself.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,7 @@ static int put_results(struct store *st, const char *id, const struct llm_result
 		       const struct store_entity *rules, size_t n_rules, struct dk_err *err)
 {
 	struct store_results res;
+	struct store_llm_stage stages[3];
 	struct store_entity *e = calloc(n_rules + r->n_entities + 1, sizeof *e);
 	int rc;
 
@@ -61,10 +65,27 @@ static int put_results(struct store *st, const char *id, const struct llm_result
 	res.entities = e;
 	res.n_entities = n_rules + r->n_entities;
 	res.summary = r->summary;
+	/* the language the prompt asked for (DESIGN section 4: summary.language) */
+	res.summary_language = *r->summary_language ? r->summary_language : NULL;
 	res.summary_method = "llm";
+	llm_stages_fill(stages, "done", NULL);
+	res.llm_stages = stages;
+	res.n_llm_stages = 3;
 	rc = store_put_results(st, id, &res, err);
 	free(e);
 	return rc;
+}
+
+/* llm_stages_fill - see llm_record.h */
+void llm_stages_fill(struct store_llm_stage out[3], const char *status, const char *reason)
+{
+	static const char *const names[3] = { "classify", "entities", "summarize" };
+
+	for (int i = 0; i < 3; i++) {
+		out[i].stage = names[i];
+		out[i].status = status;
+		out[i].reason = reason;
+	}
 }
 
 /* llm_record - see llm_record.h */
@@ -89,6 +110,7 @@ void llm_opts_from_config(const struct config *cfg, struct llm_opts *o)
 	o->n_threads = (uint32_t)cfg->threads;
 	o->review_threshold = cfg->review_threshold;
 	o->summary_max_tokens = (uint32_t)cfg->summary_max_tokens;
+	o->summary_language = cfg->summary_language;
 	o->parallel = (uint32_t)cfg->llm_parallel;
 	o->combine = strcmp(cfg->llm_combine, "confident") == 0 ? LLM_COMBINE_CONFIDENT : LLM_COMBINE_LLM;
 }

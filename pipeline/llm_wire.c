@@ -29,6 +29,7 @@ enum {
 	W_OVERLAP = 'o',
 	W_SUMMARY = 'u',
 	W_FLAGS = 'f',
+	W_SUM_LANG = 'g',	/* the summary's language code, may be empty */
 	W_PREFIX_MS = 'p',
 	W_STAGE = 'S',		/* opens a decision (note 1) */
 	W_PROMPT = 'P',
@@ -95,6 +96,7 @@ int llm_wire_put(struct ipc_msg *m, unsigned char tag, const struct llm_result *
 	if (rc == 0) rc = ipc_put_i64(&sub, W_OVERLAP, (int64_t)r->n_rule_overlap);
 	if (rc == 0) rc = ipc_put_str(&sub, W_SUMMARY, r->summary);
 	if (rc == 0) rc = ipc_put_str(&sub, W_FLAGS, r->summary_flags);
+	if (rc == 0) rc = ipc_put_str(&sub, W_SUM_LANG, r->summary_language);
 	if (rc == 0) rc = put_num(&sub, W_PREFIX_MS, r->prefix_ms);
 	if (rc == 0) rc = put_decisions(&sub, r);
 	/* the nested payload is the frame minus its 4-byte length prefix */
@@ -230,6 +232,11 @@ static int get_field(const struct ipc_field *f, const char *text, size_t len,
 		return r->summary == NULL && (r->summary = dup_field(f)) ? 0 : DK_EFORMAT;
 	case W_FLAGS:
 		return r->summary_flags == NULL && (r->summary_flags = mdup(f)) ? 0 : DK_EFORMAT;
+	case W_SUM_LANG:
+		if (f->len >= sizeof r->summary_language)
+			return DK_EFORMAT;
+		snprintf(r->summary_language, sizeof r->summary_language, "%.*s", (int)f->len, f->data);
+		return 0;
 	case W_PREFIX_MS:
 		r->prefix_ms = num_field(f);
 		return 0;

@@ -936,6 +936,20 @@ static int entity_ok(struct store *st, const char *id, const struct store_entity
 	return ok;
 }
 
+/* llm_stage_ok - the table's CHECKs, tested first so a bad row is DK_EINVAL */
+static int llm_stage_ok(const struct store_llm_stage *s)
+{
+	static const char *const stages[] = { "classify", "entities", "summarize" };
+	static const char *const states[] = { "done", "skipped", "failed" };
+	int a = 0, b = 0;
+
+	for (size_t i = 0; i < 3 && s->stage && s->status; i++) {
+		a |= strcmp(s->stage, stages[i]) == 0;
+		b |= strcmp(s->status, states[i]) == 0;
+	}
+	return a && b;
+}
+
 static int check_results(struct store *st, const char *id, const struct store_results *r,
 			 struct dk_err *err)
 {
@@ -947,6 +961,10 @@ static int check_results(struct store *st, const char *id, const struct store_re
 		return dk_err_set(err, DK_ENOTFOUND, "document %.64s is not stored", id);
 	if ((r->label && r->label_method == NULL) || (r->summary && r->summary_method == NULL))
 		return dk_err_set(err, DK_EINVAL, "results for %.12s lack a method", id);
+	for (size_t i = 0; i < r->n_llm_stages; i++)
+		if (!llm_stage_ok(&r->llm_stages[i]))
+			return dk_err_set(err, DK_EINVAL, "model stage %zu of %.12s is not a known "
+					  "stage and status", i, id);
 	for (size_t i = 0; r->set_entities && i < r->n_entities; i++) {
 		rc = entity_ok(st, id, &r->entities[i], err);
 		if (rc < 0)
@@ -996,6 +1014,10 @@ static int put_result_rows(struct store *st, const char *id, const struct store_
 		rc = run(st, err, "store a summary", "INSERT OR REPLACE INTO summaries(doc_id, text, "
 			 "language, method) VALUES (?,?,?,?)", "tttt", id, r->summary,
 			 r->summary_language, r->summary_method);
+	for (size_t i = 0; rc == 0 && i < r->n_llm_stages; i++)
+		rc = run(st, err, "store a model stage", "INSERT OR REPLACE INTO llm_stages(doc_id, "
+			 "stage, status, reason) VALUES (?,?,?,?)", "tttt", id,
+			 r->llm_stages[i].stage, r->llm_stages[i].status, r->llm_stages[i].reason);
 	return rc;
 }
 
@@ -1005,9 +1027,12 @@ static int results_json(sqlite3 *db, const char *id, struct dk_buf *b, struct dk
 	sqlite3_stmt *q;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT json_object('language', language_json, "
+	if (sqlite3_prepare_v2(db, "SELECT CASE WHEN s.stages IS NULL THEN r.j ELSE "
+			       "json_insert(r.j, '$.llm_stages', json(s.stages)) END FROM "
+			       "(SELECT json_object('language', language_json, "
 			       "'classification', classification_json, 'entities', entities_json, "
-			       "'summary', summary_json) FROM doc_records WHERE id = ?",
+			       "'summary', summary_json) AS j FROM doc_records WHERE id = ?1) AS r "
+			       "LEFT JOIN llm_stages_json s ON s.doc_id = ?1",
 			       -1, &q, NULL) != SQLITE_OK)
 		return dk_err_set(err, DK_EIO, "cannot read results: %s", sqlite3_errmsg(db));
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);

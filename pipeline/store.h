@@ -205,6 +205,13 @@ struct store_entity {
 	double confidence;	/* 0..1 */
 };
 
+/* what became of one model stage (schemas/004_llm_stages.sql) */
+struct store_llm_stage {
+	const char *stage;	/* "classify", "entities" or "summarize" */
+	const char *status;	/* "done", "skipped" or "failed" */
+	const char *reason;	/* skipped/failed: slug or one-line message; may be NULL */
+};
+
 struct store_results {
 	const char *language;		/* ISO 639-1, NULL = keep what is stored */
 	double language_confidence;
@@ -222,6 +229,8 @@ struct store_results {
 	const char *error_stage;	/* analysis failed: stage, code and message */
 	const char *error_code;		/* go into the audit record; NULL = none */
 	const char *error_message;
+	const struct store_llm_stage *llm_stages;	/* (n_llm_stages) rows replaced */
+	size_t n_llm_stages;
 };
 
 /* store_results_init - nothing set (every part "keep what is stored") */
@@ -238,7 +247,9 @@ int store_put_results(struct store *st, const char *id, const struct store_resul
 /*
  * store_results_sha256 - SHA-256 (hex) of the document's results as stored
  * (language, classification, entities, summary: the JSON text of
- * doc_records, before reviews). audit_verify() compares it with the
+ * doc_records, before reviews; "llm_stages" is added only when the
+ * document has such rows, so hashes recorded before migration 004 still
+ * verify). audit_verify() compares it with the
  * newest audit record that carries "results_sha256".
  */
 int store_results_sha256(sqlite3 *db, const char *id, char out[65], struct dk_err *err);

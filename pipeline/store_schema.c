@@ -27,11 +27,14 @@ EMBED(store_schema_002, "schemas/002_views.sql");
 extern const char store_schema_002[];
 EMBED(store_schema_003, "schemas/003_reviews.sql");
 extern const char store_schema_003[];
+EMBED(store_schema_004, "schemas/004_llm_stages.sql");
+extern const char store_schema_004[];
 
 const struct store_migration store_migrations[] = {
 	{ 1, "schemas/001_init.sql", store_schema_001 },
 	{ 2, "schemas/002_views.sql", store_schema_002 },
 	{ 3, "schemas/003_reviews.sql", store_schema_003 },
+	{ 4, "schemas/004_llm_stages.sql", store_schema_004 },
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -38,7 +38,11 @@
  *	   model failure (TAG_LLM_ERROR, or a result that does not decode
  *	   against the text) is logged and recorded as the document's
  *	   analysis error when it has none: it never costs a document, which
- *	   is stored with its rule/classifier results.
+ *	   is stored with its rule/classifier results. Its llm_stages rows
+ *	   say "failed" with the error; without a model (or text) they say
+ *	   "skipped", and an attachment's say so too (the engine reads the
+ *	   top-level document): the store, not only the log, tells which
+ *	   documents the model never read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +67,7 @@ struct wctx {
 	int64_t run_id;
 	struct store st;
 	struct ipc_view *child;	/* scratch for nested payloads */
+	int model;		/* a model is configured: the engine runs its stages */
 };
 
 /* field_dup - a field as a NUL-terminated copy (NULL if absent) */
@@ -341,6 +346,7 @@ static int put_children(struct wctx *w, const struct ipc_view *v, const char *pa
 	for (size_t i = 0; i < v->n; i++) {
 		struct doc_strings s = { 0 };
 		struct store_doc d;
+		struct store_llm_stage rows[3];
 		char ckey[SPOOL_KEY_MAX + 16];
 		int rc;
 
@@ -350,6 +356,12 @@ static int put_children(struct wctx *w, const struct ipc_view *v, const char *pa
 		if (rc != 0)
 			return rc;
 		fill_doc(w->child, &s, &d);
+		/* note 5: the model reads the top-level document only */
+		if (d.results) {
+			llm_stages_fill(rows, "skipped", w->model ? "attachment" : "no_model");
+			s.r.llm_stages = rows;
+			s.r.n_llm_stages = 3;
+		}
 		snprintf(ckey, sizeof ckey, "%s#%d", claim ? claim : "", ++k);
 		d.claim = claim ? ckey : NULL;
 		d.parent = parent;
@@ -371,10 +383,11 @@ static int has_children(const struct ipc_view *v)
 static void llm_failed(struct doc_strings *s, const char *id, const char *slug, const char *msg)
 {
 	log_warn("doc=%.12s stage=llm code=%s error=\"%s\"", id ? id : "", slug, msg);
-	if (s->r.error_stage != NULL)
-		return;
+	/* kept even when another analysis error wins: the llm_stages rows say it */
 	snprintf(s->llm_slug, sizeof s->llm_slug, "%s", slug);
 	snprintf(s->llm_msg, sizeof s->llm_msg, "%s", msg);
+	if (s->r.error_stage != NULL)
+		return;
 	s->r.error_stage = "llm";
 	s->r.error_code = s->llm_slug;
 	s->r.error_message = s->llm_msg;
@@ -418,6 +431,24 @@ static int get_llm(const struct ipc_view *v, struct doc_strings *s, struct store
 	return 1;
 }
 
+/*
+ * mark_stages - note 5: a done document without a model result gets its
+ * stages stored as skipped (no model, no text) or failed (the model's
+ * error), in the document's own transaction
+ */
+static void mark_stages(const struct wctx *w, struct doc_strings *s, const struct store_doc *d,
+			struct store_llm_stage rows[3])
+{
+	const char *reason = !w->model ? "no_model" : d->text_len == 0 ? "no_text" : NULL;
+
+	if (d->results == NULL || (reason == NULL && *s->llm_slug == 0))
+		return;
+	llm_stages_fill(rows, reason ? "skipped" : "failed",
+			reason ? reason : *s->llm_msg ? s->llm_msg : s->llm_slug);
+	s->r.llm_stages = rows;
+	s->r.n_llm_stages = 3;
+}
+
 /* commit - one document (and its children) in one transaction */
 static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *out,
 		  struct dk_err *err)
@@ -426,12 +457,15 @@ static int commit(struct wctx *w, const struct ipc_view *v, enum store_outcome *
 	struct store_doc d;
 	struct llm_result r = { 0 };
 	struct store_timing t[WRITER_MAX_TIMINGS + 4];
+	struct store_llm_stage rows[3];
 	char names[3][24], model[65];
 	int group = has_children(v), rc = 0, llm;
 
 	fill_doc(v, &s, &d);
 	d.run_id = w->run_id;
 	llm = get_llm(v, &s, &d, &r, model, t, names);
+	if (!llm)
+		mark_stages(w, &s, &d, rows);
 	if (group || llm)
 		rc = store_begin(&w->st, err);
 	if (rc == 0)
@@ -546,6 +580,7 @@ void writer_service(const struct pipeline_opts *o, int64_t run_id,
 
 	w.db = (char *)o->db;
 	w.run_id = run_id;
+	w.model = o->llm.model && *o->llm.model;
 	memset(svc, 0, sizeof *svc);
 	svc->name = "writer";
 	svc->pre_init = w_pre_init;

@@ -110,6 +110,7 @@ static void job_free(struct job *j);
 /* one stage call: what params record and replay restores */
 struct call {
 	const char *lang;		/* may be NULL */
+	const char *summary_lang;	/* the summary's language code; NULL: the letter's own */
 	uint32_t n_ctx;
 	uint32_t entity_max_tokens;
 	uint32_t summary_max_tokens;
@@ -168,6 +169,14 @@ static void sha_hex(const void *p, size_t n, char out[65])
 
 	g_strlcpy(out, s, 65);
 	g_free(s);
+}
+
+/* lang_code - s if it is a language code that params can record as is, else NULL */
+static const char *lang_code(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n < 16 && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == n ? s : NULL;
 }
 
 /* load_tmpl - read DATADIR/prompts/name */
@@ -354,6 +363,13 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 		l->o.summary_max_tokens = 120;
 	if (l->o.summary_max_words == 0)
 		l->o.summary_max_words = 60;
+	if (l->o.summary_language == NULL)
+		l->o.summary_language = "";
+	if (*l->o.summary_language && lang_code(l->o.summary_language) == NULL) {
+		free(l);
+		return dk_err_setx(err, DK_ECONFIG, "bad_summary_language", "summary_language '%s' "
+				   "is not a language code such as 'de'", opts->summary_language);
+	}
 	dk_buf_init(&l->head, 0);
 	dk_buf_init(&l->tail, 0);
 	l->jobs_tail = &l->jobs;
@@ -451,14 +467,45 @@ static char *taxonomy_block(const struct llm *l, const char *lang)
 	return g_string_free(s, FALSE);
 }
 
+/*
+ * language_name - "German (de)" for the codes langid reports (the EU's 24
+ * languages), the bare code otherwise. A fixed table, not ICU's display
+ * names: the prompt's bytes must not change with a library upgrade, or
+ * recorded decisions would no longer replay.
+ */
+static void language_name(const char *code, char *out, size_t n)
+{
+	static const char *const names[][2] = {
+		{ "bg", "Bulgarian" }, { "cs", "Czech" }, { "da", "Danish" }, { "de", "German" },
+		{ "el", "Greek" }, { "en", "English" }, { "es", "Spanish" }, { "et", "Estonian" },
+		{ "fi", "Finnish" }, { "fr", "French" }, { "ga", "Irish" }, { "hr", "Croatian" },
+		{ "hu", "Hungarian" }, { "it", "Italian" }, { "lt", "Lithuanian" },
+		{ "lv", "Latvian" }, { "mt", "Maltese" }, { "nl", "Dutch" }, { "pl", "Polish" },
+		{ "pt", "Portuguese" }, { "ro", "Romanian" }, { "sk", "Slovak" },
+		{ "sl", "Slovenian" }, { "sv", "Swedish" },
+	};
+
+	if (code == NULL) {
+		g_strlcpy(out, "the letter's own language", n);
+		return;
+	}
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(code, names[i][0]) == 0) {
+			snprintf(out, n, "%s (%s)", names[i][1], code);
+			return;
+		}
+	g_strlcpy(out, code, n);
+}
+
 /* task_text - the filled <stage>.txt */
 static int task_text(const struct llm *l, int st, const struct call *k, struct dk_buf *out,
 		     struct dk_err *err)
 {
-	char words[16];
+	char words[16], sum_lang[64];
 	char *tax = taxonomy_block(l, k->lang);
 	struct var vars[] = {
 		{ "language", k->lang ? k->lang : "unknown" },
+		{ "summary_language", sum_lang },
 		{ "taxonomy", tax },
 		{ "entity_types", l->entity_types },
 		{ "max_words", words },
@@ -466,6 +513,7 @@ static int task_text(const struct llm *l, int st, const struct call *k, struct d
 	int rc;
 
 	snprintf(words, sizeof words, "%u", k->max_words);
+	language_name(k->summary_lang, sum_lang, sizeof sum_lang);
 	rc = fill(l->task[st].text, vars, sizeof vars / sizeof vars[0], out, err);
 	g_free(tax);
 	return rc;
@@ -936,7 +984,7 @@ static int generate(struct llm *l, uint32_t pos, const struct call *k, struct dk
 	const float *lg = eng_logits(l->c, l->last);
 	int rc = samp_init(&s, &sp, err);
 
-	while (rc == 0 && ids.n < k->entity_max_tokens && pos < k->n_ctx) {
+	while (rc == 0 && ids.n < k->summary_max_tokens && pos < k->n_ctx) {
 		int32_t id = samp_sample(&s, lg, l->n_vocab);
 
 		if (id < 0 || tok_ids_push(&ids, id) != 0) {
@@ -1089,6 +1137,9 @@ static char *params_json(const struct llm *l, int st, const struct call *k, size
 		g_string_append_printf(s, "\"grammar_sha256\":\"%s\",", l->gram_sha);
 	if (k->lang && strspn(k->lang, "abcdefghijklmnopqrstuvwxyz-") == strlen(k->lang))
 		g_string_append_printf(s, "\"language\":\"%s\",", k->lang);
+	/* call_defaults() let only a code through */
+	if (st == ST_SUMMARIZE && k->summary_lang)
+		g_string_append_printf(s, "\"summary_language\":\"%s\",", k->summary_lang);
 	g_string_append_printf(s, "\"n_ctx\":%u,\"entity_max_tokens\":%u,\"summary_max_tokens\":%u,"
 			       "\"max_words\":%u,\"sampler\":{\"temp\":0,\"top_k\":0,\"top_p\":1,"
 			       "\"min_p\":0,\"repeat_penalty\":1,\"seed\":0},\"doc_bytes\":%zu,"
@@ -1133,6 +1184,7 @@ static void combine(const struct llm *l, const char *clf, double clf_conf, struc
 static void call_defaults(const struct llm *l, const char *lang, struct call *k)
 {
 	k->lang = lang;
+	k->summary_lang = *l->o.summary_language ? l->o.summary_language : lang_code(lang);
 	k->n_ctx = l->o.n_ctx;
 	k->entity_max_tokens = l->o.entity_max_tokens;
 	k->summary_max_tokens = l->o.summary_max_tokens;
@@ -1185,6 +1237,8 @@ static int run_doc(struct llm *l, const char *text, size_t len, const char *lang
 		rc = locate(r->dec[ST_ENTITIES].output, text, len, rules, n_rules, r, err);
 	}
 	if (rc == 0) {
+		g_strlcpy(r->summary_language, k.summary_lang ? k.summary_lang : "",
+			  sizeof r->summary_language);
 		r->summary = g_strdup(r->dec[ST_SUMMARIZE].output);
 		if (llm_faithfulness(r->summary, text, len, &r->summary_flags) != 0)
 			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
@@ -1373,6 +1427,8 @@ static int replay_call(const struct llm *l, int st, JsonObject *o, struct call *
 	if (rc != 0)
 		return rc;
 	k->lang = json_object_has_member(o, "language") ? json_object_get_string_member(o, "language") : NULL;
+	k->summary_lang = json_object_has_member(o, "summary_language") ?
+		json_object_get_string_member(o, "summary_language") : NULL;
 	k->n_ctx = get_u32(o, "n_ctx");
 	k->entity_max_tokens = get_u32(o, "entity_max_tokens");
 	k->summary_max_tokens = get_u32(o, "summary_max_tokens");
@@ -1426,5 +1482,49 @@ int llm_replay(struct llm *l, const char *stage, const char *params, const char 
 	free(sc.lp);
 	dk_buf_release(&d.filled);
 	g_object_unref(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------ prompts for others */
+
+/* llm_prompt - see llm.h */
+int llm_prompt(struct llm *l, const char *stage, const char *text, size_t len, const char *lang,
+	       struct dk_buf *out, uint32_t *max_tokens, struct dk_err *err)
+{
+	struct call k;
+	struct doc d = { NULL, 0, DK_BUF_INIT, 0 };
+	struct tok_ids ids = TOK_IDS_INIT;
+	uint32_t room = 0, most = 0;
+	size_t n = 0;
+	int st, rc = 0;
+
+	for (st = 0; st < ST_N && strcmp(stage, stage_names[st]) != 0; st++)
+		;
+	if (st == ST_N)
+		return dk_err_set(err, DK_EINVAL, "unknown stage '%s'", stage);
+	call_defaults(l, lang, &k);
+	rc = reserve(l, &k, &room, err);
+	if (rc == 0)
+		rc = fit(l, text, len, &k, room, &n, err);
+	if (rc == 0)
+		rc = prefix_ids(l, text, n, &k, &d.filled, &ids, err);
+	if (rc == 0 && (dk_buf_add(out, l->head.buf, l->head.len) ||
+			dk_buf_add(out, d.filled.buf, d.filled.len)))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = task_text(l, st, &k, out, err);
+	if (rc == 0 && dk_buf_add(out, l->tail.buf, l->tail.len))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	/* classify generates nothing here: a generator would need the longest label */
+	for (size_t i = 0; rc == 0 && st == ST_CLASSIFY && i < l->tax.n_labels; i++) {
+		tok_ids_release(&ids);
+		rc = encode(l, l->tax.labels[i], strlen(l->tax.labels[i]), 0, &ids, err);
+		if (ids.n > most)
+			most = (uint32_t)ids.n;
+	}
+	*max_tokens = st == ST_CLASSIFY ? most : st == ST_ENTITIES ? k.entity_max_tokens :
+		      k.summary_max_tokens;
+	tok_ids_release(&ids);
+	dk_buf_release(&d.filled);
 	return rc;
 }

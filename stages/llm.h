@@ -28,7 +28,8 @@
  *	uses opts.n_threads workers inside each decode.
  * ERRORS
  *	DK_ENOTFOUND, DK_EIO (files), DK_ECONFIG (model SHA-256 differs from
- *	the pin, slug "model_sha256_mismatch"), DK_EFORMAT (bad model or
+ *	the pin, slug "model_sha256_mismatch"; summary_language is not a
+ *	language code, slug "bad_summary_language"), DK_EFORMAT (bad model or
  *	template), DK_EINVAL (bad params on replay), DK_ENOMEM.
  */
 #ifndef DK_LLM_H
@@ -59,6 +60,9 @@ struct llm_opts {
 	uint32_t entity_max_tokens;	/* 0: 256 */
 	uint32_t summary_max_tokens;	/* 0: 120 */
 	uint32_t summary_max_words;	/* in the prompt; 0: 60 */
+	const char *summary_language;	/* code the summary is written in (prompts'
+					 * {{summary_language}}); NULL or "": the
+					 * document's language */
 	uint32_t parallel;		/* documents decoded together by llm_step(); 0: 1 */
 	enum llm_combine combine;
 };
@@ -95,6 +99,7 @@ struct llm_result {
 	size_t n_not_found;		/* model items not found verbatim: dropped */
 	size_t n_rule_overlap;		/* dropped: a rule entity holds the span or type */
 	char *summary;
+	char summary_language[16];	/* code the prompt asked for; "": unknown */
 	char *summary_flags;		/* JSON array of summary words absent from the text,
 					 * also in the summarize decision's params ("unfaithful") */
 	struct llm_decision dec[3];
@@ -164,6 +169,17 @@ int llm_replay(struct llm *l, const char *stage, const char *params, const char 
  * opening a sentence (names). -1 on allocation failure.
  */
 int llm_faithfulness(const char *summary, const char *text, size_t len, char **out);
+
+/*
+ * llm_prompt - append to out the prompt llm_run() gives stage for
+ * text[0..len) in lang, as text (chat framing included, BOS not; the
+ * document cut as llm_run() cuts it; a map-reduced summary's single pass
+ * over that cut), and set *max_tokens to the stage's generation budget
+ * (classify: the longest label in tokens). For comparisons with other
+ * engines on the same prompts (tests/bench/llm.sh).
+ */
+int llm_prompt(struct llm *l, const char *stage, const char *text, size_t len, const char *lang,
+	       struct dk_buf *out, uint32_t *max_tokens, struct dk_err *err);
 
 /* llm_file_sha256 - SHA-256 of a file's bytes as 64 hex digits */
 int llm_file_sha256(const char *path, char out[65], struct dk_err *err);

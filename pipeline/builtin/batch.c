@@ -103,8 +103,11 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 {
 	int64_t n = c->done + c->failed + c->duplicate;
 
-	printf("docket: %lld documents in %.1f s (%.0f documents/minute)\n", (long long)n,
-	       c->seconds, c->seconds > 0 ? (double)n * 60.0 / c->seconds : 0.0);
+	double per_min = c->seconds > 0 ? (double)n * 60.0 / c->seconds : 0.0;
+
+	/* model runs can be slower than one document a minute: keep two decimals there */
+	printf("docket: %lld documents in %.1f s (%.*f documents/minute)\n", (long long)n,
+	       c->seconds, per_min < 10 ? 2 : 0, per_min);
 	printf("  status: done %lld, failed %lld, duplicate %lld\n", (long long)c->done,
 	       (long long)c->failed, (long long)c->duplicate);
 	if (sm == NULL)
@@ -116,9 +119,10 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 			       sm->counts[i].status, (long long)sm->counts[i].n);
 		printf("\n");
 	}
+	/* the total says where a run's time went; llm_* names are the longest */
 	for (size_t i = 0; i < sm->n_stages; i++)
-		printf("  stage %-10s %lld documents, %.1f ms average, %.1f ms max\n",
-		       sm->stages[i].stage, (long long)sm->stages[i].n,
+		printf("  stage %-13s %lld documents, %.1f s total, %.1f ms average, %.1f ms max\n",
+		       sm->stages[i].stage, (long long)sm->stages[i].n, sm->stages[i].total_ms / 1e3,
 		       sm->stages[i].n ? sm->stages[i].total_ms / (double)sm->stages[i].n : 0.0,
 		       sm->stages[i].max_ms);
 }

@@ -7,8 +7,8 @@
  *	jsonl: one JSON object per line, exactly the record of DESIGN section
  *	4, built by the result_records view (schemas/002_views.sql). Later
  *	copies of the same bytes appear as records with status "duplicate".
- *	csv: RFC 4180, a header row, the same fields flattened; entities and
- *	decisions are JSON text in their cells. Records come in arrival order.
+ *	csv: RFC 4180, a header row, the same fields flattened; entities,
+ *	decisions and llm_stages are JSON text in their cells. Records come in arrival order.
  * DIAGNOSTICS
  *	One line on stderr; sysexits status (EX_NOINPUT: no database,
  *	EX_USAGE: bad option, EX_IOERR: cannot write the output).
@@ -30,7 +30,7 @@ static const char export_usage[] =
 #define CSV_COLUMNS "id, source_name, received_at, status, error_code, error_message, " \
 	"parent, mime, pages, text_chars, language, language_confidence, classification, " \
 	"classification_confidence, classification_method, needs_review, summary, " \
-	"entities_json, decisions_json"
+	"entities_json, decisions_json, llm_stages_json"
 
 /* csv_field - one RFC 4180 field; quoted when it holds , " CR or LF */
 static void csv_field(const char *s, int first)
@@ -58,7 +58,7 @@ static void csv_header(void)
 		"id", "source_name", "received_at", "status", "error_code", "error_message",
 		"parent", "mime", "pages", "text_chars", "language", "language_confidence",
 		"classification", "classification_confidence", "classification_method",
-		"needs_review", "summary", "entities", "decisions",
+		"needs_review", "summary", "entities", "decisions", "llm_stages",
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -7,7 +7,8 @@
  *	ID is the document id or a unique prefix of at least 4 digits.
  *	Default: labelled lines (file, arrival, status, type, pages, language,
  *	category with any caseworker override, error, parent and attachments,
- *	every copy received, entities, summary). --json prints the document's
+ *	every copy received, entities, summary, what became of the model
+ *	stages: done, skipped or failed, and why). --json prints the document's
  *	export record; --text prints its stored text exactly, the text every
  *	entity offset refers to.
  * DIAGNOSTICS
@@ -132,6 +133,12 @@ static int show_all(struct store *st, const char *id, struct dk_err *err)
 			       "end_byte || ') ' || method || coalesce(' = ' || value, ''), "
 			       "'\"' || text || '\"' FROM entities WHERE doc_id = ? "
 			       "ORDER BY start_byte, id", id, err);
+	/* one line per outcome: "classify, entities, summarize: skipped  (no_model)" */
+	if (rc == 0)
+		rc = show_list(st, "model stages", "SELECT group_concat(stage, ', ') || ': ' || status, "
+			       "coalesce('(' || reason || ')', '') FROM (SELECT * FROM llm_stages "
+			       "WHERE doc_id = ?1 ORDER BY CASE stage WHEN 'classify' THEN 1 WHEN "
+			       "'entities' THEN 2 ELSE 3 END) GROUP BY status, reason", id, err);
 	return rc;
 }
 

@@ -13,7 +13,7 @@ D export >"$T_TMP/out.jsonl"
 check export_six_records [ "$(wc -l <"$T_TMP/out.jsonl")" -eq 6 ]
 check export_one_duplicate [ "$(grep -c '"status":"duplicate"' "$T_TMP/out.jsonl")" -eq 1 ]
 check export_failed_error [ "$(grep -c '"error":{"code":"encrypted_pdf","message":' "$T_TMP/out.jsonl")" -eq 1 ]
-check export_keys_in_order grep -q '^{"id":"[0-9a-f]\{64\}","source_name":"rechnung.pdf","received_at":"2025-03-12T09:30:00.000Z","status":"done","error":null,"parent":null,"mime":"application/pdf","pages":2,"text_chars":35,"language":{"code":"de","confidence":0.99},"classification":{"label":"complaint","confidence":1.0,"method":"review","needs_review":false},"entities":\[{"type":"date","text":"12. März 2025","value":"2025-03-12","start":0,"end":14,"method":"rules","confidence":1.0}\],"summary":null,"decisions":\[\]}$' "$T_TMP/out.jsonl"
+check export_keys_in_order grep -q '^{"id":"[0-9a-f]\{64\}","source_name":"rechnung.pdf","received_at":"2025-03-12T09:30:00.000Z","status":"done","error":null,"parent":null,"mime":"application/pdf","pages":2,"text_chars":35,"language":{"code":"de","confidence":0.99},"classification":{"label":"complaint","confidence":1.0,"method":"review","needs_review":false},"entities":\[{"type":"date","text":"12. März 2025","value":"2025-03-12","start":0,"end":14,"method":"rules","confidence":1.0}\],"summary":null,"decisions":\[\],"llm_stages":\[\]}$' "$T_TMP/out.jsonl"
 check export_utc_received grep -q '"received_at":"2025-03-15T11:00:00.000Z"' "$T_TMP/out.jsonl"
 if command -v sqlite3 >/dev/null; then
 	bad=0
@@ -25,7 +25,7 @@ if command -v sqlite3 >/dev/null; then
 fi
 
 D export --format csv >"$T_TMP/out.csv"
-check csv_header [ "$(head -1 "$T_TMP/out.csv" | tr -d '\r')" = "id,source_name,received_at,status,error_code,error_message,parent,mime,pages,text_chars,language,language_confidence,classification,classification_confidence,classification_method,needs_review,summary,entities,decisions" ]
+check csv_header [ "$(head -1 "$T_TMP/out.csv" | tr -d '\r')" = "id,source_name,received_at,status,error_code,error_message,parent,mime,pages,text_chars,language,language_confidence,classification,classification_confidence,classification_method,needs_review,summary,entities,decisions,llm_stages" ]
 check csv_quotes_odd_name grep -q '^[0-9a-f]*,"odd$' "$T_TMP/out.csv"
 check csv_crlf [ "$(grep -c "$(printf '\r')\$" "$T_TMP/out.csv")" -eq 7 ]
 

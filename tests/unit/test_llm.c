@@ -273,6 +273,129 @@ static void test_combine(void)
 	llm_close(l);
 }
 
+static int64_t count_rows(struct store *st, const char *sql)
+{
+	sqlite3_stmt *q;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/*
+ * summary_in - run letter as a German document with summary_language sl;
+ * fills r. The summarize prompt names the language; classify's does not.
+ */
+static struct llm *summary_in(const char *sl, uint32_t max_tokens, struct llm_result *r,
+			      struct dk_err *e)
+{
+	struct llm_opts o;
+	struct llm *l = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.model = fixture(MK_LLAMA, 2);
+	o.datadir = top();
+	o.taxonomy = short_taxonomy();
+	o.n_ctx = 1024;
+	o.entity_max_tokens = 24;
+	o.summary_max_tokens = max_tokens;
+	o.summary_language = sl;
+	if (llm_open(&l, &o, e) != 0)
+		return NULL;
+	if (llm_run(l, letter, strlen(letter), "de", NULL, 0, NULL, 0, r, e) != 0) {
+		llm_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* the summary is asked for in the document's language, or the configured one */
+static void test_summary_language(void)
+{
+	struct llm_result own, fr;
+	struct llm *a, *b;
+	struct dk_err e;
+
+	a = summary_in(NULL, 4, &own, &e);
+	REQUIREF(a != NULL, "own: %.200s", e.msg);
+	b = summary_in("fr", 4, &fr, &e);
+	REQUIREF(b != NULL, "fr: %.200s", e.msg);
+	CHECKF(strcmp(own.summary_language, "de") == 0, "got '%.20s'", own.summary_language);
+	CHECKF(strcmp(fr.summary_language, "fr") == 0, "got '%.20s'", fr.summary_language);
+	CHECK(strstr(fr.dec[2].params, "\"summary_language\":\"fr\"") != NULL);
+	CHECK(strcmp(own.dec[0].prompt_sha256, fr.dec[0].prompt_sha256) == 0);
+	CHECK(strcmp(own.dec[2].prompt_sha256, fr.dec[2].prompt_sha256) != 0);
+	/* a replay on the other configuration restores the recorded language */
+	replay_all(a, &fr, letter, strlen(letter));
+	replay_all(b, &own, letter, strlen(letter));
+	llm_result_release(&own);
+	llm_result_release(&fr);
+	llm_close(a);
+	llm_close(b);
+	CHECK(summary_in("German!", 4, &own, &e) == NULL);
+	CHECKF(e.code == DK_ECONFIG && strcmp(e.slug, "bad_summary_language") == 0, "%.200s", e.msg);
+}
+
+/*
+ * summary_max_tokens bounds the summary (not entity_max_tokens): greedy, so a
+ * prefix. (llama seed 2 writes words; other fixtures end at once or write blanks.)
+ */
+static void test_summary_bound(void)
+{
+	struct llm_result one, many;
+	struct llm *a, *b;
+	struct dk_err e;
+
+	a = summary_in(NULL, 1, &one, &e);
+	REQUIREF(a != NULL, "1: %.200s", e.msg);
+	b = summary_in(NULL, 12, &many, &e);
+	REQUIREF(b != NULL, "12: %.200s", e.msg);
+	CHECKF(strlen(one.summary) < strlen(many.summary) &&
+	       strncmp(one.summary, many.summary, strlen(one.summary)) == 0,
+	       "'%.100s' vs '%.100s'", one.summary, many.summary);
+	llm_result_release(&one);
+	llm_result_release(&many);
+	llm_close(a);
+	llm_close(b);
+}
+
+/* llm_prompt gives the very bytes each decision's prompt hash covers, and the budgets */
+static void test_prompt_matches(void)
+{
+	static const enum mkmodel_arch archs[] = { MK_QWEN2, MK_GEMMA3 };
+
+	taxonomy_file = short_taxonomy();
+	for (size_t a = 0; a < 2; a++) {
+		struct dk_err e;
+		struct llm *l = open_llm(fixture(archs[a], 1), 1, 1024, NULL, &e);
+		struct llm_result r;
+
+		REQUIREF(l != NULL, "open: %.200s", e.msg);
+		REQUIREF(llm_run(l, letter, strlen(letter), "de", NULL, 0, NULL, 0, &r, &e) == 0,
+			 "run: %.200s", e.msg);
+		for (size_t i = 0; i < r.n_dec; i++) {
+			struct dk_buf p = DK_BUF_INIT;
+			uint32_t max = 0;
+			char h[65];
+
+			REQUIREF(llm_prompt(l, r.dec[i].stage, letter, strlen(letter), "de", &p, &max,
+					    &e) == 0, "prompt: %.200s", e.msg);
+			store_sha256_hex(p.buf, p.len, h);
+			CHECKF(strcmp(h, r.dec[i].prompt_sha256) == 0, "%.20s prompt differs", r.dec[i].stage);
+			/* classify: the longest label, at least one token */
+			CHECK(i == 0 ? max > 0 : max == (i == 1 ? 48u : 16u));
+			dk_buf_release(&p);
+		}
+		llm_result_release(&r);
+		llm_close(l);
+	}
+	taxonomy_file = NULL;
+}
+
 /* decisions land in the audit chain; editing a stored decision breaks it */
 static void test_record_and_tamper(void)
 {
@@ -302,6 +425,16 @@ static void test_record_and_tamper(void)
 	REQUIRE(store_begin(&st, &e) == 0);
 	REQUIREF(llm_record(&st, id, llm_model_sha256(l), &r, NULL, 0, &e) == 0, "record: %.200s", e.msg);
 	REQUIRE(store_commit(&st, &e) == 0);
+	CHECK(audit_verify(store_db(&st), &brk, &e) == 0);
+	CHECK(count_rows(&st, "SELECT count(*) FROM llm_stages WHERE status = 'done'") == 3);
+	CHECK(count_rows(&st, "SELECT count(*) FROM summaries WHERE language = 'en' AND "
+			 "method = 'llm'") == 1);
+	/* the stages' status is part of the results hash */
+	CHECK(sqlite3_exec(store_db(&st), "UPDATE llm_stages SET status = 'skipped' WHERE "
+			   "stage = 'entities'", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(audit_verify(store_db(&st), &brk, &e) != 0);
+	CHECK(sqlite3_exec(store_db(&st), "UPDATE llm_stages SET status = 'done'", NULL, NULL,
+			   NULL) == SQLITE_OK);
 	CHECK(audit_verify(store_db(&st), &brk, &e) == 0);
 	CHECK(sqlite3_exec(store_db(&st), "UPDATE llm_decisions SET output = output || ' ' "
 			   "WHERE stage = 'summarize'", NULL, NULL, NULL) == SQLITE_OK);
@@ -333,5 +466,8 @@ int main(void)
 	RUN(test_long_document);
 	RUN(test_combine);
 	RUN(test_record_and_tamper);
+	RUN(test_summary_language);
+	RUN(test_summary_bound);
+	RUN(test_prompt_matches);
 	return TEST_END();
 }

@@ -30,6 +30,7 @@ static void sample(struct llm_result *r)
 	r->n_rule_overlap = 1;
 	r->summary = g_strdup("Anna asks.");
 	r->summary_flags = strdup("[\"Anna\"]");
+	snprintf(r->summary_language, sizeof r->summary_language, "de");
 	r->prefix_ms = 12.5;
 	for (int i = 0; i < 3; i++) {
 		struct llm_decision *d = &r->dec[i];
@@ -67,6 +68,7 @@ static void test_roundtrip(void)
 	      b.entities[1].start == 14 && b.entities[1].end == 29);
 	CHECK(b.n_not_found == 3 && b.n_rule_overlap == 1 && b.prefix_ms == 12.5);
 	CHECK(strcmp(b.summary, a.summary) == 0 && strcmp(b.summary_flags, a.summary_flags) == 0);
+	CHECK(strcmp(b.summary_language, "de") == 0);
 	CHECK(b.n_dec == 3);
 	for (size_t i = 0; i < b.n_dec && i < 3; i++)
 		CHECKF(strcmp(b.dec[i].stage, a.dec[i].stage) == 0 &&

@@ -464,7 +464,7 @@ static void export_record_shape(void)
 				 "\"error\":{\"code\":\"encrypted_pdf\",\"message\":\"pdf is encrypted\"},"
 				 "\"parent\":null,\"mime\":\"application/pdf\",\"pages\":null,"
 				 "\"text_chars\":null,\"language\":null,\"classification\":null,"
-				 "\"entities\":[],\"summary\":null,\"decisions\":[]}", id);
+				 "\"entities\":[],\"summary\":null,\"decisions\":[],\"llm_stages\":[]}", id);
 			CHECKF(strcmp(rec, want) == 0, "%.400s", rec);
 		} else {
 			CHECK(strcmp((const char *)sqlite3_column_text(q, 1), "duplicate") == 0);
@@ -673,7 +673,7 @@ static void results_and_decisions(void)
 	CHECK(count(&st, "SELECT count(*) FROM llm_decisions WHERE params = '{\"seed\":7,\"temp\":0}' "
 		    "AND audit_seq = (SELECT seq FROM audit_log WHERE kind = 'decision')") == 1);
 	memcpy(h, want, 65);
-	snprintf(want, sizeof want, "\"decisions\":[\"%s\"]}", h);
+	snprintf(want, sizeof want, "\"decisions\":[\"%s\"],\"llm_stages\":[]}", h);
 	CHECK(strstr(record_of(&st, id), want) != NULL);
 	CHECK(count(&st, "SELECT count(*) FROM audit_log WHERE kind = 'results'") == 1);
 	CHECK(audit_verify(store_db(&st), NULL, &e) == 0);
