@@ -21,8 +21,11 @@
  *	   d[nb]; int32_t aux[nb][16]; int8_t qs[n], quantized bitwise as the
  *	   reference Q8_K. Q4_K's aux[g] (g < 4) holds the int16 pair (sum of sub-block
  *	   2g, sum of 2g + 1); Q6_K's aux[j] is -32 * (sum of sub-block j).
- *	5. Unlike the 32-element types there is no separate one-token path:
- *	   repacking a super-block is cheaper than the AVX2 dots of 16 rows.
+ *	5. Unlike the 32-element types there is no separate one-token path
+ *	   yet: generation pays the repacking for one token.
+ *	6. Scales are decoded for all 16 rows at once: dword gathers of the
+ *	   packed scale bytes (lane = row), then shifts and masks (scalar
+ *	   decoding per row cost as much as the transposes).
  */
 #include <string.h>
 
@@ -110,17 +113,6 @@ static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
 				  _mm256_loadu_si256((const void *)b), 1);
 }
 
-/* k_scales - the 8 scales and 8 mins of a Q4_K super-block */
-static inline void k_scales(const uint8_t *q, uint8_t sc[8], uint8_t mn[8])
-{
-	for (int j = 0; j < 4; j++) {
-		sc[j] = q[j] & 63;
-		mn[j] = q[j + 4] & 63;
-		sc[j + 4] = (uint8_t)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
-		mn[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
-	}
-}
-
 /* pack_q4_K - pk: 64 columns (sub-block j at 8j), 8 scales, 4 min
  * pairs, d, dmin: 78 of the PK vectors */
 static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
@@ -128,8 +120,6 @@ static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	const uint8_t *r[16];
 	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F);
 	size_t at = (size_t)b * sizeof(struct block_q4_K);
-	alignas(64) int32_t sc[8][16];
-	alignas(64) uint16_t mn[4][16][2];
 
 	prefetch_next(r, rb, at);
 	prefetch_next(r, rb, at + 64);
@@ -144,18 +134,26 @@ static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 		transpose8(lo, pk + 16 * g);
 		transpose8(hi, pk + 16 * g + 8);
 	}
-	for (int j = 0; j < 16; j++) {
-		uint8_t s[8], m[8];
-		k_scales(r[j] + at + 4, s, m);
-		for (int k = 0; k < 8; k++) {
-			sc[k][j] = s[k];
-			mn[k / 2][j][k & 1] = m[k];
-		}
+	/* scales bytes 0-3, 4-7, 8-11 of each row as dword lanes (note 6) */
+	__m512i qa = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 4), 1);
+	__m512i qb = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 8), 1);
+	__m512i qc = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 12), 1);
+	__m512i m6 = _mm512_set1_epi32(63), m4d = _mm512_set1_epi32(15), sc[8], mn[8];
+	UNROLL for (int j = 0; j < 4; j++) {
+		__m512i a = _mm512_srli_epi32(qa, 8 * j), b = _mm512_srli_epi32(qb, 8 * j);
+		__m512i c = _mm512_srli_epi32(qc, 8 * j);
+		sc[j] = _mm512_and_si512(a, m6);
+		mn[j] = _mm512_and_si512(b, m6);
+		sc[j + 4] = _mm512_or_si512(_mm512_and_si512(c, m4d),
+					    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a, 6), _mm512_set1_epi32(3)), 4));
+		mn[j + 4] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(c, 4), m4d),
+					    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), _mm512_set1_epi32(3)), 4));
 	}
-	for (int k = 0; k < 8; k++)
-		pk[64 + k] = _mm512_load_si512(sc[k]);
-	for (int g = 0; g < 4; g++)
-		pk[72 + g] = _mm512_load_si512(mn[g]);
+	UNROLL for (int k = 0; k < 8; k++)
+		pk[64 + k] = sc[k];
+	/* min pairs (mn[2g] low, mn[2g + 1] high int16) for vpdpwssd */
+	UNROLL for (int g = 0; g < 4; g++)
+		pk[72 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
 	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at), 1);	/* d, dmin */
 	pk[76] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
 	pk[77] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
@@ -167,7 +165,6 @@ static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	const uint8_t *r[16];
 	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
-	alignas(64) int32_t sc[16][16];
 
 	for (int k = 0; k < 4; k++)
 		prefetch_next(r, rb, at + 64 * (size_t)k);
@@ -187,11 +184,12 @@ static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 			}
 			transpose8(z, pk + 8 * (4 * h + k));
 		}
-	for (int j = 0; j < 16; j++)
-		for (int s = 0; s < 16; s++)
-			sc[s][j] = ((const int8_t *)(r[j] + at + 192))[s];
-	for (int s = 0; s < 16; s++)
-		pk[64 + s] = _mm512_load_si512(sc[s]);
+	/* int8 scales 4s..4s+3 of each row as dword lanes, sign-extended (note 6) */
+	UNROLL for (int q = 0; q < 4; q++) {
+		__m512i v = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 192 + 4 * q), 1);
+		UNROLL for (int j = 0; j < 4; j++)
+			pk[64 + 4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * j), 24);
+	}
 	/* the dword ending with d, so the gather stays inside the block */
 	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 206), 1);
 	pk[80] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
@@ -199,26 +197,27 @@ static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 
 /* ------------------------------------------------------------- compute */
 
+/* struct tok - one token's row; its d, aux and qs sit at offsets shared by
+ * all tokens (note 4), so 8 tokens take 8 registers, not 24 */
 struct tok {
-	const float *d;
-	const int32_t *aux;
-	const int32_t *qs;	/* 4 bytes at a time */
+	const uint8_t *row;
+	size_t od, oa, oq;	/* bytes to this super-block's d, aux[0], qs[0] */
 };
 
-static inline struct tok tok_at(const struct acts *A, uint32_t t)
+static inline struct tok tok_at(const struct acts *A, uint32_t t, int64_t b)
 {
-	const uint8_t *row = A->a + (size_t)t * A->stride;
 	struct tok k;
 
-	k.d = (const float *)row;
-	k.aux = (const int32_t *)(k.d + A->nb);
-	k.qs = k.aux + 16 * A->nb;
+	k.row = A->a + (size_t)t * A->stride;
+	k.od = 4 * (size_t)b;
+	k.oa = 4 * (size_t)A->nb + 64 * (size_t)b;
+	k.oq = 68 * (size_t)A->nb + QK_K * (size_t)b;
 	return k;
 }
 
-/* run_q4_K - TT tokens from t, super-block b (note 3) */
+/* run_q4_K - TT tokens at their super-block (note 3) */
 static inline __attribute__((always_inline)) void
-run_q4_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512 *f)
+run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], imin[8], dp[8];
 
@@ -230,7 +229,7 @@ run_q4_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512
 		UNROLL for (int c = 0; c < 8; c++) {
 			__m512i w = _mm512_load_si512(pk + 8 * j + c);
 			UNROLL for (int u = 0; u < TT; u++)
-				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(k[u].qs[64 * b + 8 * j + c]));
+				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
 		}
 		__m512i sc = _mm512_load_si512(pk + 64 + j);
 		UNROLL for (int u = 0; u < TT; u++)
@@ -239,20 +238,20 @@ run_q4_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512
 	for (int g = 0; g < 4; g++) {
 		__m512i mn = _mm512_load_si512(pk + 72 + g);
 		UNROLL for (int u = 0; u < TT; u++)
-			imin[u] = _mm512_dpwssd_epi32(imin[u], mn, _mm512_set1_epi32(k[u].aux[16 * b + g]));
+			imin[u] = _mm512_dpwssd_epi32(imin[u], mn, _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * g)));
 	}
 	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(pk + 76));
 	__m512 dm = _mm512_castsi512_ps(_mm512_load_si512(pk + 77));
 	UNROLL for (int u = 0; u < TT; u++) {
-		__m512 da = _mm512_set1_ps(k[u].d[b]);
+		__m512 da = _mm512_set1_ps(ldf(k[u].row + k[u].od));
 		f[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum[u]), f[u]);
 		f[u] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(imin[u]), f[u]);
 	}
 }
 
-/* run_q6_K - TT tokens from t, super-block b (note 3) */
+/* run_q6_K - TT tokens at their super-block (note 3) */
 static inline __attribute__((always_inline)) void
-run_q6_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512 *f)
+run_q6_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], dp[8];
 
@@ -260,11 +259,11 @@ run_q6_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512
 		isum[u] = _mm512_setzero_si512();
 	for (int s = 0; s < 16; s++) {
 		UNROLL for (int u = 0; u < TT; u++)
-			dp[u] = _mm512_set1_epi32(k[u].aux[16 * b + s]);
+			dp[u] = _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * s));
 		UNROLL for (int c = 0; c < 4; c++) {
 			__m512i w = _mm512_load_si512(pk + 4 * s + c);
 			UNROLL for (int u = 0; u < TT; u++)
-				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(k[u].qs[64 * b + 4 * s + c]));
+				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 16 * s + 4 * c)));
 		}
 		__m512i sc = _mm512_load_si512(pk + 64 + s);
 		UNROLL for (int u = 0; u < TT; u++)
@@ -272,7 +271,7 @@ run_q6_K(const int TT, const __m512i *pk, int64_t b, const struct tok *k, __m512
 	}
 	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(pk + 80));
 	UNROLL for (int u = 0; u < TT; u++)
-		f[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(k[u].d[b])),
+		f[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(ldf(k[u].row + k[u].od))),
 				       _mm512_cvtepi32_ps(isum[u]), f[u]);
 }
 
@@ -287,11 +286,11 @@ name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uin
 	__m512 f[8];								\
 										\
 	UNROLL for (int u = 0; u < TT; u++) {						\
-		k[u] = tok_at(A, t + u);					\
+		k[u] = tok_at(A, t + u, b);					\
 		f[u] = b == 0 ? _mm512_setzero_ps()				\
 			      : _mm512_maskz_loadu_ps(m, out + (size_t)(t + u) * os); \
 	}									\
-	RUN(TT, pk, b, k, f);							\
+	RUN(TT, pk, k, f);							\
 	UNROLL for (int u = 0; u < TT; u++) {						\
 		if (b + 1 == A->nb)						\
 			f[u] = _mm512_add_ps(f[u], bias);			\

@@ -18,6 +18,7 @@
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* UNROLL - fully unroll the small fixed loops over tokens, columns and
  * row pairs, so their vectors live in registers (gcc left them in memory) */
@@ -75,6 +76,23 @@ static inline void prefetch_next(const uint8_t *const r[16], size_t rb, size_t a
 {
 	for (int j = 0; j < 16; j++)
 		_mm_prefetch((const char *)r[j] + at + 16 * rb, _MM_HINT_T1);
+}
+
+/* ld32, ldf - 4 activation bytes as they were stored (int32 or float) */
+static inline int32_t ld32(const uint8_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline float ldf(const uint8_t *p)
+{
+	float v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
 }
 
 #endif
