@@ -243,11 +243,15 @@ static void test_mm_quantize(void)
 		fast->mm[t].quantize(x, mine, n);
 		ref_quantize_act(tt->vec_dot_type, x, ref, n);
 		compared++;
-		if (tt->vec_dot_type == GGML_TYPE_F16) {
-			/* floats holding exactly the reference's F16 values */
-			for (int64_t i = 0; i < n; i++)
-				CHECKF(((const float *)mine)[i] == ggml_fp16_to_fp32(((const ggml_half *)ref)[i]),
+		if (tt->vec_dot_type == GGML_TYPE_F16 || tt->vec_dot_type == GGML_TYPE_BF16) {
+			/* floats holding exactly the reference's F16 / BF16 values */
+			for (int64_t i = 0; i < n; i++) {
+				uint16_t h = ((const uint16_t *)ref)[i];
+				float want = tt->vec_dot_type == GGML_TYPE_F16 ? ggml_fp16_to_fp32(h)
+									       : ggml_bf16_to_fp32(h);
+				CHECKF(((const float *)mine)[i] == want,
 				       "%s: element %lld rounded differently from ref", tt->name, (long long)i);
+			}
 			continue;
 		}
 		const float *d = (const float *)mine;
