@@ -239,7 +239,7 @@ static void test_mm_quantize(void)
 		if (tt == NULL || fast->mm[t].tile == NULL)
 			continue;
 		int64_t n = 4 * 256, nb = n / (tt->vec_dot_type == GGML_TYPE_Q8_K ? 256 : 32);
-		size_t aux = tt->vec_dot_type == GGML_TYPE_Q8_K ? 64 : 4;
+		size_t aux = tt->vec_dot_type == GGML_TYPE_Q8_K ? 64 : 8;	/* Q8_0, Q8_1: s, corr */
 		fast->mm[t].quantize(x, mine, n);
 		ref_quantize_act(tt->vec_dot_type, x, ref, n);
 		compared++;
@@ -263,6 +263,12 @@ static void test_mm_quantize(void)
 				const struct block_q8_K *b = (const struct block_q8_K *)ref + i;
 				rd = b->d;
 				rq = b->qs;
+			} else if (tt->vec_dot_type == GGML_TYPE_Q8_1) {
+				const struct block_q8_1 *b = (const struct block_q8_1 *)ref + i;
+				rd = ggml_fp16_to_fp32(b->d);
+				rq = b->qs;
+				CHECKF(d[nb + i] == ggml_fp16_to_fp32(b->s), "%s: block %lld sum differs from ref",
+				       tt->name, (long long)i);
 			} else {
 				const struct block_q8_0 *b = (const struct block_q8_0 *)ref + i;
 				rd = ggml_fp16_to_fp32(b->d);
