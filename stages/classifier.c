@@ -180,19 +180,13 @@ struct trainer {
 	int *lang_of;		/* (n): center of example i, or -1 */
 };
 
-/* sparse_dot - dot product of two sorted sparse vectors */
-static double sparse_dot(const struct textfeat *a, const struct textfeat *b)
+/* dense_dot - dot product of a dense vector (TEXTFEAT_DIM) and a sparse one */
+static double dense_dot(const float *dense, const struct textfeat *x)
 {
 	double d = 0;
 
-	for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
-		if (a->idx[i] < b->idx[j])
-			i++;
-		else if (a->idx[i] > b->idx[j])
-			j++;
-		else
-			d += (double)a->val[i++] * b->val[j++];
-	}
+	for (size_t i = 0; i < x->n; i++)
+		d += (double)dense[x->idx[i]] * x->val[i];
 	return d;
 }
 
@@ -282,6 +276,8 @@ static void trainer_finish(struct trainer *t)
 static int trainer_init(struct trainer *t, struct clf_model *m, const struct center *c,
 			int n_langs, const struct textfeat *feat, size_t n)
 {
+	float *dense;
+
 	*t = (struct trainer){ .m = m, .c = c, .n_langs = n_langs, .k = m->n_labels, .scale = 1 };
 	t->b = calloc((size_t)(n_langs ? n_langs : 1) * (size_t)t->k, sizeof *t->b);
 	t->s = calloc((size_t)(n_langs ? n_langs : 1) * (size_t)t->k, sizeof *t->s);
@@ -289,12 +285,19 @@ static int trainer_init(struct trainer *t, struct clf_model *m, const struct cen
 	t->px = calloc((n ? n : 1) * (size_t)(n_langs ? n_langs : 1), sizeof *t->px);
 	if (!t->b || !t->s || !t->mm || !t->px)
 		return DK_ENOMEM;
-	for (int l = 0; l < n_langs; l++)
-		for (int q = 0; q < n_langs; q++)
-			t->mm[l * n_langs + q] = sparse_dot(&c[l].mu, &c[q].mu);
-	for (size_t i = 0; i < n; i++)
-		for (int q = 0; q < n_langs; q++)
-			t->px[i * (size_t)n_langs + (size_t)q] = sparse_dot(&feat[i], &c[q].mu);
+	if ((dense = calloc(TEXTFEAT_DIM, sizeof *dense)) == NULL)
+		return DK_ENOMEM;
+	for (int q = 0; q < n_langs; q++) {	/* mu_q scattered once, then looked up */
+		for (size_t j = 0; j < c[q].mu.n; j++)
+			dense[c[q].mu.idx[j]] = c[q].mu.val[j];
+		for (int l = 0; l < n_langs; l++)
+			t->mm[l * n_langs + q] = dense_dot(dense, &c[l].mu);
+		for (size_t i = 0; i < n; i++)
+			t->px[i * (size_t)n_langs + (size_t)q] = dense_dot(dense, &feat[i]);
+		for (size_t j = 0; j < c[q].mu.n; j++)
+			dense[c[q].mu.idx[j]] = 0;
+	}
+	free(dense);
 	return 0;
 }
 
@@ -482,8 +485,27 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 	      int n_labels, const struct clf_train_opts *opts,
 	      struct clf_model **out, struct dk_err *err)
 {
-	struct clf_train_opts o = { 40, 1e-5, 1 };
-	struct textfeat *feat;
+	struct textfeat *feat = calloc(n ? n : 1, sizeof *feat);
+	int rc = feat ? 0 : dk_err_set(err, DK_ENOMEM, "out of memory");
+
+	*out = NULL;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((rc = textfeat_extract(ex[i].text, ex[i].len, &feat[i], err)) != 0)
+			dk_err_set(err, rc, "example %zu: %s", i, err ? err->msg : "bad text");
+	if (rc == 0)
+		rc = clf_train_feats(feat, ex, n, labels, n_labels, opts, out, err);
+	for (size_t i = 0; feat && i < n; i++)
+		textfeat_release(&feat[i]);
+	free(feat);
+	return rc;
+}
+
+/* clf_train_feats - clf_train() on feature vectors already extracted */
+int clf_train_feats(const struct textfeat *feat, const struct clf_example *ex, size_t n,
+		    const char *const *labels, int n_labels, const struct clf_train_opts *opts,
+		    struct clf_model **out, struct dk_err *err)
+{
+	struct clf_train_opts o = { CLF_EPOCHS, 1e-5, 1 };
 	struct clf_model *m;
 	int rc = 0;
 
@@ -491,27 +513,19 @@ int clf_train(const struct clf_example *ex, size_t n, const char *const *labels,
 	if (opts)
 		o = *opts;
 	if (o.epochs <= 0)
-		o.epochs = 40;
+		o.epochs = CLF_EPOCHS;
 	if (n_labels < 2 || n_labels > CLF_MAX_LABELS || n == 0)
 		return dk_err_set(err, DK_EINVAL, "need at least two labels and one example");
 	for (size_t i = 0; i < n; i++)
 		if (ex[i].label < 0 || ex[i].label >= n_labels || !(ex[i].weight > 0))
 			return dk_err_set(err, DK_EINVAL, "example %zu has a bad label or weight", i);
-	if ((m = model_alloc(n_labels)) == NULL || (feat = calloc(n, sizeof *feat)) == NULL) {
-		clf_free(m);
+	if ((m = model_alloc(n_labels)) == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory");
-	}
 	for (int k = 0; k < n_labels && rc == 0; k++)
 		if ((m->labels[k] = strdup(labels[k])) == NULL)
 			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if ((rc = textfeat_extract(ex[i].text, ex[i].len, &feat[i], err)) != 0)
-			dk_err_set(err, rc, "example %zu: %s", i, err ? err->msg : "bad text");
 	if (rc == 0)
 		rc = train_centered(m, feat, ex, n, &o, err);
-	for (size_t i = 0; i < n; i++)
-		textfeat_release(&feat[i]);
-	free(feat);
 	if (rc) {
 		clf_free(m);
 		return rc;

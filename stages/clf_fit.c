@@ -11,9 +11,12 @@
  *	   them for languages it has not. Every fold's model is trained
  *	   exactly like the final one, without calibration.
  *	3. Choice per group (seen, other): on a fixed grid of (w_rules,
- *	   w_model), the most held-out documents right, then the highest
- *	   mean log-probability of the gold label (so that the confidence
- *	   means something), then the first in grid order (deterministic).
+ *	   w_model), the most held-out documents right; among ties, the ratio
+ *	   w_model / w_rules nearest to 1 (a few dozen held-out documents
+ *	   rarely separate the weights, and then the plain product is the
+ *	   prior: neither source is thrown away on no evidence); then the
+ *	   highest mean log-probability of the gold label (the scale, so that
+ *	   the confidence means something); then the first in grid order.
  *	4. A group without held-out documents keeps the plain product (1, 1);
  *	   a document whose label is not the taxonomy's is never held out
  *	   (the cue words cannot name it).
@@ -24,6 +27,7 @@
 
 #include "stages/classify_rules.h"
 #include "stages/clf_fit.h"
+#include "stages/textfeat.h"
 
 #define CAL_FOLDS 5
 
@@ -78,38 +82,81 @@ static int label_add(struct label_list *l, const char *name)
 	return l->n++;
 }
 
-/* fit_some - a model on the taxonomy and the documents with use[i] set */
-static int fit_some(const struct clf_doc *docs, size_t n, const unsigned char *use,
-		    const struct taxonomy *tax, const struct clf_fit_opts *o,
-		    struct clf_model **out, struct dk_err *err)
+/*
+ * fitset - every example clf_fit() may train on, features extracted once:
+ * the taxonomy's descriptions first, then the documents (note 1's labels)
+ */
+struct fitset {
+	struct clf_example *ex;		/* (n_desc + n_docs) */
+	struct textfeat *feat;		/* (n_desc + n_docs) */
+	size_t n_desc, n_docs;
+	struct label_list l;
+};
+
+static int fitset_init(struct fitset *f, const struct clf_doc *docs, size_t n,
+		       const struct taxonomy *tax, const struct clf_fit_opts *o, struct dk_err *err)
 {
-	struct clf_train_opts to = { o->epochs, 1e-5, o->seed ? o->seed : 1 };
-	struct clf_example *ex = calloc(tax->n_entries + n + 1, sizeof *ex);
-	struct label_list l = { calloc(CLF_MAX_LABELS, sizeof *l.v), 0 };
 	size_t k = 0;
 	int rc = 0;
 
-	if (ex == NULL || l.v == NULL)
-		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
-	for (size_t i = 0; rc == 0 && i < tax->n_labels; i++)
-		label_add(&l, tax->labels[i]);
-	for (size_t i = 0; rc == 0 && !o->no_descriptions && i < tax->n_entries; i++)
-		ex[k++] = (struct clf_example){ tax->entries[i].description,
-						strlen(tax->entries[i].description),
-						label_add(&l, tax->entries[i].label),
-						tax->entries[i].lang, CLF_DESCRIPTION_WEIGHT, 1 };
+	f->n_desc = o->no_descriptions ? 0 : tax->n_entries;
+	f->n_docs = n;
+	f->ex = calloc(f->n_desc + n + 1, sizeof *f->ex);
+	f->feat = calloc(f->n_desc + n + 1, sizeof *f->feat);
+	f->l = (struct label_list){ calloc(CLF_MAX_LABELS, sizeof *f->l.v), 0 };
+	if (!f->ex || !f->feat || !f->l.v)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	for (size_t i = 0; i < tax->n_labels; i++)
+		label_add(&f->l, tax->labels[i]);
+	for (size_t i = 0; i < f->n_desc; i++)
+		f->ex[k++] = (struct clf_example){ tax->entries[i].description,
+						   strlen(tax->entries[i].description),
+						   label_add(&f->l, tax->entries[i].label),
+						   tax->entries[i].lang, CLF_DESCRIPTION_WEIGHT, 1 };
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (use && !use[i])
-			continue;
-		ex[k] = (struct clf_example){ docs[i].text, docs[i].len, label_add(&l, docs[i].label),
-					      docs[i].lang, 1.0f, 0 };
-		if (ex[k++].label < 0)
+		f->ex[k] = (struct clf_example){ docs[i].text, docs[i].len,
+						 label_add(&f->l, docs[i].label), docs[i].lang, 1.0f, 0 };
+		if (f->ex[k++].label < 0)
 			rc = dk_err_set(err, DK_EINVAL, "more than %d labels", CLF_MAX_LABELS);
 	}
-	if (rc == 0)
-		rc = clf_train(ex, k, l.v, l.n, &to, out, err);
+	for (size_t i = 0; rc == 0 && i < k; i++)
+		if ((rc = textfeat_extract(f->ex[i].text, f->ex[i].len, &f->feat[i], err)) != 0)
+			dk_err_set(err, rc, "example %zu: %s", i, err ? err->msg : "bad text");
+	return rc;
+}
+
+static void fitset_release(struct fitset *f)
+{
+	for (size_t i = 0; f->feat && i < f->n_desc + f->n_docs; i++)
+		textfeat_release(&f->feat[i]);
+	free(f->feat);
+	free(f->ex);
+	free(f->l.v);
+}
+
+/* fit_some - a model on the descriptions and the documents with use[i] set */
+static int fit_some(const struct fitset *f, const unsigned char *use,
+		    const struct clf_fit_opts *o, struct clf_model **out, struct dk_err *err)
+{
+	struct clf_train_opts to = { o->epochs, 1e-5, o->seed ? o->seed : 1 };
+	size_t total = f->n_desc + f->n_docs, k = 0;
+	struct clf_example *ex = calloc(total + 1, sizeof *ex);
+	struct textfeat *feat = calloc(total + 1, sizeof *feat);
+	int rc;
+
+	if (!ex || !feat) {
+		free(ex);
+		free(feat);
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < total; i++)
+		if (i < f->n_desc || !use || use[i - f->n_desc]) {
+			ex[k] = f->ex[i];
+			feat[k++] = f->feat[i];	/* borrowed: not released here */
+		}
+	rc = clf_train_feats(feat, ex, k, f->l.v, f->l.n, &to, out, err);
 	free(ex);
-	free(l.v);
+	free(feat);
 	return rc;
 }
 
@@ -127,6 +174,7 @@ struct calib {
 	size_t n;
 	const struct taxonomy *tax;
 	const struct clf_fit_opts *o;
+	const struct fitset *set;
 	int n_rules;
 	double *pr;		/* (n, n_rules) */
 	int *gold;		/* (n) rules label, or -1 */
@@ -146,7 +194,7 @@ static int hold_out(struct calib *c, const unsigned char *out, struct dk_err *er
 	for (size_t i = 0; rc == 0 && i < c->n; i++)
 		use[i] = !out[i];
 	if (rc == 0)
-		rc = fit_some(c->docs, c->n, use, c->tax, c->o, &m, err);
+		rc = fit_some(c->set, use, c->o, &m, err);
 	for (size_t i = 0; rc == 0 && i < c->n; i++) {
 		struct heldout *h = &c->h[c->n_h];
 
@@ -197,6 +245,23 @@ static int collect(struct calib *c, struct dk_err *err)
 	return rc;
 }
 
+/* ratio_gap - how far w_model / w_rules is from 1, in octaves (note 3) */
+static double ratio_gap(double wr, double wm)
+{
+	return fabs(log2((wm + 1e-3) / wr));
+}
+
+/* better - note 3's order: accuracy, then ratio gap, then log-likelihood */
+static int better(double acc, double gap, double ll, double best_acc, double best_gap,
+		  double best_ll)
+{
+	if (acc != best_acc)
+		return acc > best_acc;
+	if (fabs(gap - best_gap) > 1e-9)
+		return gap < best_gap;
+	return ll > best_ll + 1e-9;
+}
+
 /* choose - note 3 for one group; leaves (1, 1) when the group is empty */
 static void choose(struct clf_model *m, const struct calib *c, int seen, double *combined)
 {
@@ -218,7 +283,8 @@ static void choose(struct clf_model *m, const struct calib *c, int seen, double 
 					   c->n_rules, combined) == h->gold;
 				ll += log(combined[h->gold] + 1e-12);
 			}
-			if (used && (acc > best_acc || (acc == best_acc && ll > best_ll + 1e-9))) {
+			if (used && better(acc, ratio_gap(grid_rules[a], grid_model[b]), ll,
+					   best_acc, ratio_gap(wr, wm), best_ll)) {
 				best_acc = acc;
 				best_ll = ll;
 				wr = grid_rules[a];
@@ -262,10 +328,11 @@ static void calib_release(struct calib *c)
 }
 
 /* calibrate - notes 2 to 4: set m's two pairs of mixing weights */
-static int calibrate(struct clf_model *m, const struct clf_doc *docs, size_t n,
-		     const struct taxonomy *tax, const struct clf_fit_opts *o, struct dk_err *err)
+static int calibrate(struct clf_model *m, const struct fitset *set, const struct clf_doc *docs,
+		     size_t n, const struct taxonomy *tax, const struct clf_fit_opts *o,
+		     struct dk_err *err)
 {
-	struct calib c = { docs, n, tax, o, 0, NULL, NULL, NULL, 0, NULL };
+	struct calib c = { docs, n, tax, o, set, 0, NULL, NULL, NULL, 0, NULL };
 	struct rules_clf *r = NULL;
 	double *combined = NULL;
 	int rc = rules_clf_build(tax, &r, err);
@@ -288,11 +355,16 @@ static int calibrate(struct clf_model *m, const struct clf_doc *docs, size_t n,
 int clf_fit(const struct clf_doc *docs, size_t n, const struct taxonomy *tax,
 	    const struct clf_fit_opts *o, struct clf_model **out, struct dk_err *err)
 {
-	int rc = fit_some(docs, n, NULL, tax, o, out, err);
+	struct fitset set = { 0 };
+	int rc = fitset_init(&set, docs, n, tax, o, err);
 
-	if (rc == 0 && o->calibrate && (rc = calibrate(*out, docs, n, tax, o, err)) != 0) {
+	*out = NULL;
+	if (rc == 0)
+		rc = fit_some(&set, NULL, o, out, err);
+	if (rc == 0 && o->calibrate && (rc = calibrate(*out, &set, docs, n, tax, o, err)) != 0) {
 		clf_free(*out);
 		*out = NULL;
 	}
+	fitset_release(&set);
 	return rc;
 }

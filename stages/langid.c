@@ -15,7 +15,15 @@
  *	   and near-certain AND the fingerprints' overall first choice is the
  *	   same language. CLD2 calls some Danish "no" at 98%; the fingerprints
  *	   say "da", so Danish stays Danish.
- *	4. Confidence is a monotone blend of CLD2's share of the text and the
+ *	4. Orthography settles close pairs both detectors can miss on a short
+ *	   paragraph (hr read as sl, sk as cs): when the pick's alphabet lacks
+ *	   a non-ASCII letter of the text ("đ" is not Slovene) and another
+ *	   candidate of CLD2 or the fingerprints has every one of them, that
+ *	   candidate wins. Alphabets are CLDR's exemplar sets through ICU, not
+ *	   typed lists; only expected languages get one. English is never
+ *	   overruled: its texts carry foreign names and loanwords ("café")
+ *	   with letters its alphabet lacks.
+ *	5. Confidence is a monotone blend of CLD2's share of the text and the
  *	   two detectors' agreement; it is a ranking aid, not a probability.
  */
 #include <ctype.h>
@@ -25,6 +33,8 @@
 #include <string.h>
 #include <libexttextcat/fingerprint.h>
 #include <unicode/uchar.h>
+#include <unicode/ulocdata.h>
+#include <unicode/uset.h>
 #include <unicode/uscript.h>
 #include <unicode/utf8.h>
 
@@ -44,6 +54,7 @@ struct lang_model {
 	int expected;
 	int n_fw;
 	char fw[MAX_FW][FW_LEN];	/* whole words from the model, UTF-8 */
+	USet *alphabet;			/* CLDR exemplars, any case; NULL: unknown */
 };
 
 struct langid {
@@ -114,6 +125,24 @@ static void read_function_words(struct lang_model *m, const char *path)
 	fclose(f);
 }
 
+/* alphabet_of - CLDR's standard exemplar letters of code, or NULL (note 4) */
+static USet *alphabet_of(const char *code)
+{
+	UErrorCode ec = U_ZERO_ERROR;
+	ULocaleData *ld = ulocdata_open(code, &ec);
+	USet *set = NULL;
+
+	if (U_SUCCESS(ec) && ec != U_USING_DEFAULT_WARNING)
+		set = ulocdata_getExemplarSet(ld, NULL, USET_CASE_INSENSITIVE, ULOCDATA_ES_STANDARD,
+					      &ec);
+	ulocdata_close(ld);
+	if (set && (U_FAILURE(ec) || ec == U_USING_DEFAULT_WARNING || uset_isEmpty(set))) {
+		uset_close(set);
+		set = NULL;
+	}
+	return set;
+}
+
 static int load_model(struct langid *lid, const char *dir, const char *file,
 		      const char *code, struct dk_err *err)
 {
@@ -136,6 +165,7 @@ static int load_model(struct langid *lid, const char *dir, const char *file,
 		return dk_err_set(err, DK_ENOTFOUND, "cannot read language model '%s'", path);
 	}
 	m->expected = is_expected(lid, code);
+	m->alphabet = m->expected ? alphabet_of(code) : NULL;
 	read_function_words(m, path);
 	lid->n_models++;
 	return 0;
@@ -202,8 +232,11 @@ void langid_free(struct langid *lid)
 {
 	if (lid == NULL)
 		return;
-	for (int i = 0; i < lid->n_models; i++)
+	for (int i = 0; i < lid->n_models; i++) {
 		fp_Done(lid->models[i].fp);
+		if (lid->models[i].alphabet)
+			uset_close(lid->models[i].alphabet);
+	}
 	free(lid->models);
 	free(lid);
 }
@@ -318,6 +351,61 @@ static int function_word_hits(const struct langid *lid, const char *code,
 	return hits;
 }
 
+/*
+ * foreign_letters - non-ASCII letters outside code's alphabet in words that
+ * start in lower case (a capital may start a quoted name: "Đurić" in a
+ * Slovene letter); -1: unknown
+ */
+static int foreign_letters(const struct langid *lid, const char *code, const char *text,
+			   size_t len)
+{
+	const struct lang_model *m = model_of(lid, code);
+	int32_t i = 0, n = len > INT32_MAX ? INT32_MAX : (int32_t)len;
+	int foreign = 0, in_word = 0, common = 0;
+
+	if (m == NULL || m->alphabet == NULL)
+		return -1;
+	while (i < n) {
+		UChar32 c;
+
+		U8_NEXT(text, i, n, c);
+		if (c < 0 || !u_isalpha(c)) {
+			in_word = 0;
+			continue;
+		}
+		if (!in_word)
+			common = u_islower(c);
+		in_word = 1;
+		foreign += common && c > 0x7f && !uset_contains(m->alphabet, c);
+	}
+	return foreign;
+}
+
+/* by_alphabet - note 4: a candidate whose alphabet has all the letters */
+static const char *by_alphabet(const struct langid *lid, const struct langid_cld2_out *c,
+			       const struct ranked *rank, const char *pick, const char *text,
+			       size_t len)
+{
+	const char *cand[6];
+	int n = 0;
+
+	if (strcmp(pick, "en") == 0 || foreign_letters(lid, pick, text, len) <= 0)
+		return pick;
+	for (int i = 0; i < 3; i++)
+		if (c->top[i].percent > 0)
+			cand[n++] = c->top[i].code;
+	for (int i = 0, k = 0; i < lid->n_models && k < 3; i++)
+		if (lid->models[rank[i].model].expected) {
+			cand[n++] = lid->models[rank[i].model].code;
+			k++;
+		}
+	for (int i = 0; i < n; i++)
+		if (is_expected(lid, cand[i]) && strcmp(cand[i], pick) != 0 &&
+		    foreign_letters(lid, cand[i], text, len) == 0)
+			return cand[i];
+	return pick;
+}
+
 static void set_guess(struct langid_guess *g, const char *code, double conf)
 {
 	snprintf(g->code, sizeof g->code, "%s", code);
@@ -383,6 +471,8 @@ int langid_detect(struct langid *lid, const char *text, size_t len,
 		return dk_err_set(err, DK_ENOMEM, "out of memory");
 	rc = rank_fingerprints(lid, text, len, rank);
 	pick = rc == 0 ? choose(lid, &c, rank, text, len) : NULL;
+	if (pick && is_expected(lid, pick))
+		pick = by_alphabet(lid, &c, rank, pick, text, len);
 	if (pick == NULL) {
 		free(rank);
 		return rc == DK_ENOMEM ? dk_err_set(err, rc, "out of memory") : 0;

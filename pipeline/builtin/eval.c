@@ -281,7 +281,7 @@ static int in_fold(const struct tally *t, size_t i, size_t f)
 static int run_fold(struct tally *t, struct analyze *an, const struct taxonomy *tax, size_t f,
 		    struct clf_doc *docs, struct dk_err *err)
 {
-	struct clf_fit_opts fo = { .epochs = 40, .seed = 1, .calibrate = 1 };
+	struct clf_fit_opts fo = { .epochs = CLF_EPOCHS, .seed = 1, .calibrate = 1 };
 	struct clf_model *m = NULL;
 	size_t n = 0;
 	int rc;
@@ -330,10 +330,10 @@ static int cross_validate(struct tally *t, struct analyze *an, struct dk_err *er
 
 static void report_split(const struct tally *t)
 {
-	if (t->seen)
+	if (strcmp(t->method, "classifier") == 0 && t->seen)
 		printf("  in languages of the training set: %d/%d = %.3f\n", t->seen_ok, t->seen,
 		       (double)t->seen_ok / t->seen);
-	if (t->classified > t->seen)
+	if (strcmp(t->method, "classifier") == 0 && t->classified > t->seen)
 		printf("  in other languages: %d/%d = %.3f\n", t->class_ok - t->seen_ok,
 		       t->classified - t->seen,
 		       (double)(t->class_ok - t->seen_ok) / (t->classified - t->seen));
@@ -356,9 +356,13 @@ static void report_classes(const struct tally *t)
 		printf(", %d-fold cross-validation", t->folds);
 	printf("%s)\n", t->folds < 0 ? folds[-t->folds] : "");
 	report_split(t);
-	printf("confusion (rows: gold, columns: predicted, in this order):\n");
+	printf("confusion (rows: gold, columns: predicted, numbered as the rows):\n");
+	printf("  %-24s", "");
+	for (int p = 0; p < t->n_labels; p++)
+		printf(" %3d", p + 1);
+	putchar('\n');
 	for (int g = 0; g < t->n_labels; g++) {
-		printf("  %-20s", t->labels[g]);
+		printf("  %2d %-21s", g + 1, t->labels[g]);
 		for (int p = 0; p < t->n_labels; p++)
 			printf(" %3d", t->confusion[g][p]);
 		putchar('\n');

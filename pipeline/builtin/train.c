@@ -325,7 +325,7 @@ static int parse(int argc, char **argv, const char **labels_path, const char **o
 int cmd_train(int argc, char **argv)
 {
 	const char *labels_path = NULL, *out = NULL, *tax_path = NULL;
-	struct clf_fit_opts fo = { .epochs = 40, .seed = 1, .calibrate = 1 };
+	struct clf_fit_opts fo = { .epochs = CLF_EPOCHS, .seed = 1, .calibrate = 1 };
 	int reviews = 0, rc;
 	struct trainset t = { 0 };
 	struct taxonomy tax;

@@ -24,6 +24,15 @@ case "$("$D" export --db "$T_TMP/s0.db")" in *"$skipped") pass skipped_exported 
 id0=$("$D" export --db "$T_TMP/s0.db" | sed 's/^{"id":"\([0-9a-f]*\)".*/\1/')
 "$D" show --db "$T_TMP/s0.db" "$id0" | grep -q '^model stages classify, entities, summarize: skipped  (no_model)$' &&
 	pass skipped_shown || fail skipped_shown "$("$D" show --db "$T_TMP/s0.db" "$id0" | tail -3)"
+# A model that cannot take the document (no room in a 256-position context):
+# the document is done with its rule results, its stages stored as failed.
+mkdir -p "$T_TMP/s1/inbox"
+cp "$T_TMP/spool/inbox/a.txt" "$T_TMP/s1/inbox/"
+"$D" batch --spool "$T_TMP/s1" --db "$T_TMP/s1.db" --workers 1 --model "$M" --set llm_ctx=256 \
+	--set stable_seconds=0 >"$T_TMP/out1" 2>&1 || fail batch_model_fails "$(tail -3 "$T_TMP/out1")"
+n=$(sqlite3 "$T_TMP/s1.db" "SELECT count(*) FROM llm_stages s JOIN documents d ON d.id = s.doc_id
+	WHERE d.status = 'done' AND s.status = 'failed' AND s.reason LIKE '%no room%'")
+[ "$n" = 3 ] && pass failed_stages_stored || fail failed_stages_stored "$(sqlite3 "$T_TMP/s1.db" 'SELECT * FROM llm_stages')"
 if run --model "$M" --set model_sha256=0000000000000000000000000000000000000000000000000000000000000000 \
 	>/dev/null 2>"$T_TMP/err"; then
 	fail pin_refused "batch ran with a mismatching model_sha256"

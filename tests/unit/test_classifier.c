@@ -195,13 +195,16 @@ static void default_taxonomy_has_every_eu_language(void)
 	REQUIRE(taxonomy_load(&t, "../prompts/taxonomy.tsv", &err) == 0);
 	CHECK(t.n_labels == 10);
 	CHECK(taxonomy_label_index(&t, "court_notice") >= 0);
-	for (size_t l = 0; l < sizeof eu / sizeof eu[0]; l++) {
-		int per_lang = 0;
+	/* a description and a vocabulary line per label and language */
+	for (size_t l = 0; l < sizeof eu / sizeof eu[0]; l++)
+		for (size_t k = 0; k < t.n_labels; k++) {
+			int n = 0;
 
-		for (size_t i = 0; i < t.n_entries; i++)
-			per_lang += strcmp(t.entries[i].lang, eu[l]) == 0;
-		CHECKF(per_lang == 10, "%s has %d descriptions", eu[l], per_lang);
-	}
+			for (size_t i = 0; i < t.n_entries; i++)
+				n += strcmp(t.entries[i].lang, eu[l]) == 0 &&
+				     strcmp(t.entries[i].label, t.labels[k]) == 0;
+			CHECKF(n == 2, "%s has %d lines for %s", eu[l], n, t.labels[k]);
+		}
 	taxonomy_release(&t);
 }
 

@@ -239,15 +239,19 @@ static void test_mm_quantize(void)
 		if (tt == NULL || fast->mm[t].tile == NULL)
 			continue;
 		int64_t n = 4 * 256, nb = n / (tt->vec_dot_type == GGML_TYPE_Q8_K ? 256 : 32);
-		size_t aux = tt->vec_dot_type == GGML_TYPE_Q8_K ? 64 : 4;
+		size_t aux = tt->vec_dot_type == GGML_TYPE_Q8_K ? 64 : 8;	/* Q8_0, Q8_1: s, corr */
 		fast->mm[t].quantize(x, mine, n);
 		ref_quantize_act(tt->vec_dot_type, x, ref, n);
 		compared++;
-		if (tt->vec_dot_type == GGML_TYPE_F16) {
-			/* floats holding exactly the reference's F16 values */
-			for (int64_t i = 0; i < n; i++)
-				CHECKF(((const float *)mine)[i] == ggml_fp16_to_fp32(((const ggml_half *)ref)[i]),
+		if (tt->vec_dot_type == GGML_TYPE_F16 || tt->vec_dot_type == GGML_TYPE_BF16) {
+			/* floats holding exactly the reference's F16 / BF16 values */
+			for (int64_t i = 0; i < n; i++) {
+				uint16_t h = ((const uint16_t *)ref)[i];
+				float want = tt->vec_dot_type == GGML_TYPE_F16 ? ggml_fp16_to_fp32(h)
+									       : ggml_bf16_to_fp32(h);
+				CHECKF(((const float *)mine)[i] == want,
 				       "%s: element %lld rounded differently from ref", tt->name, (long long)i);
+			}
 			continue;
 		}
 		const float *d = (const float *)mine;
@@ -259,6 +263,12 @@ static void test_mm_quantize(void)
 				const struct block_q8_K *b = (const struct block_q8_K *)ref + i;
 				rd = b->d;
 				rq = b->qs;
+			} else if (tt->vec_dot_type == GGML_TYPE_Q8_1) {
+				const struct block_q8_1 *b = (const struct block_q8_1 *)ref + i;
+				rd = ggml_fp16_to_fp32(b->d);
+				rq = b->qs;
+				CHECKF(d[nb + i] == ggml_fp16_to_fp32(b->s), "%s: block %lld sum differs from ref",
+				       tt->name, (long long)i);
 			} else {
 				const struct block_q8_0 *b = (const struct block_q8_0 *)ref + i;
 				rd = ggml_fp16_to_fp32(b->d);

@@ -66,6 +66,18 @@ static void english_terms_do_not_win(void)
 		     "en") == 0);
 }
 
+/* the alphabet settles a close pair; a capitalised name does not */
+static void alphabet_settles_close_pairs(void)
+{
+	struct langid_result res;
+
+	/* CLD2 and the fingerprints both say "sl"; Slovene has no "đ" */
+	CHECK(strcmp(detect("Naša SaaS platforma nudi dashboard, API, webhookove i analitiku, "
+			    "a uvođenje korisnika odvija se u aplikaciji.", &res), "hr") == 0);
+	CHECK(strcmp(detect("Spoštovani, prosim za informacijo o uradnih urah upravne enote. "
+			    "Pozdrav, Ivan Đurić", &res), "sl") == 0);
+}
+
 static void unexpected_language_needs_strong_evidence(void)
 {
 	struct langid_result res;
@@ -157,6 +169,7 @@ int main(void)
 	RUN(corpus_accuracy);
 	RUN(danish_is_not_norwegian);
 	RUN(english_terms_do_not_win);
+	RUN(alphabet_settles_close_pairs);
 	RUN(unexpected_language_needs_strong_evidence);
 	RUN(mixed_text_lists_others);
 	RUN(no_letters_is_undetermined);

@@ -1,10 +1,10 @@
 /*
  * NAME
- *	mm_f16 - AVX-512 matrix tiles for F16 weights
+ *	mm_f16 - AVX-512 matrix tiles for F16 and BF16 weights
  * DESIGN NOTES
- *	1. Activations are rounded through F16 as the reference does (ggml's
- *	   F16 dot takes F16 activations) but kept as floats, so the inner
- *	   loop converts only weights.
+ *	1. Activations are rounded through F16 (BF16) as the reference does
+ *	   (ggml's dots take activations of the weight's type) but kept as
+ *	   floats, so the inner loop converts only weights.
  *	2. One fixed chain per output (row r, token t): a 16-lane float
  *	   accumulator, acc = fma(w[i..i+16), a[i..i+16), acc) for i = 0, 16,
  *	   ... (a masked last step for a tail), then _mm512_reduce_add_ps and
@@ -32,9 +32,9 @@ static size_t act_bytes(int64_t n)
 	return (size_t)n * sizeof(float);
 }
 
-/* quantize - round to F16 and back (note 1): ggml_fp32_to_fp16 is round to
- * nearest even, as vcvtps2ph */
-static void quantize(const float *x, void *dst, int64_t n)
+/* quantize_f16 - round to F16 and back (note 1): ggml_fp32_to_fp16 is
+ * round to nearest even, as vcvtps2ph */
+static void quantize_f16(const float *x, void *dst, int64_t n)
 {
 	float *y = dst;
 	int64_t i = 0;
@@ -46,9 +46,29 @@ static void quantize(const float *x, void *dst, int64_t n)
 		y[i] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x[i]));
 }
 
+/* quantize_bf16 - round to BF16 and back with the reference's function
+ * (vcvtneps2bf16 would flush denormals) */
+static void quantize_bf16(const float *x, void *dst, int64_t n)
+{
+	float *y = dst;
+
+	for (int64_t i = 0; i < n; i++)
+		y[i] = ggml_bf16_to_fp32(ggml_fp32_to_bf16(x[i]));
+}
+
+/* load16 - 16 weights from p as floats (masked: m) */
+static inline __m512 load16(const int BF, const uint8_t *p, __mmask16 m)
+{
+	__m256i h = _mm256_maskz_loadu_epi16(m, p);
+
+	if (BF)
+		return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+	return _mm512_cvtph_ps(h);
+}
+
 /* run - R rows from w, T tokens from a: out[t * os + r] (note 2) */
 static inline __attribute__((always_inline)) void
-run(const int R, const int T, int64_t n, const uint8_t *w, size_t rb, const float *a, size_t as,
+run(const int BF, const int R, const int T, int64_t n, const uint8_t *w, size_t rb, const float *a, size_t as,
     float *out, size_t os, const float *bias)
 {
 	__m512 acc[4][6];
@@ -60,7 +80,7 @@ run(const int R, const int T, int64_t n, const uint8_t *w, size_t rb, const floa
 	for (; i + 16 <= n; i += 16) {
 		__m512 x[4];
 		UNROLL for (int r = 0; r < R; r++)
-			x[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w + r * rb + 2 * i)));
+			x[r] = load16(BF, w + r * rb + 2 * i, 0xFFFF);
 		UNROLL for (int t = 0; t < T; t++) {
 			__m512 y = _mm512_loadu_ps(a + t * as + i);
 			UNROLL for (int r = 0; r < R; r++)
@@ -70,7 +90,7 @@ run(const int R, const int T, int64_t n, const uint8_t *w, size_t rb, const floa
 	if (i < n) {
 		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
 		UNROLL for (int r = 0; r < R; r++) {
-			__m512 x = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + r * rb + 2 * i));
+			__m512 x = load16(BF, w + r * rb + 2 * i, m);
 			UNROLL for (int t = 0; t < T; t++)
 				acc[r][t] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(m, a + t * as + i), acc[r][t]);
 		}
@@ -80,7 +100,7 @@ run(const int R, const int T, int64_t n, const uint8_t *w, size_t rb, const floa
 			out[t * os + r] = _mm512_reduce_add_ps(acc[r][t]) + (bias ? bias[r] : 0.0f);
 }
 
-static void tile_f16(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as,
+static inline void tile(const int BF, int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as,
 		     uint32_t n_tok, float *out, size_t os, const float *bias)
 {
 	const float *a = act;
@@ -91,18 +111,31 @@ static void tile_f16(int64_t n, const uint8_t *w, size_t rb, int nr, const void 
 		const float *b = bias ? bias + r : NULL;
 		uint32_t t = 0;
 		for (; t + 6 <= n_tok; t += 6)
-			run(4, 6, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
+			run(BF, 4, 6, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
 		for (; t < n_tok; t++)
-			run(4, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
+			run(BF, 4, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
 	}
 	for (; r < nr; r++)
 		for (uint32_t t = 0; t < n_tok; t++)
-			run(1, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os,
+			run(BF, 1, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os,
 			    bias ? bias + r : NULL);
 }
 
-/* eng_kernels_mm_f16_fill - the F16 tile */
+static void tile_f16(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as,
+		     uint32_t n_tok, float *out, size_t os, const float *bias)
+{
+	tile(0, n, w, rb, nr, act, as, n_tok, out, os, bias);
+}
+
+static void tile_bf16(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as,
+		      uint32_t n_tok, float *out, size_t os, const float *bias)
+{
+	tile(1, n, w, rb, nr, act, as, n_tok, out, os, bias);
+}
+
+/* eng_kernels_mm_f16_fill - the F16 and BF16 tiles */
 void eng_kernels_mm_f16_fill(struct eng_kernels *k)
 {
-	k->mm[GGML_TYPE_F16] = (struct eng_mm){ act_bytes, quantize, tile_f16 };
+	k->mm[GGML_TYPE_F16] = (struct eng_mm){ act_bytes, quantize_f16, tile_f16 };
+	k->mm[GGML_TYPE_BF16] = (struct eng_mm){ act_bytes, quantize_bf16, tile_bf16 };
 }

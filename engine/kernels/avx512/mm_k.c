@@ -1,13 +1,13 @@
 /*
  * NAME
- *	mm_k - AVX-512 VNNI matrix tiles for Q4_K and Q6_K weights
+ *	mm_k - AVX-512 VNNI matrix tiles for Q4_K, Q5_K and Q6_K weights
  * DESIGN NOTES
  *	1. As in mm_q8_0.c: 16 weight rows are repacked, one 256-element
  *	   super-block at a time, into byte columns (lane = row, unsigned
  *	   6-bit or 4-bit values), followed by the rows' integer sub-block
  *	   scales and float super-block scales. Each token then costs 64
  *	   vpdpbusd per super-block with its activation bytes broadcast.
- *	2. Integer part, exact: Q4_K isum = sum_j sc[j] * dot_j(q, a) over 8
+ *	2. Integer part, exact: Q4_K (and Q5_K, its values 5 bits) isum = sum_j sc[j] * dot_j(q, a) over 8
  *	   sub-blocks of 32, imin = sum_j mn[j] * sum_j(a) (vpdpwssd on int16
  *	   pairs); Q6_K isum = sum_j sc[j] * (dot_j(q, a) - 32 * sum_j(a))
  *	   over 16 sub-blocks of 16, the -32 sums coming with the activations.
@@ -113,23 +113,32 @@ static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
 				  _mm256_loadu_si256((const void *)b), 1);
 }
 
-/* pack_q4_K - pk: 64 columns (sub-block j at 8j), 8 scales, 4 min
- * pairs, d, dmin: 78 of the PK vectors */
-static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+/* pack_q45_K - pk: 64 columns (sub-block j at 8j), 8 scales, 4 min
+ * pairs, d, dmin: 78 of the PK vectors. Q5_K (FIVE) adds bit 4 of the
+ * element l of sub-block j from bit j of qh[l] */
+static inline __attribute__((always_inline)) void
+pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F);
-	size_t at = (size_t)b * sizeof(struct block_q4_K);
+	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
+	size_t at = (size_t)b * bs, oqs = FIVE ? 48 : 16;
 
-	prefetch_next(r, rb, at);
-	prefetch_next(r, rb, at + 64);
-	prefetch_next(r, rb, at + 128);
+	for (size_t o = 0; o < bs; o += 64)
+		prefetch_next(r, rb, at + o);
 	for (int g = 0; g < 4; g++) {
 		__m512i lo[8], hi[8];
 		UNROLL for (int p = 0; p < 8; p++) {
-			__m512i v = pair32(r[p] + at + 16 + 32 * g, r[p + 8] + at + 16 + 32 * g);
+			__m512i v = pair32(r[p] + at + oqs + 32 * g, r[p + 8] + at + oqs + 32 * g);
 			lo[p] = _mm512_and_si512(v, m4);
 			hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+			if (FIVE) {
+				__m512i h = pair32(r[p] + at + 16, r[p + 8] + at + 16);
+				lo[p] = _mm512_or_si512(lo[p], _mm512_slli_epi16(
+					_mm512_and_si512(_mm512_srli_epi16(h, 2 * g), one), 4));
+				hi[p] = _mm512_or_si512(hi[p], _mm512_slli_epi16(
+					_mm512_and_si512(_mm512_srli_epi16(h, 2 * g + 1), one), 4));
+			}
 		}
 		transpose8(lo, pk + 16 * g);
 		transpose8(hi, pk + 16 * g + 8);
@@ -157,6 +166,16 @@ static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at), 1);	/* d, dmin */
 	pk[76] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
 	pk[77] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+}
+
+static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	pack_q45_K(0, w, rb, nr, b, pk);
+}
+
+static void pack_q5_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	pack_q45_K(1, w, rb, nr, b, pk);
 }
 
 /* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d */
@@ -317,11 +336,13 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 }
 
 TILE(tile_q4_K, pack_q4_K, run_q4_K)
+TILE(tile_q5_K, pack_q5_K, run_q4_K)
 TILE(tile_q6_K, pack_q6_K, run_q6_K)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
 {
 	k->mm[GGML_TYPE_Q4_K] = (struct eng_mm){ act_bytes, quantize_q4_K, tile_q4_K };
+	k->mm[GGML_TYPE_Q5_K] = (struct eng_mm){ act_bytes, quantize_q4_K, tile_q5_K };
 	k->mm[GGML_TYPE_Q6_K] = (struct eng_mm){ act_bytes, quantize_q6_K, tile_q6_K };
 }

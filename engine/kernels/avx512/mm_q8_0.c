@@ -1,7 +1,7 @@
 /*
  * NAME
  *	mm_q8_0 - AVX-512 VNNI matrix tiles for the 32-element weight types
- *	that meet Q8_0 activations (Q8_0, Q4_0, Q5_0)
+ *	(Q8_0, Q4_0, Q5_0, and with a per-block min Q4_1, Q5_1)
  * DESIGN NOTES
  *	1. One tile is 16 weight rows times n_tok activation rows. The rows
  *	   are repacked, KB blocks at a time, into a stack buffer: per block
@@ -17,13 +17,14 @@
  *	   is therefore exact, whatever the order of the additions.
  *	3. The float part is one fixed chain per output (row r, token t):
  *	   acc = fma(dw[r][i] * da[t][i], (float)isum[r][t][i], acc) for
- *	   blocks i in order, then + bias. Lanes are independent outputs, so
+ *	   blocks i in order (Q4_1/Q5_1 then acc = fma(m[r][i], s[t][i], acc)
+ *	   with s = d * sum(a) in F16, ggml's Q8_1), then + bias. Lanes are independent outputs, so
  *	   a result never depends on n_tok, on the tile's other rows, on the
  *	   KB chunking (acc waits in out between chunks, stored exactly) or on
  *	   the thread that computes it: batching and threads never change a
  *	   logit (tests/unit/test_kernels.c checks one token against many).
  *	4. Activation layout of a row of n elements (nb = n / 32 blocks):
- *	   float d[nb]; int32_t corr[nb]; int8_t qs[n]. The quantization is
+ *	   float d[nb], s[nb]; int32_t corr[nb]; int8_t qs[n]. The quantization is
  *	   bitwise the reference Q8_0 one, so results stay within the
  *	   reference's rounding (oracle tests).
  *	5. Repacking reads 16 rows side by side, more streams than the
@@ -47,12 +48,12 @@
 #include "engine/kernels/avx512/tile16.h"
 
 #define KB 16	/* blocks repacked at a time: 16 * 576 bytes stay in L1 */
-#define PK 9	/* vectors per repacked block: 8 byte columns + scales */
+#define PK 10	/* vectors per repacked block: 8 byte columns, scales, mins */
 #define ONE_MAX 3	/* fewer tokens than this skip the repacking (note 7) */
 
 static size_t act_bytes(int64_t n)
 {
-	return (size_t)(n / QK8_0) * 8 + (size_t)n;
+	return (size_t)(n / QK8_0) * 12 + (size_t)n;
 }
 
 /* quantize - the reference Q8_0 quantization, vectorized, into the layout
@@ -61,8 +62,8 @@ static size_t act_bytes(int64_t n)
 static inline void quantize(const float *x, void *dst, int64_t n, int off)
 {
 	int64_t nb = n / QK8_0;
-	float *d = dst;
-	int32_t *corr = (int32_t *)(d + nb);
+	float *d = dst, *s = d + nb;
+	int32_t *corr = (int32_t *)(s + nb);
 	int8_t *qs = (int8_t *)(corr + nb);
 
 	for (int64_t i = 0; i < nb; i++, x += QK8_0) {
@@ -71,8 +72,10 @@ static inline void quantize(const float *x, void *dst, int64_t n, int off)
 		__m512 id = _mm512_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
 		__m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, id));
 		__m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
+		int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
 		d[i] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(amax / 127.0f));
-		corr[i] = -off * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+		s[i] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(amax / 127.0f * (float)sum));
+		corr[i] = -off * sum;
 		_mm_storeu_si128((__m128i *)(qs + i * QK8_0), _mm512_cvtepi32_epi8(q0));
 		_mm_storeu_si128((__m128i *)(qs + i * QK8_0 + 16), _mm512_cvtepi32_epi8(q1));
 	}
@@ -91,6 +94,11 @@ static void quantize_q4_0(const float *x, void *dst, int64_t n)
 static void quantize_q5_0(const float *x, void *dst, int64_t n)
 {
 	quantize(x, dst, n, 16);
+}
+
+static void quantize_q4_1(const float *x, void *dst, int64_t n)
+{
+	quantize(x, dst, n, 0);
 }
 
 /* ---------------------------------------------------------- repacking */
@@ -120,22 +128,38 @@ static inline __m512i pair_q4_0(const struct block_q4_0 *a, const struct block_q
 	return nibbles2(a->qs, b->qs);
 }
 
-static inline __m512i pair_q5_0(const struct block_q5_0 *a, const struct block_q5_0 *b)
+static inline __m512i pair_q4_1(const struct block_q4_1 *a, const struct block_q4_1 *b)
 {
-	uint32_t ha, hb;
-
-	memcpy(&ha, a->qh, 4);
-	memcpy(&hb, b->qh, 4);
-	__mmask64 h = (__mmask64)ha | (__mmask64)hb << 32;
-	return _mm512_or_si512(nibbles2(a->qs, b->qs), _mm512_maskz_mov_epi8(h, _mm512_set1_epi8(0x10)));
+	return nibbles2(a->qs, b->qs);
 }
 
-/* scales16 - the 16 rows' fp16 d of block b as floats: dword gathers whose
- * low half is the d at the block start */
-static inline __m512 scales16(const void *row0_block, __m512i off)
+/* PAIR5 - Q5_0 and Q5_1: nibbles plus bit 4 of element j from bit j of qh */
+#define PAIR5(name, blk)							\
+static inline __m512i name(const struct blk *a, const struct blk *b)		\
+{										\
+	uint32_t ha, hb;							\
+										\
+	memcpy(&ha, a->qh, 4);							\
+	memcpy(&hb, b->qh, 4);							\
+	__mmask64 h = (__mmask64)ha | (__mmask64)hb << 32;			\
+	return _mm512_or_si512(nibbles2(a->qs, b->qs),				\
+			       _mm512_maskz_mov_epi8(h, _mm512_set1_epi8(0x10))); \
+}
+
+PAIR5(pair_q5_0, block_q5_0)
+PAIR5(pair_q5_1, block_q5_1)
+
+
+/* scales16 - the 16 rows' fp16 d of a block as floats from the gathered
+ * dwords at the block start (d, then m for Q4_1/Q5_1: mins16) */
+static inline __m512 scales16(__m512i dm)
 {
-	__m512i d = _mm512_i32gather_epi32(off, row0_block, 1);
-	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d));
+	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dm));
+}
+
+static inline __m512 mins16(__m512i dm)
+{
+	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
 }
 
 /* reduce16 - acc[p] = 8 partial sums of rows p and p + 8 (halves) into
@@ -159,7 +183,7 @@ static inline __m512i reduce16(const __m512i acc[8])
 
 /* KERNELS - per weight type: pack (repack blocks [i0, i0 + kb), note 1)
  * and one_token (note 7) */
-#define KERNELS(pack, one_token, blk, PAIR)					\
+#define KERNELS(pack, one_token, blk, PAIR, MIN)				\
 static void pack(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512i *pk) \
 {										\
 	const uint8_t *r[16];							\
@@ -172,7 +196,9 @@ static void pack(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512
 		UNROLL for (int p = 0; p < 8; p++)					\
 			z[p] = PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)); \
 		transpose8(z, pk);						\
-		pk[8] = _mm512_castps_si512(scales16(r[0] + at, vo));		\
+		__m512i dm = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at), 1); \
+		pk[8] = _mm512_castps_si512(scales16(dm));			\
+		pk[9] = _mm512_castps_si512(MIN ? mins16(dm) : _mm512_setzero_ps()); \
 	}									\
 }										\
 										\
@@ -182,8 +208,8 @@ static void one_token(const uint8_t *w, size_t rb, int nr, const struct acts *A,
 	const uint8_t *r[16];							\
 	__m512i vo = rows16(w, rb, nr, r);					\
 	const uint8_t *row = A->a + (size_t)t * A->stride;			\
-	const float *d = (const float *)row;					\
-	const int32_t *corr = (const int32_t *)(d + A->nb);			\
+	const float *d = (const float *)row, *sa = d + A->nb;			\
+	const int32_t *corr = (const int32_t *)(sa + A->nb);			\
 	const int8_t *qs = (const int8_t *)(corr + A->nb);			\
 	__m512 f = _mm512_setzero_ps();						\
 										\
@@ -196,21 +222,26 @@ static void one_token(const uint8_t *w, size_t rb, int nr, const struct acts *A,
 			acc[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(),	\
 				PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)), a); \
 		__m512i isum = _mm512_add_epi32(reduce16(acc), _mm512_set1_epi32(corr[b])); \
-		__m512 s = _mm512_mul_ps(scales16(r[0] + at, vo), _mm512_set1_ps(d[b])); \
+		__m512i dm = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at), 1); \
+		__m512 s = _mm512_mul_ps(scales16(dm), _mm512_set1_ps(d[b]));	\
 		f = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(isum), f);		\
+		if (MIN)							\
+			f = _mm512_fmadd_ps(mins16(dm), _mm512_set1_ps(sa[b]), f); \
 	}									\
 	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));			\
 }
 
-KERNELS(pack_q8_0, one_q8_0, block_q8_0, pair_q8_0)
-KERNELS(pack_q4_0, one_q4_0, block_q4_0, pair_q4_0)
-KERNELS(pack_q5_0, one_q5_0, block_q5_0, pair_q5_0)
+KERNELS(pack_q8_0, one_q8_0, block_q8_0, pair_q8_0, 0)
+KERNELS(pack_q4_0, one_q4_0, block_q4_0, pair_q4_0, 0)
+KERNELS(pack_q5_0, one_q5_0, block_q5_0, pair_q5_0, 0)
+KERNELS(pack_q4_1, one_q4_1, block_q4_1, pair_q4_1, 1)
+KERNELS(pack_q5_1, one_q5_1, block_q5_1, pair_q5_1, 1)
 
 /* ------------------------------------------------------------- compute */
 
 /* run - TT tokens from t over repacked blocks [i0, i0 + kb): note 3 */
 static inline __attribute__((always_inline)) void
-run(const int TT, const __m512i *pk, int64_t i0, int kb, const struct acts *A, uint32_t t,
+run(const int MIN, const int TT, const __m512i *pk, int64_t i0, int kb, const struct acts *A, uint32_t t,
     float *out, size_t os, __mmask16 m, int first, int last, __m512 bias)
 {
 	__m512 f[8];
@@ -222,11 +253,13 @@ run(const int TT, const __m512i *pk, int64_t i0, int kb, const struct acts *A, u
 	}
 	for (int i = 0; i < kb; i++, pk += PK) {
 		int64_t b = i0 + i;
-		size_t od = 4 * (size_t)b, oc = 4 * (size_t)(A->nb + b), oq = 8 * (size_t)A->nb + 32 * (size_t)b;
+		size_t od = 4 * (size_t)b, osa = 4 * (size_t)(A->nb + b);
+		size_t oc = 4 * (size_t)(2 * A->nb + b), oq = 12 * (size_t)A->nb + 32 * (size_t)b;
 		__m512i w[8];
 		UNROLL for (int k = 0; k < 8; k++)
 			w[k] = _mm512_load_si512(pk + k);
 		__m512 dw = _mm512_castsi512_ps(_mm512_load_si512(pk + 8));
+		__m512 mw = _mm512_castsi512_ps(_mm512_load_si512(pk + 9));
 		UNROLL for (int u = 0; u < TT; u++) {
 			/* two chains of 4 halve the dpbusd latency chain; integers, so exact */
 			__m512i acc = _mm512_set1_epi32(ld32(row[u] + oc)), acc1 = _mm512_setzero_si512();
@@ -238,6 +271,8 @@ run(const int TT, const __m512i *pk, int64_t i0, int kb, const struct acts *A, u
 			acc = _mm512_add_epi32(acc, acc1);
 			__m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(ldf(row[u] + od)));
 			f[u] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc), f[u]);
+			if (MIN)
+				f[u] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ldf(row[u] + osa)), f[u]);
 		}
 	}
 	UNROLL for (int u = 0; u < TT; u++) {
@@ -251,7 +286,7 @@ typedef void (*pack_fn)(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb,
 typedef void (*one_fn)(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t t,
 		       float *out, __mmask16 m, __m512 bias);
 
-static inline void tile(pack_fn pack, one_fn one, int64_t n, const uint8_t *w, size_t rb, int nr,
+static inline void tile(const int MIN, pack_fn pack, one_fn one, int64_t n, const uint8_t *w, size_t rb, int nr,
 			const void *act, size_t as, uint32_t n_tok, float *out, size_t os,
 			const float *bias)
 {
@@ -271,22 +306,24 @@ static inline void tile(pack_fn pack, one_fn one, int64_t n, const uint8_t *w, s
 		uint32_t t = 0;
 		pack(w, rb, nr, i0, kb, pk);
 		for (; t + 8 <= n_tok; t += 8)
-			run(8, pk, i0, kb, &A, t, out, os, m, first, last, vb);
+			run(MIN, 8, pk, i0, kb, &A, t, out, os, m, first, last, vb);
 		for (; t < n_tok; t++)
-			run(1, pk, i0, kb, &A, t, out, os, m, first, last, vb);
+			run(MIN, 1, pk, i0, kb, &A, t, out, os, m, first, last, vb);
 	}
 }
 
-#define TILE(name, pack, one)						\
+#define TILE(name, pack, one, MIN)					\
 static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as, \
 		 uint32_t n_tok, float *out, size_t os, const float *bias)	\
 {										\
-	tile(pack, one, n, w, rb, nr, act, as, n_tok, out, os, bias);		\
+	tile(MIN, pack, one, n, w, rb, nr, act, as, n_tok, out, os, bias);		\
 }
 
-TILE(tile_q8_0, pack_q8_0, one_q8_0)
-TILE(tile_q4_0, pack_q4_0, one_q4_0)
-TILE(tile_q5_0, pack_q5_0, one_q5_0)
+TILE(tile_q8_0, pack_q8_0, one_q8_0, 0)
+TILE(tile_q4_0, pack_q4_0, one_q4_0, 0)
+TILE(tile_q5_0, pack_q5_0, one_q5_0, 0)
+TILE(tile_q4_1, pack_q4_1, one_q4_1, 1)
+TILE(tile_q5_1, pack_q5_1, one_q5_1, 1)
 
 /* eng_kernels_mm_q8_0_fill - the Q8_0-activation types' tiles */
 void eng_kernels_mm_q8_0_fill(struct eng_kernels *k)
@@ -294,4 +331,6 @@ void eng_kernels_mm_q8_0_fill(struct eng_kernels *k)
 	k->mm[GGML_TYPE_Q8_0] = (struct eng_mm){ act_bytes, quantize_q8_0, tile_q8_0 };
 	k->mm[GGML_TYPE_Q4_0] = (struct eng_mm){ act_bytes, quantize_q4_0, tile_q4_0 };
 	k->mm[GGML_TYPE_Q5_0] = (struct eng_mm){ act_bytes, quantize_q5_0, tile_q5_0 };
+	k->mm[GGML_TYPE_Q4_1] = (struct eng_mm){ act_bytes, quantize_q4_1, tile_q4_1 };
+	k->mm[GGML_TYPE_Q5_1] = (struct eng_mm){ act_bytes, quantize_q4_1, tile_q5_1 };
 }
