@@ -7,7 +7,10 @@
  *	random tokens into an empty cache: pp tokens/s) and generation (N
  *	single-token steps from an empty cache: tg tokens/s). With -b B, B
  *	sequences advance together, one batch of B entries per step, and tg is
- *	the aggregate rate (B * N / time). Each figure is the median of R runs
+ *	the aggregate rate (B * N / time); with -p as well, a prefix-reuse line
+ *	follows: the prompt evaluated once into sequence 0 and its KV cache
+ *	forked to the other B - 1 sequences (eng_kv_copy_prefix), against
+ *	evaluating it B times (B x the pp median). Each figure is the median of R runs
  *	(after one untimed warm-up run) with its min and max. Then it reports
  *	peak RSS (before the probe below), a memory-read bandwidth probe with T
  *	threads, and the generation bound for the file (file bytes / bandwidth:
@@ -108,6 +111,29 @@ static int run_tg(struct eng_ctx *c, const struct opts *o, const int32_t *tok,
 	}
 	*secs = now_s() - t0;
 	return rc;
+}
+
+/* prefix_reuse - print the prefix-reuse line (SUMMARY): one prompt
+ * evaluation plus B - 1 timed forks against B evaluations */
+static int prefix_reuse(struct eng_ctx *c, const struct opts *o, const int32_t *tok,
+			int32_t *pos, double pp_tps, struct dk_err *err)
+{
+	double eval_s, t0, fork_s;
+	int rc;
+
+	if ((rc = run_pp(c, o, tok, pos, &eval_s, err)) != 0)
+		return rc;
+	t0 = now_s();
+	for (uint32_t s = 1; s < o->nseq && rc == 0; s++)
+		rc = eng_kv_copy_prefix(c, 0, (int32_t)s, o->pp, err);
+	fork_s = now_s() - t0;
+	if (rc != 0)
+		return rc;
+	double once = o->pp / pp_tps + fork_s, each = o->nseq * (o->pp / pp_tps);
+	printf("prefix %u tokens for %u sequences: evaluated once + %u forks %.1f ms "
+	       "(forks %.2f ms), evaluated %u times %.1f ms: %.1fx\n", o->pp, o->nseq, o->nseq - 1,
+	       once * 1e3, fork_s * 1e3, o->nseq, each * 1e3, each / once);
+	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -256,6 +282,8 @@ static int run(const struct opts *o)
 	if (o->pp > 0 && (rc = measure(c, o, 0, tok, pos, seq, want, secs, &pp_tps, &err)) != 0)
 		goto out;
 	if (o->tg > 0 && (rc = measure(c, o, 1, tok, pos, seq, want, secs, &tg_tps, &err)) != 0)
+		goto out;
+	if (o->pp > 0 && o->nseq > 1 && (rc = prefix_reuse(c, o, tok, pos, pp_tps, &err)) != 0)
 		goto out;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
