@@ -33,6 +33,8 @@ static void build(void)
 	for (int t = 0; t < GGML_TYPE_COUNT; t++)
 		ref_table.vec_dot[t] = ref_vec_dot((enum ggml_type)t);
 	ref_table.axpy_f16 = ref_axpy_f16;
+	ref_table.swiglu = ref_swiglu;
+	ref_table.f32_to_f16 = ref_f32_to_f16;
 	avx2_table = ref_table;
 	avx2_table.name = "avx2";
 	__builtin_cpu_init();
@@ -48,6 +50,7 @@ static void build(void)
 		eng_kernels_mm_q8_0_fill(&avx512_table);
 		eng_kernels_mm_k_fill(&avx512_table);
 		eng_kernels_mm_f16_fill(&avx512_table);
+		eng_kernels_attn_avx512_fill(&avx512_table);
 	}
 }
 

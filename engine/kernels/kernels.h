@@ -40,6 +40,25 @@ struct eng_mm {
 		     const float *bias);
 };
 
+/* struct eng_attn - attention for nq heads of one token that share a KV
+ * head: out[r] = softmax(scale * q[r].K[j]) . V over positions j0 <= j <= p,
+ * with Q and the probabilities rounded to F16 as llama.cpp does
+ * (engine/ref/forward.c note 4). Row r's result does not depend on nq or
+ * on the other rows */
+struct eng_attn {
+	int64_t D;			/* head_dim */
+	int nq;				/* heads (rows of q, att, qf, out) */
+	const float *q;			/* (nq, D) */
+	const ggml_half *k, *v;		/* position 0 of this KV head's cache rows */
+	size_t kv_stride;		/* halves between positions */
+	int32_t j0, p;
+	float scale, softcap;		/* softcap 0: none */
+	float *att;			/* scratch (nq, att_stride), att_stride > p */
+	size_t att_stride;
+	float *qf;			/* scratch (nq, D) */
+	float *out;			/* (nq, D) */
+};
+
 struct eng_kernels {
 	const char *name;	/* "ref", "avx2", "avx512" */
 	ref_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
@@ -47,6 +66,14 @@ struct eng_kernels {
 	struct eng_mm mm[GGML_TYPE_COUNT];	/* tile NULL: vec_dot per row */
 	/* y[i] += x[i] * w, bitwise as ref_axpy_f16 */
 	void (*axpy_f16)(int64_t n, float w, const ggml_half *x, float *y);
+	/* out[i] = silu(g[i]) * u[i]; out may be u */
+	void (*swiglu)(int64_t n, const float *g, const float *u, float *out);
+	/* y[i] = x[i] in F16, bitwise as ggml_fp32_to_fp16 */
+	void (*f32_to_f16)(int64_t n, const float *x, ggml_half *y);
+	/* the heads of one token that share a KV head (struct eng_attn), one
+	 * fixed order of operations per head; NULL: the forward pass's own loop
+	 * over vec_dot and axpy_f16 */
+	void (*attn)(const struct eng_attn *a);
 };
 
 const struct eng_kernels *eng_kernels_select(int want_ref);
@@ -58,5 +85,9 @@ void eng_kernels_avx2_fill(struct eng_kernels *k);
 void eng_kernels_mm_q8_0_fill(struct eng_kernels *k);
 void eng_kernels_mm_k_fill(struct eng_kernels *k);
 void eng_kernels_mm_f16_fill(struct eng_kernels *k);
+
+/* eng_kernels_attn_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C):
+ * swiglu, f32_to_f16, attn */
+void eng_kernels_attn_avx512_fill(struct eng_kernels *k);
 
 #endif

@@ -418,6 +418,19 @@ ref_vec_dot_fn ref_vec_dot(enum ggml_type type)
 	}
 }
 
+/* ref_swiglu - the SwiGLU gate (silu as x / (1 + e^-x), as ggml writes it) */
+void ref_swiglu(int64_t n, const float *g, const float *u, float *out)
+{
+	for (int64_t i = 0; i < n; i++)
+		out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void ref_f32_to_f16(int64_t n, const float *x, ggml_half *y)
+{
+	for (int64_t i = 0; i < n; i++)
+		y[i] = ggml_fp32_to_fp16(x[i]);
+}
+
 /* ref_axpy_f16 - y += x * w over n halves (attention's weighted sum of V rows) */
 void ref_axpy_f16(int64_t n, float w, const ggml_half *x, float *y)
 {

@@ -10,8 +10,15 @@
  * DESIGN NOTES
  *	1. eng_matmul() (engine/matmul.c) is the hot spot; its result does
  *	   not depend on the thread count or on how the batch is split.
- *	2. Attention work items are (token, head) pairs, split the same way.
- *	   Each item uses only its thread's scratch row (att, att16, q16).
+ *	2. Attention work items are (token, KV head) pairs, split the same
+ *	   way: the query heads sharing a KV head go together, so a kernel
+ *	   reads each cache row once for all of them. Each item uses only its
+ *	   thread's scratch (att, att16, q16, qf) and is one call of the
+ *	   table's attn kernel (struct eng_attn) or, where the table has none,
+ *	   attend_dots() per head; either is one fixed order of operations per
+ *	   head, so the split never changes a logit.
+ *	   SwiGLU and the F16 stores into the KV cache go through the table
+ *	   too (vectorized; the F16 stores bitwise the reference).
  *	3. RoPE angles come from engine/rope.c (ggml's recipe), one table
  *	   per token and rope configuration, computed before the layer loop.
  *	4. Numerics mimic llama.cpp where it rounds: Q and the attention
@@ -43,11 +50,6 @@ static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 		o[i] = w ? (x[i] * scale) * w[i] : x[i] * scale;
 }
 
-static float silu(float x)
-{
-	return x / (1.0f + expf(-x));
-}
-
 /* gelu_f16 - GELU-tanh through binary16 in and out (note 4) */
 static float gelu_f16(float x)
 {
@@ -70,54 +72,68 @@ struct att_job {
 	const int32_t *pos, *seq;
 };
 
-/* attend - one (token, head): softmax(q.K) . V over the visible positions */
-static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t h, int ith)
+/* attend_dots - row r of struct eng_attn by the table's vec_dot and axpy_f16 */
+static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, int r, ggml_half *q16,
+			ggml_half *p16)
 {
-	const struct eng_model *m = c->m;
-	const struct eng_hparams *hp = &m->hp;
-	uint32_t D = hp->head_dim, kvh = h / (hp->n_head / hp->n_head_kv);
-	int32_t s = j->seq ? j->seq[t] : 0, p = j->pos[t];
-	size_t base = ((size_t)j->layer * c->p.n_seq_max + (size_t)s) * c->p.n_ctx;
-	float *att = c->att + (size_t)ith * c->p.n_ctx;
-	ggml_half *p16 = c->att16 + (size_t)ith * c->p.n_ctx;
-	ggml_half *q16 = c->q16 + (size_t)ith * D;
-	const float *q = c->q + (size_t)t * m->q_dim + (size_t)h * D;
 	ref_vec_dot_fn dot16 = c->kern->vec_dot[GGML_TYPE_F16];	/* F16 . F16 */
-	float *out = c->xb + (size_t)t * m->q_dim + (size_t)h * D;
-	int32_t j0 = 0;
+	float *att = a->att, *out = a->out + (size_t)r * a->D;
 
-	if (j->L->swa && (int32_t)hp->n_swa <= p)
-		j0 = p - (int32_t)hp->n_swa + 1;	/* sees p - n_swa + 1 .. p */
-	for (uint32_t d = 0; d < D; d++)
-		q16[d] = ggml_fp32_to_fp16(q[d]);
+	c->kern->f32_to_f16(a->D, a->q + (size_t)r * a->D, q16);
 	float max = -INFINITY;
-	for (int32_t k = j0; k <= p; k++) {
-		const ggml_half *kr = c->k_cache + (base + (size_t)k) * m->kv_dim + (size_t)kvh * D;
-		float sc = dot16((int64_t)D, kr, q16) * hp->attn_scale;
-		if (hp->attn_softcap > 0.0f)
-			sc = hp->attn_softcap * tanhf(sc / hp->attn_softcap);
+	for (int32_t k = a->j0; k <= a->p; k++) {
+		float sc = dot16(a->D, a->k + (size_t)k * a->kv_stride, q16) * a->scale;
+		if (a->softcap > 0.0f)
+			sc = a->softcap * tanhf(sc / a->softcap);
 		att[k] = sc;
 		max = fmaxf(max, sc);
 	}
 	double sum = 0.0;
-	for (int32_t k = j0; k <= p; k++) {
+	for (int32_t k = a->j0; k <= a->p; k++) {
 		att[k] = expf(att[k] - max);
 		sum += att[k];
 	}
 	float inv = (float)(1.0 / sum);
-	for (int32_t k = j0; k <= p; k++)
+	for (int32_t k = a->j0; k <= a->p; k++)
 		p16[k] = ggml_fp32_to_fp16(att[k] * inv);
-	memset(out, 0, D * sizeof *out);
-	for (int32_t k = j0; k <= p; k++) {
-		const ggml_half *vr = c->v_cache + (base + (size_t)k) * m->kv_dim + (size_t)kvh * D;
-		c->kern->axpy_f16((int64_t)D, ggml_fp16_to_fp32(p16[k]), vr, out);
+	memset(out, 0, (size_t)a->D * sizeof *out);
+	for (int32_t k = a->j0; k <= a->p; k++)
+		c->kern->axpy_f16(a->D, ggml_fp16_to_fp32(p16[k]), a->v + (size_t)k * a->kv_stride, out);
+}
+
+/* attend - one (token, KV head): the G query heads that share it */
+static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t kvh, int ith)
+{
+	const struct eng_model *m = c->m;
+	const struct eng_hparams *hp = &m->hp;
+	uint32_t D = hp->head_dim, G = hp->n_head / hp->n_head_kv;
+	int32_t s = j->seq ? j->seq[t] : 0, p = j->pos[t];
+	size_t base = ((size_t)j->layer * c->p.n_seq_max + (size_t)s) * c->p.n_ctx;
+	size_t qoff = (size_t)t * m->q_dim + (size_t)kvh * G * D;
+	struct eng_attn a = {
+		.D = D, .nq = (int)G, .q = c->q + qoff,
+		.k = c->k_cache + base * m->kv_dim + (size_t)kvh * D,
+		.v = c->v_cache + base * m->kv_dim + (size_t)kvh * D,
+		.kv_stride = m->kv_dim, .j0 = 0, .p = p,
+		.scale = hp->attn_scale, .softcap = hp->attn_softcap,
+		.att = c->att + (size_t)ith * G * c->p.n_ctx, .att_stride = c->p.n_ctx,
+		.qf = c->qf + (size_t)ith * G * D, .out = c->xb + qoff,
+	};
+
+	if (j->L->swa && (int32_t)hp->n_swa <= p)
+		a.j0 = p - (int32_t)hp->n_swa + 1;	/* sees p - n_swa + 1 .. p */
+	if (c->kern->attn != NULL) {
+		c->kern->attn(&a);
+		return;
 	}
+	for (int r = 0; r < a.nq; r++)
+		attend_dots(c, &a, r, c->q16 + (size_t)ith * D, c->att16 + (size_t)ith * c->p.n_ctx);
 }
 
 static void att_worker(void *arg, int ith, int nth)
 {
 	const struct att_job *j = arg;
-	uint32_t H = j->c->m->hp.n_head;
+	uint32_t H = j->c->m->hp.n_head_kv;
 	int64_t lo, hi;
 
 	thr_split((int64_t)j->n_tok * H, ith, nth, &lo, &hi);
@@ -159,13 +175,15 @@ static void ffn(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
 		/* phi3: fused up, outputs [0, F) gate and [F, 2F) up */
 		eng_matmul(c, &L->w_up, c->xb, E, n, c->hb, 2 * F, NULL);
 		for (uint32_t t = 0; t < n; t++)
-			for (size_t i = 0; i < F; i++)
-				c->hb2[t * F + i] = silu(c->hb[t * 2 * F + i]) * c->hb[t * 2 * F + F + i];
+			c->kern->swiglu((int64_t)F, c->hb + t * 2 * F, c->hb + t * 2 * F + F, c->hb2 + t * F);
 	} else {
 		eng_matmul(c, &L->w_gate, c->xb, E, n, c->hb, F, NULL);
 		eng_matmul(c, &L->w_up, c->xb, E, n, c->hb2, F, NULL);
-		for (size_t i = 0; i < n * F; i++)
-			c->hb2[i] *= gelu ? gelu_f16(c->hb[i]) : silu(c->hb[i]);
+		if (gelu)
+			for (size_t i = 0; i < n * F; i++)
+				c->hb2[i] *= gelu_f16(c->hb[i]);
+		else
+			c->kern->swiglu((int64_t)(n * F), c->hb, c->hb2, c->hb2);
 	}
 	eng_matmul(c, &L->w_down, c->hb2, F, n, c->xb2, E, NULL);
 }
@@ -222,10 +240,8 @@ void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int3
 			/* write K and V into this sequence's cells at pos */
 			size_t cell = (((size_t)l * c->p.n_seq_max + (size_t)(seq ? seq[t] : 0)) *
 				       c->p.n_ctx + (size_t)pos[t]) * KV;
-			for (size_t i = 0; i < KV; i++) {
-				c->k_cache[cell + i] = ggml_fp32_to_fp16(k[i]);
-				c->v_cache[cell + i] = ggml_fp32_to_fp16(c->v[t * KV + i]);
-			}
+			c->kern->f32_to_f16((int64_t)KV, k, c->k_cache + cell);
+			c->kern->f32_to_f16((int64_t)KV, c->v + t * KV, c->v_cache + cell);
 		}
 		struct att_job aj = { c, L, l, n, pos, seq };
 		thr_pool_run(c->pool, att_worker, &aj);

@@ -39,6 +39,12 @@ ref_vec_dot_fn ref_vec_dot(enum ggml_type type);
  * (no fused multiply-add), so SIMD versions agree bitwise */
 void ref_axpy_f16(int64_t n, float w, const ggml_half *x, float *y);
 
+/* ref_swiglu - out[i] = silu(g[i]) * u[i] (out may be u) */
+void ref_swiglu(int64_t n, const float *g, const float *u, float *out);
+
+/* ref_f32_to_f16 - y[i] = ggml_fp32_to_fp16(x[i]) */
+void ref_f32_to_f16(int64_t n, const float *x, ggml_half *y);
+
 void ref_quantize_row_q8_0(const float *x, struct block_q8_0 *y, int64_t n);
 void ref_quantize_row_q8_1(const float *x, struct block_q8_1 *y, int64_t n);
 void ref_quantize_row_q8_K(const float *x, struct block_q8_K *y, int64_t n);

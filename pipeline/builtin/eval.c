@@ -356,9 +356,13 @@ static void report_classes(const struct tally *t)
 		printf(", %d-fold cross-validation", t->folds);
 	printf("%s)\n", t->folds < 0 ? folds[-t->folds] : "");
 	report_split(t);
-	printf("confusion (rows: gold, columns: predicted, in this order):\n");
+	printf("confusion (rows: gold, columns: predicted, numbered as the rows):\n");
+	printf("  %-24s", "");
+	for (int p = 0; p < t->n_labels; p++)
+		printf(" %3d", p + 1);
+	putchar('\n');
 	for (int g = 0; g < t->n_labels; g++) {
-		printf("  %-20s", t->labels[g]);
+		printf("  %2d %-21s", g + 1, t->labels[g]);
 		for (int p = 0; p < t->n_labels; p++)
 			printf(" %3d", t->confusion[g][p]);
 		putchar('\n');

@@ -10,6 +10,13 @@ D=$DOCKET_BIN
 M=$T_TMP/m.gguf
 "$D" mkmodel --arch llama --dims n_embd=64,n_ff=96,n_head=2,n_head_kv=1,head_dim=32,n_layer=1,n_ctx=4096,n_vocab=320 \
 	--type F32 --pure --seed 5 -o "$M" >/dev/null 2>"$T_TMP/err" || fail mkmodel "$(cat "$T_TMP/err")"
+# Test 2 needs every engine frozen before it finishes a document, but the
+# freeze comes from polling (up to a few tenths of a second on a loaded
+# machine) and a document takes ~50 ms on the model above: its engines get
+# a model ~30x slower per token (still seconds to build).
+M2=$T_TMP/m2.gguf
+"$D" mkmodel --arch llama --dims n_embd=256,n_ff=512,n_head=4,n_head_kv=1,head_dim=64,n_layer=4,n_ctx=4096,n_vocab=320 \
+	--type F32 --pure --seed 5 -o "$M2" >/dev/null 2>"$T_TMP/err" || fail mkmodel "$(cat "$T_TMP/err")"
 sp=$T_TMP/spool db=$T_TMP/db.sqlite conf=$T_TMP/docket.conf
 cat >"$conf" <<CONF
 [docket]
@@ -77,7 +84,8 @@ fi
 
 # 2. three engines die holding the same documents: stored with engine_crashed
 letters 3
-"$D" batch --config "$conf" --quiet 2>"$T_TMP/b2.err" &
+sed "s#^model = .*#model = $M2#" "$conf" >"$T_TMP/slow.conf"
+"$D" batch --config "$T_TMP/slow.conf" --quiet 2>"$T_TMP/b2.err" &
 pid=$!
 e1=$(kill_engine $pid 0)
 e2=$(kill_engine $pid "$e1")
