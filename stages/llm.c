@@ -6,18 +6,24 @@
  *	   chat template: HEAD + prefix.txt(filled) + "\n\n" + <stage>.txt(filled)
  *	   + TAIL, where HEAD and TAIL are what chat_render() puts around a
  *	   message (found by rendering "X" and "Y" and diffing). The document
- *	   sits in the shared part, so its tokens are evaluated once, on
- *	   sequence 0, and each stage forks that KV prefix (eng_kv_copy_prefix)
- *	   onto sequence 1. HEAD and TAIL are tokenized with special-token
+ *	   sits in the shared part, so its tokens are evaluated once, on the
+ *	   document's first sequence, and classify and entities fork that KV
+ *	   prefix (eng_kv_copy_prefix) onto their own sequences; summarize
+ *	   goes on on the first one. HEAD and TAIL are tokenized with special-token
  *	   parsing; the filled templates never are, so a letter that contains
  *	   "<|im_start|>" cannot forge a turn.
- *	2. Sequences: 0 = shared prefix, 1 = the stage in hand, 2..L = label
- *	   forks while classifying (n_seq_max = 1 + number of labels).
+ *	2. Sequences: each of the opts.parallel slots owns L + 2 sequences
+ *	   (L labels) from base = slot * (L + 2): base + 0 the prefix, then
+ *	   summarize; base + 1 entities; base + 2 classify and label 0;
+ *	   base + 2 + i label i. n_seq_max = parallel * (L + 2). The KV cache
+ *	   is allocated for all of them, but only the positions written are
+ *	   ever touched.
  *	3. Fitting: when prefix + the largest stage suffix + the largest
  *	   generation budget exceed n_ctx, the document is cut (at a line or
  *	   sentence end) for classify and entities; summarize maps over chunks
  *	   of that size and reduces the joined chunk summaries (repeatedly,
- *	   while they do not fit).
+ *	   while they do not fit). Each summary window generates at most
+ *	   summary_max_tokens tokens.
  *	4. Classification: score(label) = sum of the log-probabilities of the
  *	   label's tokens after the prompt (no length normalisation: this is
  *	   the probability of the whole answer); confidence = softmax over the
@@ -34,8 +40,32 @@
  *	   the model. Each item is then searched verbatim in the whole text
  *	   (first occurrence; repeats of the same type and offset are merged).
  *	6. Determinism: the engine's logits do not depend on the thread count,
- *	   ties in ordering go to the smaller id, and every choice here is a
- *	   pure function of logits, so a replay gives the same bytes.
+ *	   nor on which other sequences share a batch or how a sequence's
+ *	   tokens are split into batches; ties in ordering go to the smaller
+ *	   id, and every choice here is a pure function of one stream's own
+ *	   logits, so a decision's bytes do not depend on the documents it was
+ *	   batched with, and a replay (the same scheduler, one stage of one
+ *	   document) gives the same bytes.
+ *	7. Scheduling. A job (one document) waits for a free slot, then:
+ *	       prefix tokens --all evaluated--> three streams, one per stage:
+ *	       FEED (its prompt suffix) --last logits--> GEN (one token per
+ *	       step; classify: LABELS, one batch) --> DONE
+ *	   llm_step() builds one batch from every slot, in priority order:
+ *	   label scoring (all labels of a document in one batch), the next
+ *	   token of each generating stream, prompt suffixes, prefixes; logits
+ *	   only where a choice is made (no logits for prefixes, one per
+ *	   prompt). One eng_decode() then advances all of them: one pass over
+ *	   the weights serves every document in flight. The job ends when its
+ *	   streams are done (or at its first error, which fails that document
+ *	   only); its result is assembled in stage order.
+ *	8. Shared heads. The part of prefix.txt before {{document}} (the
+ *	   instructions and the taxonomy, which depend only on the language)
+ *	   is tokenized on its own, so its tokens are the same for every
+ *	   document of that language. The KV of the last N_FIXED such heads
+ *	   is kept on sequences of their own: a job whose prefix starts with
+ *	   one copies it (eng_kv_copy_prefix) instead of evaluating it. The
+ *	   copied cells are the very bits evaluation would write (same tokens,
+ *	   same positions), so the output bytes do not depend on the cache.
  */
 #include <errno.h>
 #include <math.h>
@@ -58,6 +88,7 @@
 #include "util/dk_path.h"
 
 enum { ST_CLASSIFY, ST_ENTITIES, ST_SUMMARIZE, ST_N };
+enum { N_FIXED = 4 };	/* fixed prompt heads kept evaluated (note 8) */
 static const char *const stage_names[ST_N] = { "classify", "entities", "summarize" };
 
 struct tmpl {
@@ -75,6 +106,7 @@ struct llm {
 	char model_sha[65];
 	struct tmpl prefix, task[ST_N];
 	struct taxonomy tax;
+	struct tok_ids *lab;	/* (tax.n_labels) each label's tokens (note 4) */
 	struct gram_node *gram;
 	char gram_sha[65];
 	char *entity_types;	/* "person, organization, address" */
@@ -82,30 +114,21 @@ struct llm {
 	uint32_t n_vocab;
 	char *pieces;		/* bytes of every token, (piece_off[n_vocab]) */
 	uint32_t *piece_off;	/* (n_vocab + 1) */
-	float *lg;		/* (n_vocab) scratch copy of a logits row */
-	uint32_t last;		/* batch entry of the last feed()'s logits */
 	struct job *jobs, **jobs_tail;	/* submitted, in order (llm_submit) */
 	size_t n_jobs;
+	/* the scheduler (note 7) */
+	struct job **slot;	/* (o.parallel) the job holding each block of sequences */
+	uint32_t seqs_per_slot;	/* n_labels + 2 (note 2) */
+	uint32_t b_cap, b_n;	/* entries the batch holds / has */
+	int32_t *b_tok, *b_pos, *b_seq;	/* (b_cap) */
+	int8_t *b_want;		/* (b_cap) */
+	/* note 8: evaluated heads of the prefix, shared by every document */
+	struct fixed_kv {
+		struct tok_ids ids;	/* the head's tokens; n == 0: empty */
+		uint64_t used;		/* clock of the last use */
+	} fix[N_FIXED];
+	uint64_t clock;
 };
-
-/* one submitted document: owned copies of the request, then its outcome */
-struct job {
-	uint64_t tag;
-	char *text;
-	size_t len;
-	char *lang;
-	struct llm_rule_span *rules;	/* (n_rules), types point into types */
-	char *types;			/* the rule types, NUL-separated */
-	size_t n_rules;
-	char *clf;
-	double clf_conf;
-	int done, rc;
-	struct dk_err err;
-	struct llm_result r;
-	struct job *next;
-};
-
-static void job_free(struct job *j);
 
 /* one stage call: what params record and replay restores */
 struct call {
@@ -122,8 +145,69 @@ struct doc {
 	const char *text;
 	size_t len;		/* bytes of text in the prompt (note 3) */
 	struct dk_buf filled;	/* prefix.txt filled */
-	uint32_t n_prefix;	/* tokens on sequence 0 */
+	uint32_t n_prefix;	/* tokens on the slot's first sequence */
 };
+
+enum phase { PH_IDLE, PH_FEED, PH_GEN, PH_LABELS, PH_DONE };
+
+/* one stage of one document, decoding on its own sequence (note 7) */
+struct stream {
+	enum phase ph;
+	int32_t seq;
+	struct tok_ids in;	/* PH_FEED: prompt tokens, in.v[fed..] still to evaluate */
+	size_t fed;
+	uint32_t pos;		/* next position of seq */
+	int32_t next;		/* PH_GEN: the token chosen, evaluated in the next batch */
+	int32_t at;		/* batch entry holding this stream's logits, or -1 */
+	GChecksum *ck;		/* the stage's prompt text(s) */
+	struct dk_buf out;	/* the output bytes */
+	struct gram_state g;	/* entities */
+	struct samp samp;	/* summarize, per window */
+	int samp_on;
+	struct tok_ids gen;	/* summarize: this window's tokens */
+	uint32_t n_gen;		/* entities: tokens chosen */
+	double t0, ms;		/* start; wall time from start to done (the stages overlap) */
+	/* summarize map-reduce (note 3): window cur[off, off + win) */
+	char *cur;
+	size_t cur_len, off, win;
+	GString *joined;	/* a map round's summaries so far; NULL: the final window */
+	int chunks;
+};
+
+/* one submitted document: owned copies of the request, then its outcome */
+struct job {
+	uint64_t tag;
+	char *text;
+	size_t len;
+	char *lang;
+	struct llm_rule_span *rules;	/* (n_rules), types point into types */
+	char *types;			/* the rule types, NUL-separated */
+	size_t n_rules;
+	char *clf;
+	double clf_conf;
+	int only;		/* replay: the one stage to run; -1: all three */
+	int slot;		/* index into l->slot, -1: none (waiting or finished) */
+	int started, forked, in_batch;
+	struct call k;
+	uint32_t room;		/* positions the stages need after the prefix */
+	struct doc d;
+	struct tok_ids pre;	/* the prefix tokens, pre.v[pre_fed..] still to evaluate */
+	size_t pre_fed;
+	size_t n_fixed;		/* note 8: tokens of pre before the document */
+	int fixed_hit;		/* they were copied from l->fix */
+	double t_start, prefix_ms;
+	struct stream s[ST_N];
+	int32_t *lab_at;	/* (n_labels) batch entry of each label's second token's logits */
+	double *lp;		/* (n_labels) label log-likelihoods */
+	size_t best;
+	double conf;
+	int done, rc;
+	struct dk_err err;
+	struct llm_result r;
+	struct job *next;
+};
+
+static void job_free(struct job *j);
 
 static double now_ms(void)
 {
@@ -302,8 +386,7 @@ static int load_pieces(struct llm *l, struct dk_err *err)
 	uint32_t n_tok = tok_n_tokens(l->v);
 
 	l->piece_off = calloc(l->n_vocab + 1, sizeof *l->piece_off);
-	l->lg = malloc(l->n_vocab * sizeof *l->lg);
-	if (l->piece_off == NULL || l->lg == NULL)
+	if (l->piece_off == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory for the token table");
 	for (uint32_t id = 0; id < l->n_vocab; id++) {
 		if (id < n_tok && tok_piece(l->v, (int32_t)id, 0, &b) != 0) {
@@ -339,8 +422,36 @@ static int open_model(struct llm *l, struct dk_err *err)
 	l->n_vocab = eng_model_hparams(l->m)->n_vocab;
 	cp.n_ctx = l->o.n_ctx;
 	cp.n_threads = l->o.n_threads;
-	cp.n_seq_max = 1 + (uint32_t)(l->tax.n_labels > 1 ? l->tax.n_labels : 1);
-	return eng_ctx_new(l->m, &cp, &l->c, err);
+	l->seqs_per_slot = (uint32_t)l->tax.n_labels + 2;
+	cp.n_seq_max = l->o.parallel * l->seqs_per_slot + N_FIXED;
+	rc = eng_ctx_new(l->m, &cp, &l->c, err);
+	if (rc != 0)
+		return rc;
+	l->b_cap = eng_ctx_params(l->c)->n_batch;
+	l->slot = calloc(l->o.parallel, sizeof *l->slot);
+	l->b_tok = calloc(l->b_cap, sizeof *l->b_tok);
+	l->b_pos = calloc(l->b_cap, sizeof *l->b_pos);
+	l->b_seq = calloc(l->b_cap, sizeof *l->b_seq);
+	l->b_want = calloc(l->b_cap, sizeof *l->b_want);
+	if (!l->slot || !l->b_tok || !l->b_pos || !l->b_seq || !l->b_want)
+		return dk_err_set(err, DK_ENOMEM, "out of memory for the scheduler");
+	return 0;
+}
+
+/* label_tokens - note 4: every label's verbalisation, tokenized once */
+static int label_tokens(struct llm *l, struct dk_err *err)
+{
+	int rc = 0;
+
+	l->lab = calloc(l->tax.n_labels, sizeof *l->lab);
+	if (l->lab == NULL)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < l->tax.n_labels; i++) {
+		rc = tok_encode(l->v, l->tax.labels[i], strlen(l->tax.labels[i]), 0, &l->lab[i], err);
+		if (rc == 0 && l->lab[i].n == 0)
+			rc = dk_err_set(err, DK_EFORMAT, "label '%s' has no tokens", l->tax.labels[i]);
+	}
+	return rc;
 }
 
 /* llm_open - see llm.h */
@@ -370,6 +481,8 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 		return dk_err_setx(err, DK_ECONFIG, "bad_summary_language", "summary_language '%s' "
 				   "is not a language code such as 'de'", opts->summary_language);
 	}
+	if (l->o.parallel == 0)
+		l->o.parallel = 1;
 	dk_buf_init(&l->head, 0);
 	dk_buf_init(&l->tail, 0);
 	l->jobs_tail = &l->jobs;
@@ -394,6 +507,8 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 		rc = framing(l, err);
 	if (rc == 0)
 		rc = load_pieces(l, err);
+	if (rc == 0)
+		rc = label_tokens(l, err);
 	if (rc != 0) {
 		llm_close(l);
 		return rc;
@@ -419,6 +534,9 @@ void llm_close(struct llm *l)
 	g_free(l->prefix.text);
 	for (int s = 0; s < ST_N; s++)
 		g_free(l->task[s].text);
+	for (size_t i = 0; l->lab && i < l->tax.n_labels; i++)
+		tok_ids_release(&l->lab[i]);
+	free(l->lab);
 	taxonomy_release(&l->tax);
 	gram_node_free(l->gram);
 	g_free(l->entity_types);
@@ -426,7 +544,13 @@ void llm_close(struct llm *l)
 	dk_buf_release(&l->tail);
 	free(l->pieces);
 	free(l->piece_off);
-	free(l->lg);
+	for (int i = 0; i < N_FIXED; i++)
+		tok_ids_release(&l->fix[i].ids);
+	free(l->slot);
+	free(l->b_tok);
+	free(l->b_pos);
+	free(l->b_seq);
+	free(l->b_want);
 	free(l);
 }
 
@@ -526,19 +650,34 @@ static int encode(const struct llm *l, const char *s, size_t n, unsigned flags,
 }
 
 /* prefix_ids - BOS, HEAD (specials parsed) and the filled prefix + "\n\n" */
+/*
+ * prefix_ids - BOS, HEAD (specials parsed) and the filled prefix + "\n\n";
+ * note 8: the part of prefix.txt before {{document}} is tokenized on its
+ * own, and *n_fixed (may be NULL) counts the tokens up to its end
+ */
 static int prefix_ids(const struct llm *l, const char *text, size_t len, const struct call *k,
-		      struct dk_buf *filled, struct tok_ids *ids, struct dk_err *err)
+		      struct dk_buf *filled, struct tok_ids *ids, size_t *n_fixed,
+		      struct dk_err *err)
 {
-	char *doc = g_strndup(text, len);
+	char *doc = g_strndup(text, len), *tax = taxonomy_block(l, k->lang);
+	const char *at = strstr(l->prefix.text, "{{document}}");
+	char *fixed = g_strndup(l->prefix.text, at ? (size_t)(at - l->prefix.text) : 0);
 	struct var vars[] = {
 		{ "language", k->lang ? k->lang : "unknown" },
+		{ "taxonomy", tax },
 		{ "document", doc },
 	};
+	size_t split;
 	int rc;
 
 	dk_buf_reset(filled);
-	rc = fill(l->prefix.text, vars, 2, filled, err);
+	rc = fill(fixed, vars, 3, filled, err);
+	split = filled->len;
+	if (rc == 0)
+		rc = fill(l->prefix.text + strlen(fixed), vars, 3, filled, err);
 	g_free(doc);
+	g_free(tax);
+	g_free(fixed);
 	if (rc == 0 && dk_buf_adds(filled, "\n\n") != 0)
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
 	if (rc == 0 && tok_add_bos(l->v) && tok_bos(l->v) >= 0 && tok_ids_push(ids, tok_bos(l->v)))
@@ -546,7 +685,11 @@ static int prefix_ids(const struct llm *l, const char *text, size_t len, const s
 	if (rc == 0)
 		rc = encode(l, l->head.buf, l->head.len, TOK_PARSE_SPECIAL, ids, err);
 	if (rc == 0)
-		rc = encode(l, filled->buf, filled->len, 0, ids, err);
+		rc = encode(l, filled->buf, split, 0, ids, err);
+	if (n_fixed)
+		*n_fixed = ids->n;
+	if (rc == 0)
+		rc = encode(l, filled->buf + split, filled->len - split, 0, ids, err);
 	return rc;
 }
 
@@ -635,7 +778,7 @@ static int fit(const struct llm *l, const char *text, size_t len, const struct c
 
 		size_t have;
 
-		rc = prefix_ids(l, text, n, k, &filled, &ids, err);
+		rc = prefix_ids(l, text, n, k, &filled, &ids, NULL, err);
 		have = ids.n;
 		tok_ids_release(&ids);
 		if (rc != 0 || have + room <= k->n_ctx || n == 0)
@@ -649,63 +792,6 @@ static int fit(const struct llm *l, const char *text, size_t len, const struct c
 
 /* ------------------------------------------------------------ decoding */
 
-/* feed - decode ids on seq from pos; the last entry's logits become readable */
-static int feed(struct llm *l, int32_t seq, uint32_t pos, const int32_t *ids, size_t n,
-		struct dk_err *err)
-{
-	int32_t p[512], s[512];
-	int rc = 0;
-
-	for (size_t o = 0; rc == 0 && o < n; o += 512) {
-		size_t m = n - o < 512 ? n - o : 512;
-		struct eng_batch b = { (uint32_t)m, ids + o, p, s, NULL };
-
-		for (size_t i = 0; i < m; i++) {
-			p[i] = (int32_t)(pos + o + i);
-			s[i] = seq;
-		}
-		rc = eng_decode(l->c, &b, err);
-		l->last = (uint32_t)m - 1;
-	}
-	return rc;
-}
-
-/* eval_prefix - note 1: the shared prefix on sequence 0 */
-static int eval_prefix(struct llm *l, const char *text, size_t len, const struct call *k,
-		       struct doc *d, struct dk_err *err)
-{
-	struct tok_ids ids = TOK_IDS_INIT;
-	int rc;
-
-	d->text = text;
-	d->len = len;
-	eng_kv_clear(l->c, -1);
-	rc = prefix_ids(l, text, len, k, &d->filled, &ids, err);
-	if (rc == 0)
-		rc = feed(l, 0, 0, ids.v, ids.n, err);
-	d->n_prefix = (uint32_t)ids.n;
-	tok_ids_release(&ids);
-	return rc;
-}
-
-/* fork_stage - sequence 1 = prefix + this stage's suffix; *pos = next position */
-static int fork_stage(struct llm *l, int st, const struct call *k, const struct doc *d,
-		      GChecksum *ck, uint32_t *pos, struct dk_err *err)
-{
-	struct tok_ids ids = TOK_IDS_INIT;
-	int rc;
-
-	eng_kv_clear(l->c, 1);
-	rc = eng_kv_copy_prefix(l->c, 0, 1, d->n_prefix, err);
-	if (rc == 0)
-		rc = suffix_ids(l, st, k, d, &ids, ck, err);
-	if (rc == 0)
-		rc = feed(l, 1, d->n_prefix, ids.v, ids.n, err);
-	*pos = d->n_prefix + (uint32_t)ids.n;
-	tok_ids_release(&ids);
-	return rc;
-}
-
 /* log_softmax_at - log p(id) under a logits row */
 static double log_softmax_at(const float *lg, uint32_t n, int32_t id)
 {
@@ -713,96 +799,6 @@ static double log_softmax_at(const float *lg, uint32_t n, int32_t id)
 }
 
 /* ------------------------------------------------------------ classify */
-
-struct label_scores {
-	double *lp;		/* (n_labels) */
-	size_t best;
-	double conf;
-};
-
-/* score_labels - note 4; sequence 1 holds prefix + suffix up to pos */
-static int score_labels(struct llm *l, uint32_t pos, struct label_scores *sc, struct dk_err *err)
-{
-	size_t L = l->tax.n_labels, n = 0;
-	struct tok_ids *lab = calloc(L, sizeof *lab);
-	int32_t tok[512], ps[512], sq[512];
-	int8_t want[512];
-	size_t *first = calloc(L, sizeof *first);
-	int rc = 0;
-
-	sc->lp = calloc(L, sizeof *sc->lp);
-	if (lab == NULL || first == NULL || sc->lp == NULL)
-		rc = dk_err_set(err, DK_ENOMEM, "out of memory scoring labels");
-	if (rc == 0)
-		memcpy(l->lg, eng_logits(l->c, l->last), l->n_vocab * sizeof *l->lg);
-	for (size_t i = 0; rc == 0 && i < L; i++) {
-		rc = encode(l, l->tax.labels[i], strlen(l->tax.labels[i]), 0, &lab[i], err);
-		if (rc == 0 && lab[i].n == 0)
-			rc = dk_err_set(err, DK_EFORMAT, "label '%s' has no tokens", l->tax.labels[i]);
-		if (rc == 0 && i > 0)
-			rc = eng_kv_copy_prefix(l->c, 1, (int32_t)(1 + i), pos, err);
-		if (rc == 0)
-			sc->lp[i] = log_softmax_at(l->lg, l->n_vocab, lab[i].v[0]);
-		first[i] = n;
-		for (size_t j = 0; rc == 0 && j + 1 < lab[i].n; j++, n++) {
-			if (n == 512) {
-				rc = dk_err_set(err, DK_ELIMIT, "label verbalisations exceed one batch");
-				break;
-			}
-			tok[n] = lab[i].v[j];
-			ps[n] = (int32_t)(pos + j);
-			sq[n] = (int32_t)(1 + i);
-			want[n] = 1;
-		}
-	}
-	if (rc == 0 && n > 0) {
-		struct eng_batch b = { (uint32_t)n, tok, ps, sq, want };
-
-		rc = eng_decode(l->c, &b, err);
-	}
-	for (size_t i = 0; rc == 0 && i < L; i++)
-		for (size_t j = 1; j < lab[i].n; j++)
-			sc->lp[i] += log_softmax_at(eng_logits(l->c, (uint32_t)(first[i] + j - 1)),
-						    l->n_vocab, lab[i].v[j]);
-	if (rc == 0) {
-		double z = 0;
-
-		sc->best = 0;
-		for (size_t i = 1; i < L; i++)
-			if (sc->lp[i] > sc->lp[sc->best])
-				sc->best = i;
-		for (size_t i = 0; i < L; i++)
-			z += exp(sc->lp[i] - sc->lp[sc->best]);
-		sc->conf = 1.0 / z;
-	}
-	for (size_t i = 0; lab && i < L; i++)
-		tok_ids_release(&lab[i]);
-	free(lab);
-	free(first);
-	return rc;
-}
-
-static int run_classify(struct llm *l, const struct call *k, const struct doc *d,
-			GChecksum *ck, struct dk_buf *out, struct label_scores *sc,
-			struct dk_err *err)
-{
-	uint32_t pos;
-	int rc = fork_stage(l, ST_CLASSIFY, k, d, ck, &pos, err);
-
-	if (rc == 0)
-		rc = score_labels(l, pos, sc, err);
-	if (rc == 0) {
-		rc |= dk_buf_adds(out, "{\"label\":");
-		rc |= dk_buf_add_json_str(out, l->tax.labels[sc->best], strlen(l->tax.labels[sc->best]));
-		rc |= dk_buf_adds(out, ",\"logprobs\":[");
-		for (size_t i = 0; i < l->tax.n_labels; i++)
-			rc |= dk_buf_addf(out, "%s%.9g", i ? "," : "", sc->lp[i]);
-		rc |= dk_buf_adds(out, "]}");
-		if (rc != 0)
-			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
-	}
-	return rc;
-}
 
 /* ------------------------------------------------------------ entities */
 
@@ -878,34 +874,6 @@ static int close_value(struct gram_state *g, struct dk_buf *out, struct dk_err *
 	return 0;
 }
 
-static int run_entities(struct llm *l, const struct call *k, const struct doc *d,
-			GChecksum *ck, struct dk_buf *out, struct dk_err *err)
-{
-	struct gram_state g;
-	uint32_t pos, n = 0;
-	int rc = fork_stage(l, ST_ENTITIES, k, d, ck, &pos, err);
-	const float *lg = rc == 0 ? eng_logits(l->c, l->last) : NULL;
-
-	gram_init(&g, l->gram);
-	while (rc == 0 && !gram_complete(&g) && n < k->entity_max_tokens && pos < k->n_ctx) {
-		int32_t id = pick(l, lg, &g);
-
-		if (id < 0)
-			break;
-		if (gram_feed(&g, l->pieces + l->piece_off[id], l->piece_off[id + 1] - l->piece_off[id]) != 0 ||
-		    dk_buf_add(out, l->pieces + l->piece_off[id], l->piece_off[id + 1] - l->piece_off[id]) != 0)
-			return dk_err_set(err, DK_ENOMEM, "out of memory");
-		n++;
-		if (gram_complete(&g))
-			break;
-		rc = feed(l, 1, pos++, &id, 1, err);
-		lg = eng_logits(l->c, l->last);
-	}
-	if (rc == 0)
-		rc = close_value(&g, out, err);
-	return rc;
-}
-
 static int add_entity(struct llm_result *r, const char *type, const char *text, size_t start,
 		      size_t end)
 {
@@ -973,108 +941,6 @@ static int locate(const char *json, const char *text, size_t len, const struct l
 }
 
 /* ------------------------------------------------------------ summarize */
-
-/* generate - greedy continuation on sequence 1 from pos, stopping at EOG */
-static int generate(struct llm *l, uint32_t pos, const struct call *k, struct dk_buf *out,
-		    struct dk_err *err)
-{
-	struct samp_params sp = { 0.0f, 0, 1.0f, 0.0f, 1.0f, 64, 0 };
-	struct samp s;
-	struct tok_ids ids = TOK_IDS_INIT;
-	const float *lg = eng_logits(l->c, l->last);
-	int rc = samp_init(&s, &sp, err);
-
-	while (rc == 0 && ids.n < k->summary_max_tokens && pos < k->n_ctx) {
-		int32_t id = samp_sample(&s, lg, l->n_vocab);
-
-		if (id < 0 || tok_ids_push(&ids, id) != 0) {
-			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
-			break;
-		}
-		if (tok_is_eog(l->v, id)) {
-			ids.n--;
-			break;
-		}
-		samp_accept(&s, id);
-		rc = feed(l, 1, pos++, &id, 1, err);
-		lg = eng_logits(l->c, l->last);
-	}
-	if (rc == 0)
-		rc = tok_decode(l->v, ids.v, ids.n, 0, out, err);
-	if (rc == 0) {
-		/* a cut multi-byte character or invalid bytes must not reach the store */
-		gchar *ok = g_utf8_make_valid(out->buf, (gssize)out->len);
-		char *t = g_strstrip(ok);
-
-		dk_buf_reset(out);
-		if (dk_buf_adds(out, t) != 0)
-			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
-		g_free(ok);
-	}
-	samp_release(&s);
-	tok_ids_release(&ids);
-	return rc;
-}
-
-/* summarize_window - one summary of text[0..len), which fits (prefix re-evaluated) */
-static int summarize_window(struct llm *l, const char *text, size_t len, const struct call *k,
-			    GChecksum *ck, struct dk_buf *out, struct dk_err *err)
-{
-	struct doc d = { NULL, 0, DK_BUF_INIT, 0 };
-	uint32_t pos;
-	int rc = eval_prefix(l, text, len, k, &d, err);
-
-	if (rc == 0)
-		rc = fork_stage(l, ST_SUMMARIZE, k, &d, ck, &pos, err);
-	if (rc == 0)
-		rc = generate(l, pos, k, out, err);
-	dk_buf_release(&d.filled);
-	return rc;
-}
-
-/* run_summarize - note 3: map-reduce while the text does not fit */
-static int run_summarize(struct llm *l, const struct call *k, const struct doc *d,
-			 const char *text, size_t len, uint32_t room, GChecksum *ck,
-			 struct dk_buf *out, int *chunks, struct dk_err *err)
-{
-	char *cur = g_strndup(text, len);
-	size_t cur_len = len, n;
-	int rc = 0;
-
-	*chunks = 0;
-	if (d->len == len) {
-		uint32_t pos;
-
-		g_free(cur);
-		rc = fork_stage(l, ST_SUMMARIZE, k, d, ck, &pos, err);
-		return rc ? rc : generate(l, pos, k, out, err);
-	}
-	while (rc == 0 && (rc = fit(l, cur, cur_len, k, room, &n, err)) == 0 && n < cur_len) {
-		GString *joined = g_string_new(NULL);
-
-		for (size_t o = 0; rc == 0 && o < cur_len;) {
-			struct dk_buf part = DK_BUF_INIT;
-
-			rc = fit(l, cur + o, cur_len - o, k, room, &n, err);
-			if (rc == 0 && n == 0)
-				rc = dk_err_set(err, DK_ELIMIT, "a sentence does not fit the context");
-			if (rc == 0)
-				rc = summarize_window(l, cur + o, n, k, ck, &part, err);
-			if (rc == 0)
-				g_string_append_printf(joined, "%s%s", joined->len ? "\n" : "", part.buf);
-			dk_buf_release(&part);
-			o += n;
-			++*chunks;
-		}
-		g_free(cur);
-		cur_len = joined->len;
-		cur = g_string_free(joined, FALSE);
-	}
-	if (rc == 0)
-		rc = summarize_window(l, cur, cur_len, k, ck, out, err);
-	g_free(cur);
-	return rc;
-}
 
 /* unfaithful - is w a checkable word (digit, or capital not opening a sentence) absent from text? */
 static int unfaithful(const char *w, size_t n, int sentence_start, const char *text, size_t len)
@@ -1150,13 +1016,13 @@ static char *params_json(const struct llm *l, int st, const struct call *k, size
 }
 
 static void finish(const struct llm *l, int st, const struct call *k, const char *text,
-		   size_t len, size_t doc_bytes, int chunks, double t0, GChecksum *ck,
+		   size_t len, size_t doc_bytes, int chunks, double ms, GChecksum *ck,
 		   struct dk_buf *out, struct llm_decision *dec)
 {
 	g_strlcpy(dec->stage, stage_names[st], sizeof dec->stage);
 	g_strlcpy(dec->prompt_sha256, g_checksum_get_string(ck), sizeof dec->prompt_sha256);
 	sha_hex(text, len, dec->input_sha256);
-	dec->ms = now_ms() - t0;
+	dec->ms = ms;
 	dec->params = params_json(l, st, k, doc_bytes, chunks, dec->ms);
 	dec->output = dk_buf_detach(out, NULL);
 }
@@ -1191,71 +1057,588 @@ static void call_defaults(const struct llm *l, const char *lang, struct call *k)
 	k->max_words = l->o.summary_max_words;
 }
 
-/* run_doc - the three stages of one document */
-static int run_doc(struct llm *l, const char *text, size_t len, const char *lang,
-	    const struct llm_rule_span *rules, size_t n_rules,
-	    const char *clf_label, double clf_conf,
-	    struct llm_result *r, struct dk_err *err)
+/* ------------------------------------------------------------ scheduler */
+
+enum { SQ_SUM, SQ_ENT, SQ_CLS };	/* a slot's sequences (note 2) */
+
+static int32_t slot_seq(const struct llm *l, const struct job *j, uint32_t k)
 {
-	struct call k;
-	struct doc d = { NULL, 0, DK_BUF_INIT, 0 };
-	struct label_scores sc = { NULL, 0, 0 };
-	uint32_t room = 0;
+	return (int32_t)((uint32_t)j->slot * l->seqs_per_slot + k);
+}
+
+static void stream_release(struct stream *s)
+{
+	tok_ids_release(&s->in);
+	tok_ids_release(&s->gen);
+	if (s->ck)
+		g_checksum_free(s->ck);
+	dk_buf_release(&s->out);
+	if (s->samp_on)
+		samp_release(&s->samp);
+	g_free(s->cur);
+	if (s->joined)
+		g_string_free(s->joined, TRUE);
+	memset(s, 0, sizeof *s);
+}
+
+/* job_end - the job leaves its slot, finished (rc 0) or failed (err set) */
+static void job_end(struct llm *l, struct job *j, int rc)
+{
+	if (j->slot >= 0)
+		l->slot[j->slot] = NULL;
+	j->slot = -1;
+	j->rc = rc;
+	j->done = 1;
+	if (rc != 0)
+		llm_result_release(&j->r);
+}
+
+/* fixed_seq - the sequence holding l->fix[i] (after every slot's) */
+static int32_t fixed_seq(const struct llm *l, int i)
+{
+	return (int32_t)(l->o.parallel * l->seqs_per_slot) + i;
+}
+
+/* fixed_find - note 8: the entry holding the first n tokens of ids, or -1 */
+static int fixed_find(const struct llm *l, const struct tok_ids *ids, size_t n)
+{
+	for (int i = 0; i < N_FIXED; i++)
+		if (n > 0 && l->fix[i].ids.n == n && memcmp(l->fix[i].ids.v, ids->v, n * sizeof *ids->v) == 0)
+			return i;
+	return -1;
+}
+
+/* fixed_use - note 8: start the job's prefix from an evaluated head */
+static int fixed_use(struct llm *l, struct job *j, struct dk_err *err)
+{
+	int i = fixed_find(l, &j->pre, j->n_fixed);
+	int rc;
+
+	if (i < 0)
+		return 0;
+	rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), slot_seq(l, j, SQ_SUM), (uint32_t)j->n_fixed, err);
+	if (rc == 0) {
+		j->pre_fed = j->n_fixed;
+		j->fixed_hit = 1;
+		l->fix[i].used = ++l->clock;
+	}
+	return rc;
+}
+
+/* fixed_keep - note 8: a head evaluated for a job becomes shared (least recently used goes) */
+static int fixed_keep(struct llm *l, struct job *j, struct dk_err *err)
+{
+	int v = 0, rc;
+
+	if (j->fixed_hit || j->n_fixed == 0 || fixed_find(l, &j->pre, j->n_fixed) >= 0)
+		return 0;
+	for (int i = 1; i < N_FIXED; i++)
+		if (l->fix[i].used < l->fix[v].used)
+			v = i;
+	l->fix[v].ids.n = 0;
+	rc = eng_kv_copy_prefix(l->c, slot_seq(l, j, SQ_SUM), fixed_seq(l, v), (uint32_t)j->n_fixed, err);
+	for (size_t t = 0; rc == 0 && t < j->n_fixed; t++)
+		if (tok_ids_push(&l->fix[v].ids, j->pre.v[t]) != 0)
+			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (rc != 0)
+		l->fix[v].ids.n = 0;
+	l->fix[v].used = ++l->clock;
+	return rc;
+}
+
+/* job_start - note 3: cut the text to fit, tokenize the shared prefix */
+static int job_start(struct llm *l, struct job *j, struct dk_err *err)
+{
 	size_t n = 0;
-	int rc, chunks = 0;
+	int rc;
 
-	memset(r, 0, sizeof *r);
-	call_defaults(l, lang, &k);
-	rc = reserve(l, &k, &room, err);
+	j->started = 1;
+	j->t_start = now_ms();
+	for (uint32_t k = 0; k < l->seqs_per_slot; k++)
+		eng_kv_clear(l->c, slot_seq(l, j, k));
+	rc = reserve(l, &j->k, &j->room, err);
 	if (rc == 0)
-		rc = fit(l, text, len, &k, room, &n, err);
-	r->prefix_ms = now_ms();
+		rc = fit(l, j->text, j->len, &j->k, j->room, &n, err);
+	j->d.text = j->text;
+	j->d.len = n;
 	if (rc == 0)
-		rc = eval_prefix(l, text, n, &k, &d, err);
-	r->prefix_ms = now_ms() - r->prefix_ms;
-	for (int st = 0; rc == 0 && st < ST_N; st++) {
-		GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
-		struct dk_buf out = DK_BUF_INIT;
-		double t0 = now_ms();
+		rc = prefix_ids(l, j->text, n, &j->k, &j->d.filled, &j->pre, &j->n_fixed, err);
+	j->d.n_prefix = (uint32_t)j->pre.n;
+	if (rc == 0)
+		rc = fixed_use(l, j, err);
+	j->lab_at = calloc(l->tax.n_labels, sizeof *j->lab_at);
+	j->lp = calloc(l->tax.n_labels, sizeof *j->lp);
+	if (rc == 0 && (j->lab_at == NULL || j->lp == NULL))
+		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	return rc;
+}
 
-		if (st == ST_CLASSIFY)
-			rc = run_classify(l, &k, &d, ck, &out, &sc, err);
-		else if (st == ST_ENTITIES)
-			rc = run_entities(l, &k, &d, ck, &out, err);
-		else
-			rc = run_summarize(l, &k, &d, text, len, room, ck, &out, &chunks, err);
-		if (rc == 0)
-			finish(l, st, &k, text, len, n, chunks, t0, ck, &out, &r->dec[r->n_dec++]);
-		dk_buf_release(&out);
-		g_checksum_free(ck);
+/* window_start - note 3: the next summarize window, prompt from position 0 */
+static int window_start(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
+{
+	struct doc wd = { NULL, 0, DK_BUF_INIT, 0 };
+	struct samp_params sp = { 0.0f, 0, 1.0f, 0.0f, 1.0f, 64, 0 };
+	size_t n = s->cur_len - s->off;
+	int rc = 0;
+
+	if (s->joined != NULL)
+		rc = fit(l, s->cur + s->off, s->cur_len - s->off, &j->k, j->room, &n, err);
+	/* the final window is the whole of cur, even empty; a map window must hold something */
+	if (rc == 0 && n == 0 && s->joined != NULL)
+		rc = dk_err_set(err, DK_ELIMIT, "a sentence does not fit the context");
+	s->win = n;
+	s->in.n = 0;
+	s->gen.n = 0;
+	s->fed = 0;
+	s->pos = 0;
+	wd.text = s->cur + s->off;
+	wd.len = n;
+	if (rc == 0)
+		rc = prefix_ids(l, wd.text, n, &j->k, &wd.filled, &s->in, NULL, err);
+	if (rc == 0)
+		rc = suffix_ids(l, ST_SUMMARIZE, &j->k, &wd, &s->in, s->ck, err);
+	dk_buf_release(&wd.filled);
+	if (s->samp_on)
+		samp_release(&s->samp);
+	s->samp_on = rc == 0 && samp_init(&s->samp, &sp, err) == 0;
+	if (rc == 0 && !s->samp_on)
+		rc = DK_ENOMEM;
+	eng_kv_clear(l->c, s->seq);
+	s->ph = PH_FEED;
+	return rc;
+}
+
+/*
+ * stream_start - a stage forks the prefix (note 1). Summarize keeps the
+ * prefix's own sequence; a document that does not fit maps over windows,
+ * the first of which is exactly the prefix already evaluated.
+ */
+static int stream_start(struct llm *l, struct job *j, int st, struct dk_err *err)
+{
+	static const uint32_t seq_of[ST_N] = { SQ_CLS, SQ_ENT, SQ_SUM };
+	struct samp_params sp = { 0.0f, 0, 1.0f, 0.0f, 1.0f, 64, 0 };
+	struct stream *s = &j->s[st];
+	int rc = 0;
+
+	s->t0 = now_ms();
+	s->ck = g_checksum_new(G_CHECKSUM_SHA256);
+	s->seq = slot_seq(l, j, seq_of[st]);
+	s->at = -1;
+	s->pos = j->d.n_prefix;
+	s->ph = PH_FEED;
+	dk_buf_init(&s->out, 0);
+	if (st == ST_SUMMARIZE && j->d.len < j->len) {
+		s->cur = g_strndup(j->text, j->len);
+		s->cur_len = j->len;
+		s->joined = g_string_new(NULL);
+		s->win = j->d.len;
 	}
-	if (rc == 0) {
-		r->label = g_strdup(l->tax.labels[sc.best]);
-		r->confidence = sc.conf;
-		r->needs_review = sc.conf < l->o.review_threshold;
-		combine(l, clf_label, clf_conf, r);
-		rc = locate(r->dec[ST_ENTITIES].output, text, len, rules, n_rules, r, err);
+	if (st != ST_SUMMARIZE)
+		rc = eng_kv_copy_prefix(l->c, slot_seq(l, j, SQ_SUM), s->seq, j->d.n_prefix, err);
+	if (st == ST_ENTITIES)
+		gram_init(&s->g, l->gram);
+	if (rc == 0 && st == ST_SUMMARIZE) {
+		rc = samp_init(&s->samp, &sp, err);
+		s->samp_on = rc == 0;
 	}
+	if (rc == 0)
+		rc = suffix_ids(l, st, &j->k, &j->d, &s->in, s->ck, err);
+	return rc;
+}
+
+/* prefix_done - every stage of the job starts from the evaluated prefix */
+static int prefix_done(struct llm *l, struct job *j, struct dk_err *err)
+{
+	int rc = 0;
+
+	j->prefix_ms = now_ms() - j->t_start;
+	rc = fixed_keep(l, j, err);
+	/* classify and entities copy the prefix before summarize appends to it */
+	for (int st = 0; rc == 0 && st < ST_N; st++)
+		if (j->only < 0 || j->only == st)
+			rc = stream_start(l, j, st, err);
+	return rc;
+}
+
+/* ---- batch assembly */
+
+static int add(struct llm *l, struct job *j, int32_t tok, int32_t pos, int32_t seq, int want)
+{
+	uint32_t i = l->b_n++;
+
+	l->b_tok[i] = tok;
+	l->b_pos[i] = pos;
+	l->b_seq[i] = seq;
+	l->b_want[i] = (int8_t)want;
+	j->in_batch = 1;
+	return (int32_t)i;
+}
+
+/* label_entries - note 4: all labels' tokens but the last, one batch, fork i on its own sequence */
+static uint32_t label_entries(const struct llm *l)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < l->tax.n_labels; i++)
+		n += (uint32_t)l->lab[i].n - 1;
+	return n;
+}
+
+static void add_labels(struct llm *l, struct job *j, struct stream *s)
+{
+	for (size_t i = 0; i < l->tax.n_labels; i++) {
+		int32_t seq = i == 0 ? s->seq : slot_seq(l, j, SQ_CLS + (uint32_t)i);
+
+		j->lab_at[i] = (int32_t)l->b_n;
+		for (size_t t = 0; t + 1 < l->lab[i].n; t++)
+			add(l, j, l->lab[i].v[t], (int32_t)(s->pos + t), seq, 1);
+	}
+	s->at = 0;
+}
+
+/* add_prompt - as much of the prompt tokens as the batch holds; logits at the very end only */
+static void add_prompt(struct llm *l, struct job *j, struct stream *s)
+{
+	size_t m = s->in.n - s->fed;
+
+	if (m > l->b_cap - l->b_n)
+		m = l->b_cap - l->b_n;
+	for (size_t t = 0; t < m; t++, s->fed++) {
+		int last = s->fed + 1 == s->in.n;
+		int32_t i = add(l, j, s->in.v[s->fed], (int32_t)s->pos++, s->seq, last);
+
+		if (last)
+			s->at = i;
+	}
+}
+
+/*
+ * build_batch - note 7: label scoring first (it must fit one batch), then
+ * one token of every generating stream, then prompts, then prefixes,
+ * while the batch has room
+ */
+static void build_batch(struct llm *l)
+{
+	l->b_n = 0;
+	for (uint32_t k = 0; k < l->o.parallel; k++) {
+		struct stream *s = l->slot[k] ? &l->slot[k]->s[ST_CLASSIFY] : NULL;
+
+		if (s && s->ph == PH_LABELS && s->at < 0 && label_entries(l) <= l->b_cap - l->b_n)
+			add_labels(l, l->slot[k], s);
+	}
+	for (uint32_t k = 0; k < l->o.parallel; k++)
+		for (int st = 0; l->slot[k] && st < ST_N; st++) {
+			struct stream *s = &l->slot[k]->s[st];
+
+			if (s->ph == PH_GEN && l->b_n < l->b_cap)
+				s->at = add(l, l->slot[k], s->next, (int32_t)s->pos++, s->seq, 1);
+		}
+	for (uint32_t k = 0; k < l->o.parallel; k++)
+		for (int st = 0; l->slot[k] && st < ST_N; st++)
+			if (l->slot[k]->s[st].ph == PH_FEED && l->b_n < l->b_cap)
+				add_prompt(l, l->slot[k], &l->slot[k]->s[st]);
+	for (uint32_t k = 0; k < l->o.parallel; k++) {
+		struct job *j = l->slot[k];
+
+		while (j && j->pre_fed < j->pre.n && l->b_n < l->b_cap) {
+			add(l, j, j->pre.v[j->pre_fed], (int32_t)j->pre_fed, slot_seq(l, j, SQ_SUM), 0);
+			j->pre_fed++;
+		}
+	}
+}
+
+/* ---- what the logits decide */
+
+static void finish_stream(struct stream *s)
+{
+	s->ms = now_ms() - s->t0;
+	s->ph = PH_DONE;
+	s->at = -1;
+}
+
+/* labels_end - note 4: the rest of each label's tokens; softmax; output bytes */
+static int labels_end(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
+{
+	size_t L = l->tax.n_labels;
+	double z = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < L; i++)
+		for (size_t t = 1; t < l->lab[i].n; t++)
+			j->lp[i] += log_softmax_at(eng_logits(l->c, (uint32_t)(j->lab_at[i] + (int32_t)t - 1)),
+						   l->n_vocab, l->lab[i].v[t]);
+	j->best = 0;
+	for (size_t i = 1; i < L; i++)
+		if (j->lp[i] > j->lp[j->best])
+			j->best = i;
+	for (size_t i = 0; i < L; i++)
+		z += exp(j->lp[i] - j->lp[j->best]);
+	j->conf = 1.0 / z;
+	rc |= dk_buf_adds(&s->out, "{\"label\":");
+	rc |= dk_buf_add_json_str(&s->out, l->tax.labels[j->best], strlen(l->tax.labels[j->best]));
+	rc |= dk_buf_adds(&s->out, ",\"logprobs\":[");
+	for (size_t i = 0; i < L; i++)
+		rc |= dk_buf_addf(&s->out, "%s%.9g", i ? "," : "", j->lp[i]);
+	rc |= dk_buf_adds(&s->out, "]}");
+	finish_stream(s);
+	return rc ? dk_err_set(err, DK_ENOMEM, "out of memory") : 0;
+}
+
+/* labels_first - note 4: first tokens from the prompt's logits; fork the prompt per label */
+static int labels_first(struct llm *l, struct job *j, struct stream *s, const float *lg,
+			struct dk_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < l->tax.n_labels; i++)
+		j->lp[i] = log_softmax_at(lg, l->n_vocab, l->lab[i].v[0]);
+	if (label_entries(l) > l->b_cap)
+		return dk_err_set(err, DK_ELIMIT, "label verbalisations exceed one batch");
+	for (size_t i = 1; rc == 0 && i < l->tax.n_labels; i++)
+		if (l->lab[i].n > 1)
+			rc = eng_kv_copy_prefix(l->c, s->seq, slot_seq(l, j, SQ_CLS + (uint32_t)i),
+						s->pos, err);
+	s->ph = PH_LABELS;
+	s->at = -1;
+	if (rc == 0 && label_entries(l) == 0)
+		rc = labels_end(l, j, s, err);
+	return rc;
+}
+
+/* entities_next - note 5: one grammar-constrained greedy choice */
+static int entities_next(struct llm *l, struct job *j, struct stream *s, const float *lg,
+			 struct dk_err *err)
+{
+	int32_t id = -1;
+
+	if (!gram_complete(&s->g) && s->n_gen < j->k.entity_max_tokens && s->pos < j->k.n_ctx)
+		id = pick(l, lg, &s->g);
+	if (id >= 0) {
+		const char *b = l->pieces + l->piece_off[id];
+		uint32_t n = l->piece_off[id + 1] - l->piece_off[id];
+
+		if (gram_feed(&s->g, b, n) != 0 || dk_buf_add(&s->out, b, n) != 0)
+			return dk_err_set(err, DK_ENOMEM, "out of memory");
+		s->n_gen++;
+		if (!gram_complete(&s->g)) {
+			s->next = id;
+			s->ph = PH_GEN;
+			return 0;
+		}
+	}
+	finish_stream(s);
+	return close_value(&s->g, &s->out, err);
+}
+
+/* window_text - the window's tokens as valid, trimmed UTF-8 */
+static int window_text(struct llm *l, struct stream *s, struct dk_buf *out, struct dk_err *err)
+{
+	int rc = tok_decode(l->v, s->gen.v, s->gen.n, 0, out, err);
+
 	if (rc == 0) {
-		g_strlcpy(r->summary_language, k.summary_lang ? k.summary_lang : "",
+		/* a cut multi-byte character or invalid bytes must not reach the store */
+		gchar *ok = g_utf8_make_valid(out->buf, (gssize)out->len);
+		char *t = g_strstrip(ok);
+
+		dk_buf_reset(out);
+		if (dk_buf_adds(out, t) != 0)
+			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+		g_free(ok);
+	}
+	return rc;
+}
+
+/* window_done - note 3: the map round goes on, the next round begins, or this was the summary */
+static int window_done(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
+{
+	struct dk_buf part = DK_BUF_INIT;
+	size_t n;
+	int rc;
+
+	if (s->joined == NULL) {
+		finish_stream(s);
+		return window_text(l, s, &s->out, err);
+	}
+	rc = window_text(l, s, &part, err);
+	if (rc == 0)
+		g_string_append_printf(s->joined, "%s%s", s->joined->len ? "\n" : "", part.buf);
+	dk_buf_release(&part);
+	s->off += s->win;
+	s->chunks++;
+	if (rc == 0 && s->off >= s->cur_len) {
+		g_free(s->cur);
+		s->cur_len = s->joined->len;
+		s->cur = g_string_free(s->joined, FALSE);
+		s->joined = NULL;
+		s->off = 0;
+		rc = fit(l, s->cur, s->cur_len, &j->k, j->room, &n, err);
+		if (rc == 0 && n < s->cur_len)
+			s->joined = g_string_new(NULL);
+	}
+	return rc ? rc : window_start(l, j, s, err);
+}
+
+/* summary_next - one greedy token of the window in hand */
+static int summary_next(struct llm *l, struct job *j, struct stream *s, const float *lg,
+			struct dk_err *err)
+{
+	int32_t id;
+
+	if (s->gen.n >= j->k.summary_max_tokens || s->pos >= j->k.n_ctx)
+		return window_done(l, j, s, err);
+	id = samp_sample(&s->samp, lg, l->n_vocab);
+	if (id < 0)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	if (tok_is_eog(l->v, id))
+		return window_done(l, j, s, err);
+	if (tok_ids_push(&s->gen, id) != 0)
+		return dk_err_set(err, DK_ENOMEM, "out of memory");
+	samp_accept(&s->samp, id);
+	s->next = id;
+	s->ph = PH_GEN;
+	return 0;
+}
+
+static int stream_logits(struct llm *l, struct job *j, int st, struct dk_err *err)
+{
+	struct stream *s = &j->s[st];
+	const float *lg;
+
+	if (s->ph == PH_IDLE || s->ph == PH_DONE || s->at < 0)
+		return 0;
+	if (s->ph == PH_LABELS)
+		return labels_end(l, j, s, err);
+	lg = eng_logits(l->c, (uint32_t)s->at);
+	s->at = -1;
+	if (st == ST_CLASSIFY)
+		return labels_first(l, j, s, lg, err);
+	if (st == ST_ENTITIES)
+		return entities_next(l, j, s, lg, err);
+	return summary_next(l, j, s, lg, err);
+}
+
+/* job_result - note 6 of llm.h's result: decisions in stage order, then label, entities, summary */
+static int job_result(struct llm *l, struct job *j, struct dk_err *err)
+{
+	struct llm_result *r = &j->r;
+	char *p;
+	int rc = 0;
+
+	for (int st = 0; st < ST_N; st++)
+		finish(l, st, &j->k, j->text, j->len, j->d.len, st == ST_SUMMARIZE ? j->s[st].chunks : 0,
+		       j->s[st].ms, j->s[st].ck, &j->s[st].out, &r->dec[st]);
+	r->n_dec = ST_N;
+	r->prefix_ms = j->prefix_ms;
+	r->label = g_strdup(l->tax.labels[j->best]);
+	r->confidence = j->conf;
+	r->needs_review = j->conf < l->o.review_threshold;
+	combine(l, j->clf, j->clf_conf, r);
+	rc = locate(r->dec[ST_ENTITIES].output, j->text, j->len, j->rules, j->n_rules, r, err);
+	if (rc == 0) {
+		g_strlcpy(r->summary_language, j->k.summary_lang ? j->k.summary_lang : "",
 			  sizeof r->summary_language);
 		r->summary = g_strdup(r->dec[ST_SUMMARIZE].output);
-		if (llm_faithfulness(r->summary, text, len, &r->summary_flags) != 0)
+		if (llm_faithfulness(r->summary, j->text, j->len, &r->summary_flags) != 0)
 			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
 	}
 	if (rc == 0) {
 		/* kept with the decision (audited); replay ignores it, as it does "ms" */
-		char *p = r->dec[ST_SUMMARIZE].params;
-
+		p = r->dec[ST_SUMMARIZE].params;
 		p[strlen(p) - 1] = 0;
 		r->dec[ST_SUMMARIZE].params = g_strdup_printf("%s,\"unfaithful\":%s}", p, r->summary_flags);
 		g_free(p);
 	}
-	free(sc.lp);
-	dk_buf_release(&d.filled);
-	if (rc != 0)
-		llm_result_release(r);
 	return rc;
+}
+
+/* job_progress - after a decode: consume the job's logits; finish it when its stages are done */
+static int job_progress(struct llm *l, struct job *j, struct dk_err *err)
+{
+	int rc = 0, open = 0;
+
+	for (int st = 0; rc == 0 && st < ST_N; st++)
+		rc = stream_logits(l, j, st, err);
+	if (rc == 0 && !j->forked && j->pre_fed == j->pre.n) {
+		j->forked = 1;
+		rc = prefix_done(l, j, err);
+	}
+	for (int st = 0; st < ST_N; st++)
+		open |= j->s[st].ph != PH_IDLE && j->s[st].ph != PH_DONE;
+	if (rc == 0 && !open && j->forked) {
+		if (j->only < 0)
+			rc = job_result(l, j, err);
+		if (rc == 0)
+			job_end(l, j, 0);
+	}
+	return rc;
+}
+
+/* admit - note 7: waiting jobs take free slots, in submission order */
+static void admit(struct llm *l)
+{
+	struct job *j = l->jobs;
+	int rc;
+
+	for (uint32_t k = 0; k < l->o.parallel; k++) {
+		if (l->slot[k] != NULL)
+			continue;
+		while (j && (j->started || j->done))
+			j = j->next;
+		if (j == NULL)
+			return;
+		l->slot[k] = j;
+		j->slot = (int)k;
+		rc = job_start(l, j, &j->err);
+		if (rc == 0 && j->pre.n == 0)
+			rc = job_progress(l, j, &j->err);
+		if (rc != 0)
+			job_end(l, j, rc);
+	}
+}
+
+/* llm_step - see llm.h and note 7 */
+int llm_step(struct llm *l, struct dk_err *err)
+{
+	struct eng_batch b;
+	struct dk_err e = DK_ERR_INIT;
+	int rc, jrc;
+
+	admit(l);
+	build_batch(l);
+	if (l->b_n == 0)
+		return 0;
+	b = (struct eng_batch){ l->b_n, l->b_tok, l->b_pos, l->b_seq, l->b_want };
+	rc = eng_decode(l->c, &b, &e);
+	for (uint32_t k = 0; k < l->o.parallel; k++) {
+		struct job *j = l->slot[k];
+
+		if (j == NULL || !j->in_batch)
+			continue;
+		j->in_batch = 0;
+		if (rc != 0) {
+			j->err = e;
+			job_end(l, j, rc);
+		} else if ((jrc = job_progress(l, j, &j->err)) != 0) {
+			job_end(l, j, jrc);
+		}
+	}
+	(void)err;
+	return 0;
+}
+
+/* llm_run - see llm.h */
+int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
+	    const struct llm_rule_span *rules, size_t n_rules,
+	    const char *clf_label, double clf_conf,
+	    struct llm_result *r, struct dk_err *err)
+{
+	struct llm_doc d = { text, len, lang, rules, n_rules, clf_label, clf_conf };
+	uint64_t tag = 0;
+	int rc = llm_submit(l, 0, &d, err), doc_rc = 0;
+
+	while (rc == 0 && llm_take(l, &tag, &doc_rc, r, err) == 0)
+		rc = llm_step(l, err);
+	return rc ? rc : doc_rc;
 }
 
 /* llm_result_release - see llm.h */
@@ -1280,6 +1663,12 @@ void llm_result_release(struct llm_result *r)
 
 static void job_free(struct job *j)
 {
+	for (int st = 0; st < ST_N; st++)
+		stream_release(&j->s[st]);
+	tok_ids_release(&j->pre);
+	dk_buf_release(&j->d.filled);
+	free(j->lab_at);
+	free(j->lp);
 	g_free(j->text);
 	g_free(j->lang);
 	free(j->rules);
@@ -1320,6 +1709,9 @@ int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_e
 	if (j == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory queueing a document");
 	j->tag = tag;
+	j->slot = -1;
+	j->only = -1;
+	dk_buf_init(&j->d.filled, 0);
 	j->text = g_strndup(d->text, d->len);
 	j->len = d->len;
 	j->lang = d->lang ? g_strdup(d->lang) : NULL;
@@ -1329,41 +1721,11 @@ int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_e
 		job_free(j);
 		return dk_err_set(err, DK_ENOMEM, "out of memory queueing a document");
 	}
+	call_defaults(l, j->lang, &j->k);
 	*l->jobs_tail = j;
 	l->jobs_tail = &j->next;
 	l->n_jobs++;
 	return 0;
-}
-
-/* llm_step - see llm.h */
-int llm_step(struct llm *l, struct dk_err *err)
-{
-	struct job *j = l->jobs;
-
-	(void)err;
-	while (j && j->done)
-		j = j->next;
-	if (j == NULL)
-		return 0;
-	j->rc = run_doc(l, j->text, j->len, j->lang, j->rules, j->n_rules, j->clf, j->clf_conf,
-			&j->r, &j->err);
-	j->done = 1;
-	return 0;
-}
-
-/* llm_run - see llm.h */
-int llm_run(struct llm *l, const char *text, size_t len, const char *lang,
-	    const struct llm_rule_span *rules, size_t n_rules,
-	    const char *clf_label, double clf_conf,
-	    struct llm_result *r, struct dk_err *err)
-{
-	struct llm_doc d = { text, len, lang, rules, n_rules, clf_label, clf_conf };
-	uint64_t tag = 0;
-	int rc = llm_submit(l, 0, &d, err), doc_rc = 0;
-
-	while (rc == 0 && llm_take(l, &tag, &doc_rc, r, err) == 0)
-		rc = llm_step(l, err);
-	return rc ? rc : doc_rc;
 }
 
 size_t llm_pending(const struct llm *l)
@@ -1439,19 +1801,52 @@ static int replay_call(const struct llm *l, int st, JsonObject *o, struct call *
 	return 0;
 }
 
-/* llm_replay - see llm.h */
+/* replay_job - the one stage of a decision as a job of its own (note 7) */
+static struct job *replay_job(struct llm *l, int st, JsonObject *o, const char *text, size_t len,
+			      struct dk_err *err)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (j == NULL) {
+		dk_err_set(err, DK_ENOMEM, "out of memory");
+		return NULL;
+	}
+	j->slot = -1;
+	j->only = st;
+	dk_buf_init(&j->d.filled, 0);
+	j->text = g_strndup(text, len);
+	j->len = len;
+	if (replay_call(l, st, o, &j->k, err) != 0) {
+		job_free(j);
+		return NULL;
+	}
+	/* params' strings live in the parsed JSON: the job keeps its own copy */
+	j->lang = j->k.lang ? g_strdup(j->k.lang) : NULL;
+	j->k.lang = j->lang;
+	return j;
+}
+
+/* unlink_job - take j out of the submitted list (it may not be finished) */
+static void unlink_job(struct llm *l, struct job *j)
+{
+	for (struct job **p = &l->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			if (l->jobs_tail == &j->next)
+				l->jobs_tail = p;
+			l->n_jobs--;
+			return;
+		}
+}
+
+/* llm_replay - see llm.h: the same scheduler as llm_run(), one stage only */
 int llm_replay(struct llm *l, const char *stage, const char *params, const char *text,
 	       size_t len, struct dk_buf *out, char prompt_sha256[65], struct dk_err *err)
 {
 	JsonParser *p = json_parser_new();
 	GError *ge = NULL;
-	struct call k;
-	struct doc d = { NULL, 0, DK_BUF_INIT, 0 };
-	struct label_scores sc = { NULL, 0, 0 };
-	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
-	uint32_t room = 0;
-	size_t n = 0;
-	int st, rc = 0, chunks;
+	struct job *j = NULL;
+	int st, rc = 0;
 
 	for (st = 0; st < ST_N && strcmp(stage, stage_names[st]) != 0; st++)
 		;
@@ -1460,27 +1855,27 @@ int llm_replay(struct llm *l, const char *stage, const char *params, const char 
 	else if (!json_parser_load_from_data(p, params, -1, &ge) ||
 		 !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
 		rc = dk_err_set(err, DK_EINVAL, "params are not a JSON object");
-	if (rc == 0)
-		rc = replay_call(l, st, json_node_get_object(json_parser_get_root(p)), &k, err);
-	if (rc == 0)
-		rc = reserve(l, &k, &room, err);
-	if (rc == 0)
-		rc = fit(l, text, len, &k, room, &n, err);
-	if (rc == 0)
-		rc = eval_prefix(l, text, n, &k, &d, err);
-	if (rc == 0 && st == ST_CLASSIFY)
-		rc = run_classify(l, &k, &d, ck, out, &sc, err);
-	else if (rc == 0 && st == ST_ENTITIES)
-		rc = run_entities(l, &k, &d, ck, out, err);
-	else if (rc == 0)
-		rc = run_summarize(l, &k, &d, text, len, room, ck, out, &chunks, err);
-	if (rc == 0)
-		g_strlcpy(prompt_sha256, g_checksum_get_string(ck), 65);
+	if (rc == 0 && (j = replay_job(l, st, json_node_get_object(json_parser_get_root(p)), text,
+				       len, err)) == NULL)
+		rc = err->code;
+	if (j != NULL) {
+		*l->jobs_tail = j;
+		l->jobs_tail = &j->next;
+		l->n_jobs++;
+		while (!j->done)
+			llm_step(l, err);
+		unlink_job(l, j);
+		rc = j->rc;
+		if (rc != 0)
+			*err = j->err;
+		else if (dk_buf_add(out, j->s[st].out.buf, j->s[st].out.len) != 0)
+			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+		else
+			g_strlcpy(prompt_sha256, g_checksum_get_string(j->s[st].ck), 65);
+		job_free(j);
+	}
 	if (ge)
 		g_error_free(ge);
-	g_checksum_free(ck);
-	free(sc.lp);
-	dk_buf_release(&d.filled);
 	g_object_unref(p);
 	return rc;
 }
@@ -1507,7 +1902,7 @@ int llm_prompt(struct llm *l, const char *stage, const char *text, size_t len, c
 	if (rc == 0)
 		rc = fit(l, text, len, &k, room, &n, err);
 	if (rc == 0)
-		rc = prefix_ids(l, text, n, &k, &d.filled, &ids, err);
+		rc = prefix_ids(l, text, n, &k, &d.filled, &ids, NULL, err);
 	if (rc == 0 && (dk_buf_add(out, l->head.buf, l->head.len) ||
 			dk_buf_add(out, d.filled.buf, d.filled.len)))
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");

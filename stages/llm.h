@@ -5,9 +5,11 @@
  *	llm_open() loads a GGUF model once (its SHA-256 checked against the
  *	configured pin), its tokenizer and chat template, the prompt templates
  *	(DATADIR/prompts/prefix.txt, classify.txt, entities.txt,
- *	summarize.txt), the taxonomy and the entity JSON Schema. llm_run()
- *	evaluates the document prefix once and forks its KV cache for the three
- *	stages:
+ *	summarize.txt), the taxonomy and the entity JSON Schema. Each document
+ *	(llm_submit/llm_step/llm_take, or llm_run for one) has its prefix
+ *	evaluated once and its KV cache forked for the three stages, and the
+ *	decode steps of up to opts.parallel documents run together, one engine
+ *	decode per step:
  *	- classify: log-likelihood of every label's verbalisation, all labels
  *	  in one batched decode; softmax over labels = confidence;
  *	- entities: greedy decoding constrained by the schema's grammar, then

@@ -78,6 +78,7 @@ static const char *short_taxonomy(void)
 }
 
 static const char *taxonomy_file;
+static uint32_t parallel;	/* opts.parallel of the next open_llm() */
 
 static struct llm *open_llm(const char *model, uint32_t threads, uint32_t n_ctx, const char *pin,
 			    struct dk_err *e)
@@ -95,6 +96,7 @@ static struct llm *open_llm(const char *model, uint32_t threads, uint32_t n_ctx,
 	o.review_threshold = 0.5;
 	o.entity_max_tokens = 48;
 	o.summary_max_tokens = 16;
+	o.parallel = parallel;
 	if (llm_open(&l, &o, e) != 0)
 		return NULL;
 	return l;
@@ -234,6 +236,73 @@ static void test_long_document(void)
 	llm_result_release(&r);
 	llm_close(l);
 	g_string_free(s, TRUE);
+}
+
+/*
+ * several documents in flight, their decode steps batched together (more
+ * documents than slots, one long enough for map-reduce): every decision
+ * equals the same document run alone, and replays to the same bytes with
+ * another thread count and no batching
+ */
+static void test_batched(void)
+{
+	GString *doc[4];
+	struct llm_result r[4];
+	struct dk_err e;
+	struct llm *l1, *l2;
+	size_t taken = 0;
+
+	doc[0] = g_string_new(letter);
+	doc[1] = g_string_new("Invoice 2025-17 from Bauer GmbH, Ringstrasse 4, 80331 Munich: "
+			      "120.00 EUR due on 12 March 2025. Contact: Otto Weber.\n");
+	doc[2] = g_string_new(NULL);
+	for (int i = 0; i < 12; i++)
+		g_string_append(doc[2], letter);
+	doc[3] = g_string_new("Ich beantrage eine Baugenehmigung. Anna Schmidt, Berlin.\n");
+	memset(r, 0, sizeof r);
+	taxonomy_file = short_taxonomy();
+	parallel = 3;
+	l1 = open_llm(fixture(MK_QWEN2, 1), 1, 1024, NULL, &e);
+	parallel = 0;
+	l2 = open_llm(fixture(MK_QWEN2, 1), 2, 1024, NULL, &e);
+	taxonomy_file = NULL;
+	REQUIREF(l1 && l2, "open: %.200s", e.msg);
+	for (uint64_t i = 0; i < 4; i++) {
+		struct llm_doc d = { doc[i]->str, doc[i]->len, i == 3 ? "de" : "en", NULL, 0, NULL, 0 };
+
+		REQUIRE(llm_submit(l1, i, &d, &e) == 0);
+	}
+	CHECK(llm_pending(l1) == 4);
+	while (taken < 4 && llm_step(l1, &e) == 0) {
+		uint64_t tag;
+		int rc;
+		struct llm_result x;
+
+		while (llm_take(l1, &tag, &rc, &x, &e) == 1) {
+			REQUIREF(rc == 0 && tag < 4, "document %llu: %.200s", (unsigned long long)tag, e.msg);
+			r[tag] = x;
+			taken++;
+		}
+	}
+	REQUIRE(taken == 4 && llm_pending(l1) == 0);
+	CHECKF(strstr(r[2].dec[2].params, "\"chunks\":0") == NULL, "no map-reduce: %.200s", r[2].dec[2].params);
+	for (int i = 0; i < 4; i++) {
+		struct llm_result alone;
+
+		check_result(l1, &r[i], doc[i]->str, doc[i]->len);
+		replay_all(l2, &r[i], doc[i]->str, doc[i]->len);
+		REQUIRE(llm_run(l2, doc[i]->str, doc[i]->len, i == 3 ? "de" : "en", NULL, 0, NULL, 0,
+				&alone, &e) == 0);
+		for (int k = 0; k < 3; k++)
+			CHECKF(strcmp(alone.dec[k].output, r[i].dec[k].output) == 0 &&
+			       strcmp(alone.dec[k].prompt_sha256, r[i].dec[k].prompt_sha256) == 0,
+			       "document %d stage %d differs alone", i, k);
+		llm_result_release(&alone);
+		llm_result_release(&r[i]);
+		g_string_free(doc[i], TRUE);
+	}
+	llm_close(l1);
+	llm_close(l2);
 }
 
 /* a pinned sha256 that differs: refused with one clear error */
@@ -464,6 +533,7 @@ int main(void)
 	RUN(test_pin_mismatch);
 	RUN(test_archs);
 	RUN(test_long_document);
+	RUN(test_batched);
 	RUN(test_combine);
 	RUN(test_record_and_tamper);
 	RUN(test_summary_language);
