@@ -15,8 +15,8 @@
  *	   w_model / w_rules nearest to 1 (a few dozen held-out documents
  *	   rarely separate the weights, and then the plain product is the
  *	   prior: neither source is thrown away on no evidence); then the
- *	   highest mean log-probability of the gold label (the scale, so that
- *	   the confidence means something); then the first in grid order.
+ *	   highest mean log-probability of the gold label; then the first in
+ *	   grid order.
  *	4. A group without held-out documents keeps the plain product (1, 1);
  *	   a document whose label is not the taxonomy's is never held out
  *	   (the cue words cannot name it).
@@ -31,7 +31,13 @@
 
 #define CAL_FOLDS 5
 
-static const double grid_rules[] = { 0.25, 0.5, 1, 2 };
+/*
+ * The cue words keep weight 1 (their temperature is fixed in classify_rules):
+ * on a training set they classify perfectly, the log-likelihood would push
+ * both weights up without bound and every confidence to 1.00, and the
+ * review threshold would never fire. Only the model's weight is learned.
+ */
+static const double grid_rules[] = { 1 };
 static const double grid_model[] = { 0, 0.125, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4 };
 
 /* mix - prob[k] ~ p_rules[k]^wr * p_model[model_of[k]]^wm; the best k */

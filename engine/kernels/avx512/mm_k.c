@@ -21,8 +21,14 @@
  *	   d[nb]; int32_t aux[nb][16]; int8_t qs[n], quantized bitwise as the
  *	   reference Q8_K. Q4_K's aux[g] (g < 4) holds the int16 pair (sum of sub-block
  *	   2g, sum of 2g + 1); Q6_K's aux[j] is -32 * (sum of sub-block j).
- *	5. Unlike the 32-element types there is no separate one-token path
- *	   yet: generation pays the repacking for one token.
+ *	5. Generation (one token) does not repay the repacking: one_q45_K
+ *	   and one_q6_K take row pairs as loaded (rows p and p + 8 in the two
+ *	   halves, the same unpacking as the repacking), dot them with the
+ *	   token's 32 bytes broadcast to both halves and sum the partials per
+ *	   row and sub-block with transposing reductions (reduce16, dots2).
+ *	   The sub-block dots are the same exact integers, scales and the
+ *	   float step (fin_q4_K, fin_q6_K) the same code, so one token gives
+ *	   bitwise what the tile gives (test_kernels).
  *	6. Scales are decoded for all 16 rows at once: dword gathers of the
  *	   packed scale bytes (lane = row), then shifts and masks (scalar
  *	   decoding per row cost as much as the transposes).
@@ -113,40 +119,15 @@ static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
 				  _mm256_loadu_si256((const void *)b), 1);
 }
 
-/* pack_q45_K - pk: 64 columns (sub-block j at 8j), 8 scales, 4 min
- * pairs, d, dmin: 78 of the PK vectors. Q5_K (FIVE) adds bit 4 of the
- * element l of sub-block j from bit j of qh[l] */
-static inline __attribute__((always_inline)) void
-pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+/* scales_q45_K - from the 16 rows' block at p (row 0): sk[0..7] sub-block
+ * scales, sk[8..11] min pairs (mn[2g] low, mn[2g + 1] high int16, for
+ * vpdpwssd), sk[12] d, sk[13] dmin, lane = row (note 6) */
+static inline __attribute__((always_inline)) void scales_q45_K(__m512i vo, const uint8_t *p, __m512i *sk)
 {
-	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
-	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
-	size_t at = (size_t)b * bs, oqs = FIVE ? 48 : 16;
-
-	for (size_t o = 0; o < bs; o += 64)
-		prefetch_next(r, rb, at + o);
-	for (int g = 0; g < 4; g++) {
-		__m512i lo[8], hi[8];
-		UNROLL for (int p = 0; p < 8; p++) {
-			__m512i v = pair32(r[p] + at + oqs + 32 * g, r[p + 8] + at + oqs + 32 * g);
-			lo[p] = _mm512_and_si512(v, m4);
-			hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-			if (FIVE) {
-				__m512i h = pair32(r[p] + at + 16, r[p + 8] + at + 16);
-				lo[p] = _mm512_or_si512(lo[p], _mm512_slli_epi16(
-					_mm512_and_si512(_mm512_srli_epi16(h, 2 * g), one), 4));
-				hi[p] = _mm512_or_si512(hi[p], _mm512_slli_epi16(
-					_mm512_and_si512(_mm512_srli_epi16(h, 2 * g + 1), one), 4));
-			}
-		}
-		transpose8(lo, pk + 16 * g);
-		transpose8(hi, pk + 16 * g + 8);
-	}
-	/* scales bytes 0-3, 4-7, 8-11 of each row as dword lanes (note 6) */
-	__m512i qa = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 4), 1);
-	__m512i qb = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 8), 1);
-	__m512i qc = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 12), 1);
+	/* scales bytes 0-3, 4-7, 8-11 of each row as dword lanes */
+	__m512i qa = _mm512_i32gather_epi32(vo, (const void *)(p + 4), 1);
+	__m512i qb = _mm512_i32gather_epi32(vo, (const void *)(p + 8), 1);
+	__m512i qc = _mm512_i32gather_epi32(vo, (const void *)(p + 12), 1);
 	__m512i m6 = _mm512_set1_epi32(63), m4d = _mm512_set1_epi32(15), sc[8], mn[8];
 	UNROLL for (int j = 0; j < 4; j++) {
 		__m512i a = _mm512_srli_epi32(qa, 8 * j), b = _mm512_srli_epi32(qb, 8 * j);
@@ -159,13 +140,56 @@ pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m51
 					    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), _mm512_set1_epi32(3)), 4));
 	}
 	UNROLL for (int k = 0; k < 8; k++)
-		pk[64 + k] = sc[k];
-	/* min pairs (mn[2g] low, mn[2g + 1] high int16) for vpdpwssd */
+		sk[k] = sc[k];
 	UNROLL for (int g = 0; g < 4; g++)
-		pk[72 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
-	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at), 1);	/* d, dmin */
-	pk[76] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
-	pk[77] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+		sk[8 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
+	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)p, 1);	/* d, dmin */
+	sk[12] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
+	sk[13] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+}
+
+/* cols_q45_K - row pairs (p, p + 8) of the block at at, group g of 64
+ * elements: lo[p] sub-block 2g, hi[p] sub-block 2g + 1, unsigned; Q5_K
+ * (FIVE) adds bit 4 of element l of sub-block j from bit j of qh[l] */
+static inline __attribute__((always_inline)) void
+cols_q45_K(const int FIVE, const uint8_t *const r[16], size_t at, int g, __m512i lo[8], __m512i hi[8])
+{
+	__m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+	size_t o = at + (FIVE ? 48 : 16) + 32 * (size_t)g;
+
+	UNROLL for (int p = 0; p < 8; p++) {
+		__m512i v = pair32(r[p] + o, r[p + 8] + o);
+		lo[p] = _mm512_and_si512(v, m4);
+		hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+		if (FIVE) {
+			__m512i h = pair32(r[p] + at + 16, r[p + 8] + at + 16);
+			lo[p] = _mm512_or_si512(lo[p], _mm512_slli_epi16(
+				_mm512_and_si512(_mm512_srli_epi16(h, 2 * g), one), 4));
+			hi[p] = _mm512_or_si512(hi[p], _mm512_slli_epi16(
+				_mm512_and_si512(_mm512_srli_epi16(h, 2 * g + 1), one), 4));
+		}
+	}
+}
+
+/* pack_q45_K - pk: 64 columns (sub-block j at 8j), then scales_q45_K:
+ * 78 of the PK vectors */
+static inline __attribute__((always_inline)) void
+pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	const uint8_t *r[16];
+	__m512i vo = rows16(w, rb, nr, r);
+	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
+	size_t at = (size_t)b * bs;
+
+	for (size_t o = 0; o < bs; o += 64)
+		prefetch_next(r, rb, at + o);
+	for (int g = 0; g < 4; g++) {
+		__m512i lo[8], hi[8];
+		cols_q45_K(FIVE, r, at, g, lo, hi);
+		transpose8(lo, pk + 16 * g);
+		transpose8(hi, pk + 16 * g + 8);
+	}
+	scales_q45_K(vo, r[0] + at, pk + 64);
 }
 
 static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
@@ -178,40 +202,53 @@ static void pack_q5_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	pack_q45_K(1, w, rb, nr, b, pk);
 }
 
+/* scales_q6_K - from the 16 rows' block at p (row 0): sk[0..15] int8
+ * sub-block scales sign-extended, sk[16] d, lane = row (note 6) */
+static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const uint8_t *p, __m512i *sk)
+{
+	UNROLL for (int q = 0; q < 4; q++) {
+		__m512i v = _mm512_i32gather_epi32(vo, (const void *)(p + 192 + 4 * q), 1);
+		UNROLL for (int j = 0; j < 4; j++)
+			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * j), 24);
+	}
+	/* the dword ending with d, so the gather stays inside the block */
+	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(p + 206), 1);
+	sk[16] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+}
+
+/* cols_q6_K - row pairs (p, p + 8) of the block at at: elements
+ * 128h + 32k + l, low 4 bits from ql, high 2 from qh (ggml), unsigned */
+static inline __attribute__((always_inline)) void
+cols_q6_K(const uint8_t *const r[16], size_t at, int h, int k, __m512i z[8])
+{
+	__m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+	size_t ol = at + 64 * (size_t)h + 32 * (size_t)(k & 1), oh = at + 128 + 32 * (size_t)h;
+
+	UNROLL for (int p = 0; p < 8; p++) {
+		__m512i ql = pair32(r[p] + ol, r[p + 8] + ol);
+		if (k >= 2)
+			ql = _mm512_srli_epi16(ql, 4);
+		__m512i qh = _mm512_srli_epi16(pair32(r[p] + oh, r[p + 8] + oh), 2 * k);
+		z[p] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4));
+	}
+}
+
 /* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d */
 static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r), m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+	__m512i vo = rows16(w, rb, nr, r);
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
 
 	for (int k = 0; k < 4; k++)
 		prefetch_next(r, rb, at + 64 * (size_t)k);
-	/* elements 128h + 32k + l: low 4 bits from ql, high 2 from qh (ggml) */
 	for (int h = 0; h < 2; h++)
 		UNROLL for (int k = 0; k < 4; k++) {
 			__m512i z[8];
-			UNROLL for (int p = 0; p < 8; p++) {
-				size_t o = at + 64 * (size_t)h + 32 * (size_t)(k & 1);
-				__m512i ql = pair32(r[p] + o, r[p + 8] + o);
-				if (k >= 2)
-					ql = _mm512_srli_epi16(ql, 4);
-				o = at + 128 + 32 * (size_t)h;
-				__m512i qh = _mm512_srli_epi16(pair32(r[p] + o, r[p + 8] + o), 2 * k);
-				z[p] = _mm512_or_si512(_mm512_and_si512(ql, m4),
-						       _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4));
-			}
+			cols_q6_K(r, at, h, k, z);
 			transpose8(z, pk + 8 * (4 * h + k));
 		}
-	/* int8 scales 4s..4s+3 of each row as dword lanes, sign-extended (note 6) */
-	UNROLL for (int q = 0; q < 4; q++) {
-		__m512i v = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 192 + 4 * q), 1);
-		UNROLL for (int j = 0; j < 4; j++)
-			pk[64 + 4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * j), 24);
-	}
-	/* the dword ending with d, so the gather stays inside the block */
-	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 206), 1);
-	pk[80] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+	scales_q6_K(vo, r[0] + at, pk + 64);
 }
 
 /* ------------------------------------------------------------- compute */
@@ -232,6 +269,26 @@ static inline struct tok tok_at(const struct acts *A, uint32_t t, int64_t b)
 	k.oa = 4 * (size_t)A->nb + 64 * (size_t)b;
 	k.oq = 68 * (size_t)A->nb + QK_K * (size_t)b;
 	return k;
+}
+
+/* fin_q4_K, fin_q6_K - the float step of note 3 for one super-block, sk
+ * its scales (scales_q45_K, scales_q6_K), da the token's scale: the one
+ * sequence of float operations both paths share */
+static inline __m512 fin_q4_K(const __m512i *sk, __m512i isum, __m512i imin, float da, __m512 f)
+{
+	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(sk + 12));
+	__m512 dm = _mm512_castsi512_ps(_mm512_load_si512(sk + 13));
+	__m512 va = _mm512_set1_ps(da);
+
+	f = _mm512_fmadd_ps(_mm512_mul_ps(d, va), _mm512_cvtepi32_ps(isum), f);
+	return _mm512_fnmadd_ps(_mm512_mul_ps(dm, va), _mm512_cvtepi32_ps(imin), f);
+}
+
+static inline __m512 fin_q6_K(const __m512i *sk, __m512i isum, float da, __m512 f)
+{
+	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(sk + 16));
+
+	return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(da)), _mm512_cvtepi32_ps(isum), f);
 }
 
 /* run_q4_K - TT tokens at their super-block (note 3) */
@@ -259,13 +316,8 @@ run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 		UNROLL for (int u = 0; u < TT; u++)
 			imin[u] = _mm512_dpwssd_epi32(imin[u], mn, _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * g)));
 	}
-	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(pk + 76));
-	__m512 dm = _mm512_castsi512_ps(_mm512_load_si512(pk + 77));
-	UNROLL for (int u = 0; u < TT; u++) {
-		__m512 da = _mm512_set1_ps(ldf(k[u].row + k[u].od));
-		f[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(isum[u]), f[u]);
-		f[u] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(imin[u]), f[u]);
-	}
+	UNROLL for (int u = 0; u < TT; u++)
+		f[u] = fin_q4_K(pk + 64, isum[u], imin[u], ldf(k[u].row + k[u].od), f[u]);
 }
 
 /* run_q6_K - TT tokens at their super-block (note 3) */
@@ -288,15 +340,123 @@ run_q6_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 		UNROLL for (int u = 0; u < TT; u++)
 			isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
 	}
-	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(pk + 80));
 	UNROLL for (int u = 0; u < TT; u++)
-		f[u] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(ldf(k[u].row + k[u].od))),
-				       _mm512_cvtepi32_ps(isum[u]), f[u]);
+		f[u] = fin_q6_K(pk + 64, isum[u], ldf(k[u].row + k[u].od), f[u]);
+}
+
+/* -------------------------------------------------- one token (note 5) */
+
+/* dots2 - per half (rows p, p + 8) dwords 0-3 and 4-7 are partials of two
+ * sub-blocks of 16: lo gets lane r = dot of row r with the first, hi
+ * with the second (reduce16's first two steps, then no final add) */
+static inline void dots2(const __m512i acc[8], __m512i *lo, __m512i *hi)
+{
+	__m512i s[4], t[2];
+
+	UNROLL for (int p = 0; p < 4; p++)
+		s[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(acc[2 * p], acc[2 * p + 1]),
+					_mm512_unpackhi_epi32(acc[2 * p], acc[2 * p + 1]));
+	UNROLL for (int p = 0; p < 2; p++)
+		t[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * p], s[2 * p + 1]),
+					_mm512_unpackhi_epi64(s[2 * p], s[2 * p + 1]));
+	/* 128-bit units of t[0]: rows 0-3 first, 0-3 second, 8-11 first,
+	 * 8-11 second; t[1] the same for rows 4-7 and 12-15 */
+	*lo = _mm512_permutex2var_epi64(t[0], _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), t[1]);
+	*hi = _mm512_permutex2var_epi64(t[0], _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2), t[1]);
+}
+
+/* one_q45_K - 16 rows times one token: per super-block and group of 64,
+ * row pairs dotted with the token's 32 bytes broadcast to both halves,
+ * reduce16 to lane = row, then the tile's integer and float steps */
+static inline __attribute__((always_inline)) void
+one_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
+	  __mmask16 m, __m512 bias)
+{
+	const uint8_t *r[16];
+	__m512i vo = rows16(w, rb, nr, r);
+	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
+	__m512 f = _mm512_setzero_ps();
+
+	for (int64_t b = 0; b < A->nb; b++) {
+		struct tok k = tok_at(A, 0, b);
+		const uint8_t *qa = k.row + k.oq;
+		size_t at = (size_t)b * bs;
+		alignas(64) __m512i sk[14];
+		__m512i isum = _mm512_setzero_si512(), imin = _mm512_setzero_si512();
+		for (size_t o = 0; o < bs; o += 64)
+			prefetch_next(r, rb, at + o);
+		scales_q45_K(vo, r[0] + at, sk);
+		for (int g = 0; g < 4; g++) {
+			__m512i lo[8], hi[8];
+			__m512i alo = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qa + 64 * g)));
+			__m512i ahi = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qa + 64 * g + 32)));
+			cols_q45_K(FIVE, r, at, g, lo, hi);
+			UNROLL for (int p = 0; p < 8; p++) {
+				lo[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[p], alo);
+				hi[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[p], ahi);
+			}
+			isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(reduce16(lo), sk[2 * g]));
+			isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(reduce16(hi), sk[2 * g + 1]));
+		}
+		for (int g = 0; g < 4; g++)
+			imin = _mm512_dpwssd_epi32(imin, sk[8 + g], _mm512_set1_epi32(ld32(k.row + k.oa + 4 * g)));
+		f = fin_q4_K(sk, isum, imin, ldf(k.row + k.od), f);
+	}
+	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
+}
+
+static void one_q4_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
+		     __mmask16 m, __m512 bias)
+{
+	one_q45_K(0, w, rb, nr, A, out, m, bias);
+}
+
+static void one_q5_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
+		     __mmask16 m, __m512 bias)
+{
+	one_q45_K(1, w, rb, nr, A, out, m, bias);
+}
+
+/* one_q6_K - as one_q45_K with 32 bytes per row holding two sub-blocks
+ * of 16 (dots2) and the -32 sums added before the scales */
+static void one_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
+		     __mmask16 m, __m512 bias)
+{
+	const uint8_t *r[16];
+	__m512i vo = rows16(w, rb, nr, r);
+	__m512 f = _mm512_setzero_ps();
+
+	for (int64_t b = 0; b < A->nb; b++) {
+		struct tok k = tok_at(A, 0, b);
+		size_t at = (size_t)b * sizeof(struct block_q6_K);
+		alignas(64) __m512i sk[17];
+		__m512i isum = _mm512_setzero_si512();
+		for (int o = 0; o < 4; o++)
+			prefetch_next(r, rb, at + 64 * (size_t)o);
+		scales_q6_K(vo, r[0] + at, sk);
+		for (int h = 0; h < 2; h++)
+			UNROLL for (int q = 0; q < 4; q++) {
+				int s = 8 * h + 2 * q;
+				__m512i z[8], d0, d1;
+				__m512i a = _mm512_broadcast_i64x4(
+					_mm256_loadu_si256((const void *)(k.row + k.oq + 16 * (size_t)s)));
+				cols_q6_K(r, at, h, q, z);
+				UNROLL for (int p = 0; p < 8; p++)
+					z[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), z[p], a);
+				dots2(z, &d0, &d1);
+				d0 = _mm512_add_epi32(d0, _mm512_set1_epi32(ld32(k.row + k.oa + 4 * (size_t)s)));
+				d1 = _mm512_add_epi32(d1, _mm512_set1_epi32(ld32(k.row + k.oa + 4 * (size_t)s + 4)));
+				isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(d0, sk[s]));
+				isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(d1, sk[s + 1]));
+			}
+		f = fin_q6_K(sk, isum, ldf(k.row + k.od), f);
+	}
+	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
 }
 
 /* TILE - per super-block: repack, then every token in groups of 8; the
  * accumulators wait in out between super-blocks (stored exactly) */
-#define TILE(name, pack, RUN)							\
+#define TILE(name, pack, RUN, one)							\
 static inline __attribute__((always_inline)) void				\
 name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uint32_t t, \
 	   float *out, size_t os, __mmask16 m, __m512 bias)			\
@@ -325,6 +485,10 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);		\
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps(); \
 										\
+	if (n_tok == 1) {							\
+		one(w, rb, nr, &A, out, m, vb);					\
+		return;								\
+	}									\
 	for (int64_t b = 0; b < A.nb; b++) {					\
 		uint32_t t = 0;							\
 		pack(w, rb, nr, b, pk);						\
@@ -335,9 +499,9 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	}									\
 }
 
-TILE(tile_q4_K, pack_q4_K, run_q4_K)
-TILE(tile_q5_K, pack_q5_K, run_q4_K)
-TILE(tile_q6_K, pack_q6_K, run_q6_K)
+TILE(tile_q4_K, pack_q4_K, run_q4_K, one_q4_K)
+TILE(tile_q5_K, pack_q5_K, run_q4_K, one_q5_K)
+TILE(tile_q6_K, pack_q6_K, run_q6_K, one_q6_K)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)

@@ -162,25 +162,6 @@ static inline __m512 mins16(__m512i dm)
 	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
 }
 
-/* reduce16 - acc[p] = 8 partial sums of rows p and p + 8 (halves) into
- * lane j = sum of row j: integer, so the order is free */
-static inline __m512i reduce16(const __m512i acc[8])
-{
-	__m512i s[4], t[2];
-
-	UNROLL for (int p = 0; p < 4; p++)
-		s[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(acc[2 * p], acc[2 * p + 1]),
-					_mm512_unpackhi_epi32(acc[2 * p], acc[2 * p + 1]));
-	UNROLL for (int p = 0; p < 2; p++)
-		t[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * p], s[2 * p + 1]),
-					_mm512_unpackhi_epi64(s[2 * p], s[2 * p + 1]));
-	/* t[0]: 128-bit units (rows 0-3 | 0-3 | 8-11 | 8-11) of rows 0..3 and 8..11 */
-	const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
-	const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-	return _mm512_add_epi32(_mm512_permutex2var_epi64(t[0], lo, t[1]),
-				_mm512_permutex2var_epi64(t[0], hi, t[1]));
-}
-
 /* KERNELS - per weight type: pack (repack blocks [i0, i0 + kb), note 1)
  * and one_token (note 7) */
 #define KERNELS(pack, one_token, blk, PAIR, MIN)				\

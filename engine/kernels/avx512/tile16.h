@@ -6,8 +6,9 @@
  *	rows16() points at a tile's rows (a tail tile repeats its last row),
  *	prefetch_next() fetches the next tile's bytes at the same offset (16
  *	interleaved row streams are more than the hardware prefetcher
- *	follows), transpose8() turns row pairs into byte columns, struct acts
- *	walks the activation rows.
+ *	follows), transpose8() turns row pairs into byte columns, reduce16()
+ *	sums row pairs' partial dots into one lane per row (one-token paths),
+ *	struct acts walks the activation rows.
  * THREADS
  *	Safe: pure functions.
  */
@@ -76,6 +77,25 @@ static inline void prefetch_next(const uint8_t *const r[16], size_t rb, size_t a
 {
 	for (int j = 0; j < 16; j++)
 		_mm_prefetch((const char *)r[j] + at + 16 * rb, _MM_HINT_T1);
+}
+
+/* reduce16 - acc[p] = 8 partial sums of rows p and p + 8 (halves) into
+ * lane j = sum of row j: integer, so the order is free */
+static inline __m512i reduce16(const __m512i acc[8])
+{
+	__m512i s[4], t[2];
+
+	UNROLL for (int p = 0; p < 4; p++)
+		s[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(acc[2 * p], acc[2 * p + 1]),
+					_mm512_unpackhi_epi32(acc[2 * p], acc[2 * p + 1]));
+	UNROLL for (int p = 0; p < 2; p++)
+		t[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * p], s[2 * p + 1]),
+					_mm512_unpackhi_epi64(s[2 * p], s[2 * p + 1]));
+	/* t[0]: 128-bit units (rows 0-3 | 0-3 | 8-11 | 8-11) of rows 0..3 and 8..11 */
+	const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+	const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+	return _mm512_add_epi32(_mm512_permutex2var_epi64(t[0], lo, t[1]),
+				_mm512_permutex2var_epi64(t[0], hi, t[1]));
 }
 
 /* ld32, ldf - 4 activation bytes as they were stored (int32 or float) */
