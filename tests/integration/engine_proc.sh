@@ -13,9 +13,9 @@ M=$T_TMP/m.gguf
 # Test 2 needs every engine frozen before it finishes a document, but the
 # freeze comes from polling (up to a few tenths of a second on a loaded
 # machine) and a document takes ~50 ms on the model above: its engines get
-# a model ~30x slower per token (still seconds to build).
+# a model ~8x slower per token (still seconds to build).
 M2=$T_TMP/m2.gguf
-"$D" mkmodel --arch llama --dims n_embd=256,n_ff=512,n_head=4,n_head_kv=1,head_dim=64,n_layer=4,n_ctx=4096,n_vocab=320 \
+"$D" mkmodel --arch llama --dims n_embd=128,n_ff=256,n_head=2,n_head_kv=1,head_dim=64,n_layer=2,n_ctx=4096,n_vocab=320 \
 	--type F32 --pure --seed 5 -o "$M2" >/dev/null 2>"$T_TMP/err" || fail mkmodel "$(cat "$T_TMP/err")"
 sp=$T_TMP/spool db=$T_TMP/db.sqlite conf=$T_TMP/docket.conf
 cat >"$conf" <<CONF
