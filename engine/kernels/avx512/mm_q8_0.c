@@ -39,6 +39,8 @@
  *	   the 8 partials per row with a transposing reduction. The integer
  *	   block dot is the same exact number, the float chain of note 3 the
  *	   same operations, so results are bitwise those of the tiles.
+ *	   Blocks of 32 bytes or less prefetch every other block: two blocks
+ *	   span less than a cache line, so no line of the next tile is missed.
  */
 #include <immintrin.h>
 #include <stdalign.h>
@@ -116,9 +118,9 @@ static inline __m512i pair_q8_0(const struct block_q8_0 *a, const struct block_q
  * qs[j], element j + 16 the high one */
 static inline __m512i nibbles2(const uint8_t *a, const uint8_t *b)
 {
-	__m512i v = _mm512_inserti64x4(
-		_mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)a))),
-		_mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)b)), 1);
+	/* two broadcast loads (the second under a mask), no shuffle */
+	__m512i v = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(_mm_loadu_si128((const void *)a)),
+						0xFF00, _mm_loadu_si128((const void *)b));
 	v = _mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4);	/* 128-bit quarters 1 and 3 */
 	return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
 }
@@ -133,7 +135,9 @@ static inline __m512i pair_q4_1(const struct block_q4_1 *a, const struct block_q
 	return nibbles2(a->qs, b->qs);
 }
 
-/* PAIR5 - Q5_0 and Q5_1: nibbles plus bit 4 of element j from bit j of qh */
+/* PAIR5 - Q5_0 and Q5_1: nibbles plus bit 4 of element j from bit j of qh,
+ * the two qh words joined in the mask registers (kunpackd) and added
+ * under that mask: no 64-bit assembly in general registers, no or */
 #define PAIR5(name, blk)							\
 static inline __m512i name(const struct blk *a, const struct blk *b)		\
 {										\
@@ -141,9 +145,9 @@ static inline __m512i name(const struct blk *a, const struct blk *b)		\
 										\
 	memcpy(&ha, a->qh, 4);							\
 	memcpy(&hb, b->qh, 4);							\
-	__mmask64 h = (__mmask64)ha | (__mmask64)hb << 32;			\
-	return _mm512_or_si512(nibbles2(a->qs, b->qs),				\
-			       _mm512_maskz_mov_epi8(h, _mm512_set1_epi8(0x10))); \
+	__mmask64 h = _kunpackd_mask64(_cvtu32_mask32(hb), _cvtu32_mask32(ha)); \
+	__m512i v = nibbles2(a->qs, b->qs);					\
+	return _mm512_mask_add_epi8(v, h, v, _mm512_set1_epi8(0x10));		\
 }
 
 PAIR5(pair_q5_0, block_q5_0)
@@ -198,7 +202,8 @@ static void one_token(const uint8_t *w, size_t rb, int nr, const struct acts *A,
 		size_t at = (size_t)b * sizeof(struct blk);			\
 		__m512i a = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qs + 32 * b))); \
 		__m512i acc[8];							\
-		prefetch_next(r, rb, at);					\
+		if (sizeof(struct blk) > 32 || !(b & 1))			\
+			prefetch_next(r, rb, at);				\
 		UNROLL for (int p = 0; p < 8; p++)					\
 			acc[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(),	\
 				PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)), a); \
