@@ -145,7 +145,7 @@ static inline __m512i name(const struct blk *a, const struct blk *b)		\
 										\
 	memcpy(&ha, a->qh, 4);							\
 	memcpy(&hb, b->qh, 4);							\
-	__mmask64 h = _kunpackd_mask64(_cvtu32_mask32(hb), _cvtu32_mask32(ha)); \
+	__mmask64 h = _mm512_kunpackd(_cvtu64_mask64(hb), _cvtu64_mask64(ha)); \
 	__m512i v = nibbles2(a->qs, b->qs);					\
 	return _mm512_mask_add_epi8(v, h, v, _mm512_set1_epi8(0x10));		\
 }
