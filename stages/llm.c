@@ -11,13 +11,15 @@
  *	   prefix (eng_kv_copy_prefix) onto their own sequences; summarize
  *	   goes on on the first one. HEAD and TAIL are tokenized with special-token
  *	   parsing; the filled templates never are, so a letter that contains
- *	   "<|im_start|>" cannot forge a turn.
- *	2. Sequences: each of the opts.parallel slots owns L + 2 sequences
- *	   (L labels) from base = slot * (L + 2): base + 0 the prefix, then
- *	   summarize; base + 1 entities; base + 2 classify and label 0;
- *	   base + 2 + i label i. n_seq_max = parallel * (L + 2). The KV cache
- *	   is allocated for all of them, but only the positions written are
- *	   ever touched.
+ *	   "<|im_start|>" cannot forge a turn. prefix.txt holds the
+ *	   instructions of all three tasks and <stage>.txt only a short cue
+ *	   naming one: what each document evaluates after its text is a few
+ *	   tokens per stage, the instructions are in the shared head (note 8).
+ *	2. Sequences: each of the opts.parallel slots owns 3 sequences from
+ *	   base = slot * 3: base + 0 the prefix, then summarize; base + 1
+ *	   entities; base + 2 classify and its labels. n_seq_max = parallel *
+ *	   3 + N_FIXED. The KV cache is allocated for all of them, but only
+ *	   the positions written are ever touched.
  *	3. Fitting: when prefix + the largest stage suffix + the largest
  *	   generation budget exceed n_ctx, the document is cut (at a line or
  *	   sentence end) for classify and entities; summarize maps over chunks
@@ -28,7 +30,12 @@
  *	   label's tokens after the prompt (no length normalisation: this is
  *	   the probability of the whole answer); confidence = softmax over the
  *	   labels. Output bytes: {"label":...,"logprobs":[...]} in taxonomy
- *	   order, %.9g.
+ *	   order, %.9g. Every label's first token is scored from the prompt's
+ *	   logits; a longer label then puts its tokens but the last after the
+ *	   prompt on the classify sequence, one label per step (riding in the
+ *	   steps of the other documents), and truncates them away again: no
+ *	   copy of the prefix per label, whose KV (139 KB per position for
+ *	   gemma3-4b) would cost more memory traffic than the tokens.
  *	5. Entities: greedy over the tokens the grammar accepts: candidates in
  *	   descending logit order (top 32, then the whole vocabulary) are
  *	   probed on a copy of the gram_state; a token with no bytes or an
@@ -49,9 +56,9 @@
  *	7. Scheduling. A job (one document) waits for a free slot, then:
  *	       prefix tokens --all evaluated--> three streams, one per stage:
  *	       FEED (its prompt suffix) --last logits--> GEN (one token per
- *	       step; classify: LABELS, one batch) --> DONE
+ *	       step; classify: LABELS, one label per step) --> DONE
  *	   llm_step() builds one batch from every slot, in priority order:
- *	   label scoring (all labels of a document in one batch), the next
+ *	   label scoring (one label of a document), the next
  *	   token of each generating stream, prompt suffixes, prefixes; logits
  *	   only where a choice is made (no logits for prefixes, one per
  *	   prompt). One eng_decode() then advances all of them: one pass over
@@ -66,6 +73,12 @@
  *	   one copies it (eng_kv_copy_prefix) instead of evaluating it. The
  *	   copied cells are the very bits evaluation would write (same tokens,
  *	   same positions), so the output bytes do not depend on the cache.
+ *	9. Accounting. llm_close() logs where the engine's work went: steps,
+ *	   tokens evaluated by kind (prefix, copied heads, stage prompts,
+ *	   labels, generated per stage), logit rows, and the wall time of the
+ *	   decodes and of the choices made on their logits. Batched decoding
+ *	   is compute bound from a few sequences on, so tokens evaluated per
+ *	   document is what sets documents per minute.
  */
 #include <errno.h>
 #include <math.h>
@@ -85,10 +98,11 @@
 #include "stages/llm.h"
 #include "stages/schema_grammar.h"
 #include "stages/taxonomy.h"
+#include "util/dk_log.h"
 #include "util/dk_path.h"
 
 enum { ST_CLASSIFY, ST_ENTITIES, ST_SUMMARIZE, ST_N };
-enum { N_FIXED = 4 };	/* fixed prompt heads kept evaluated (note 8) */
+enum { N_FIXED = 8 };	/* fixed prompt heads kept evaluated (note 8) */
 static const char *const stage_names[ST_N] = { "classify", "entities", "summarize" };
 
 struct tmpl {
@@ -118,7 +132,7 @@ struct llm {
 	size_t n_jobs;
 	/* the scheduler (note 7) */
 	struct job **slot;	/* (o.parallel) the job holding each block of sequences */
-	uint32_t seqs_per_slot;	/* n_labels + 2 (note 2) */
+	uint32_t seqs_per_slot;	/* 3 (note 2) */
 	uint32_t b_cap, b_n;	/* entries the batch holds / has */
 	int32_t *b_tok, *b_pos, *b_seq;	/* (b_cap) */
 	int8_t *b_want;		/* (b_cap) */
@@ -128,6 +142,11 @@ struct llm {
 		uint64_t used;		/* clock of the last use */
 	} fix[N_FIXED];
 	uint64_t clock;
+	struct llm_stats {	/* note 9 */
+		uint64_t steps, docs;
+		uint64_t tok_prefix, tok_fixed, tok_prompt, tok_label, tok_gen[ST_N], rows;
+		double ms_decode, ms_choose[ST_N], ms_start, ms_fork;
+	} st;
 };
 
 /* one stage call: what params record and replay restores */
@@ -197,7 +216,7 @@ struct job {
 	int fixed_hit;		/* they were copied from l->fix */
 	double t_start, prefix_ms;
 	struct stream s[ST_N];
-	int32_t *lab_at;	/* (n_labels) batch entry of each label's second token's logits */
+	size_t lab_i;		/* classify: the label being scored (note 4) */
 	double *lp;		/* (n_labels) label log-likelihoods */
 	size_t best;
 	double conf;
@@ -422,7 +441,7 @@ static int open_model(struct llm *l, struct dk_err *err)
 	l->n_vocab = eng_model_hparams(l->m)->n_vocab;
 	cp.n_ctx = l->o.n_ctx;
 	cp.n_threads = l->o.n_threads;
-	l->seqs_per_slot = (uint32_t)l->tax.n_labels + 2;
+	l->seqs_per_slot = 3;
 	cp.n_seq_max = l->o.parallel * l->seqs_per_slot + N_FIXED;
 	rc = eng_ctx_new(l->m, &cp, &l->c, err);
 	if (rc != 0)
@@ -517,11 +536,33 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 	return 0;
 }
 
+/* log_stats - note 9: where the engine's time went */
+static void log_stats(const struct llm *l)
+{
+	const struct llm_stats *s = &l->st;
+
+	log_info("stage=engine docs=%llu steps=%llu tokens_per_step=%.1f decode_s=%.1f "
+		 "prefix_tokens=%llu head_tokens_copied=%llu prompt_tokens=%llu label_tokens=%llu "
+		 "gen_entities=%llu gen_summarize=%llu logit_rows=%llu start_s=%.2f fork_s=%.2f "
+		 "classify_s=%.2f entities_s=%.2f summarize_s=%.2f",
+		 (unsigned long long)s->docs, (unsigned long long)s->steps,
+		 (double)(s->tok_prefix + s->tok_prompt + s->tok_label + s->tok_gen[ST_ENTITIES] +
+			  s->tok_gen[ST_SUMMARIZE]) / (double)s->steps, s->ms_decode / 1e3,
+		 (unsigned long long)s->tok_prefix, (unsigned long long)s->tok_fixed,
+		 (unsigned long long)s->tok_prompt, (unsigned long long)s->tok_label,
+		 (unsigned long long)s->tok_gen[ST_ENTITIES], (unsigned long long)s->tok_gen[ST_SUMMARIZE],
+		 (unsigned long long)s->rows, s->ms_start / 1e3, s->ms_fork / 1e3,
+		 s->ms_choose[ST_CLASSIFY] / 1e3, s->ms_choose[ST_ENTITIES] / 1e3,
+		 s->ms_choose[ST_SUMMARIZE] / 1e3);
+}
+
 /* llm_close - see llm.h */
 void llm_close(struct llm *l)
 {
 	if (l == NULL)
 		return;
+	if (l->st.steps > 0)
+		log_stats(l);
 	while (l->jobs) {
 		struct job *j = l->jobs;
 
@@ -621,26 +662,38 @@ static void language_name(const char *code, char *out, size_t n)
 	g_strlcpy(out, code, n);
 }
 
-/* task_text - the filled <stage>.txt */
-static int task_text(const struct llm *l, int st, const struct call *k, struct dk_buf *out,
-		     struct dk_err *err)
+/*
+ * fill_call - append template t filled with a call's variables (every
+ * template may use any of them); text[0..len) is {{document}}
+ */
+static int fill_call(const struct llm *l, const char *t, const struct call *k, const char *text,
+		     size_t len, struct dk_buf *out, struct dk_err *err)
 {
 	char words[16], sum_lang[64];
-	char *tax = taxonomy_block(l, k->lang);
+	char *tax = taxonomy_block(l, k->lang), *doc = g_strndup(text, len);
 	struct var vars[] = {
 		{ "language", k->lang ? k->lang : "unknown" },
 		{ "summary_language", sum_lang },
 		{ "taxonomy", tax },
 		{ "entity_types", l->entity_types },
 		{ "max_words", words },
+		{ "document", doc },
 	};
 	int rc;
 
 	snprintf(words, sizeof words, "%u", k->max_words);
 	language_name(k->summary_lang, sum_lang, sizeof sum_lang);
-	rc = fill(l->task[st].text, vars, sizeof vars / sizeof vars[0], out, err);
+	rc = fill(t, vars, sizeof vars / sizeof vars[0], out, err);
 	g_free(tax);
+	g_free(doc);
 	return rc;
+}
+
+/* task_text - the filled <stage>.txt */
+static int task_text(const struct llm *l, int st, const struct call *k, struct dk_buf *out,
+		     struct dk_err *err)
+{
+	return fill_call(l, l->task[st].text, k, "", 0, out, err);
 }
 
 static int encode(const struct llm *l, const char *s, size_t n, unsigned flags,
@@ -649,7 +702,6 @@ static int encode(const struct llm *l, const char *s, size_t n, unsigned flags,
 	return tok_encode(l->v, s, n, flags, ids, err);
 }
 
-/* prefix_ids - BOS, HEAD (specials parsed) and the filled prefix + "\n\n" */
 /*
  * prefix_ids - BOS, HEAD (specials parsed) and the filled prefix + "\n\n";
  * note 8: the part of prefix.txt before {{document}} is tokenized on its
@@ -659,24 +711,16 @@ static int prefix_ids(const struct llm *l, const char *text, size_t len, const s
 		      struct dk_buf *filled, struct tok_ids *ids, size_t *n_fixed,
 		      struct dk_err *err)
 {
-	char *doc = g_strndup(text, len), *tax = taxonomy_block(l, k->lang);
 	const char *at = strstr(l->prefix.text, "{{document}}");
 	char *fixed = g_strndup(l->prefix.text, at ? (size_t)(at - l->prefix.text) : 0);
-	struct var vars[] = {
-		{ "language", k->lang ? k->lang : "unknown" },
-		{ "taxonomy", tax },
-		{ "document", doc },
-	};
 	size_t split;
 	int rc;
 
 	dk_buf_reset(filled);
-	rc = fill(fixed, vars, 3, filled, err);
+	rc = fill_call(l, fixed, k, text, len, filled, err);
 	split = filled->len;
 	if (rc == 0)
-		rc = fill(l->prefix.text + strlen(fixed), vars, 3, filled, err);
-	g_free(doc);
-	g_free(tax);
+		rc = fill_call(l, l->prefix.text + strlen(fixed), k, text, len, filled, err);
 	g_free(fixed);
 	if (rc == 0 && dk_buf_adds(filled, "\n\n") != 0)
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
@@ -1120,6 +1164,7 @@ static int fixed_use(struct llm *l, struct job *j, struct dk_err *err)
 	if (rc == 0) {
 		j->pre_fed = j->n_fixed;
 		j->fixed_hit = 1;
+		l->st.tok_fixed += j->n_fixed;
 		l->fix[i].used = ++l->clock;
 	}
 	return rc;
@@ -1154,6 +1199,7 @@ static int job_start(struct llm *l, struct job *j, struct dk_err *err)
 
 	j->started = 1;
 	j->t_start = now_ms();
+	l->st.docs++;
 	for (uint32_t k = 0; k < l->seqs_per_slot; k++)
 		eng_kv_clear(l->c, slot_seq(l, j, k));
 	rc = reserve(l, &j->k, &j->room, err);
@@ -1166,10 +1212,10 @@ static int job_start(struct llm *l, struct job *j, struct dk_err *err)
 	j->d.n_prefix = (uint32_t)j->pre.n;
 	if (rc == 0)
 		rc = fixed_use(l, j, err);
-	j->lab_at = calloc(l->tax.n_labels, sizeof *j->lab_at);
 	j->lp = calloc(l->tax.n_labels, sizeof *j->lp);
-	if (rc == 0 && (j->lab_at == NULL || j->lp == NULL))
+	if (rc == 0 && j->lp == NULL)
 		rc = dk_err_set(err, DK_ENOMEM, "out of memory");
+	l->st.ms_start += now_ms() - j->t_start;
 	return rc;
 }
 
@@ -1249,14 +1295,16 @@ static int stream_start(struct llm *l, struct job *j, int st, struct dk_err *err
 /* prefix_done - every stage of the job starts from the evaluated prefix */
 static int prefix_done(struct llm *l, struct job *j, struct dk_err *err)
 {
+	double t = now_ms();
 	int rc = 0;
 
-	j->prefix_ms = now_ms() - j->t_start;
+	j->prefix_ms = t - j->t_start;
 	rc = fixed_keep(l, j, err);
 	/* classify and entities copy the prefix before summarize appends to it */
 	for (int st = 0; rc == 0 && st < ST_N; st++)
 		if (j->only < 0 || j->only == st)
 			rc = stream_start(l, j, st, err);
+	l->st.ms_fork += now_ms() - t;
 	return rc;
 }
 
@@ -1274,26 +1322,15 @@ static int add(struct llm *l, struct job *j, int32_t tok, int32_t pos, int32_t s
 	return (int32_t)i;
 }
 
-/* label_entries - note 4: all labels' tokens but the last, one batch, fork i on its own sequence */
-static uint32_t label_entries(const struct llm *l)
+/* add_label - note 4: label lab_i's tokens but the last after the classify prompt */
+static void add_label(struct llm *l, struct job *j, struct stream *s)
 {
-	uint32_t n = 0;
+	const struct tok_ids *lab = &l->lab[j->lab_i];
 
-	for (size_t i = 0; i < l->tax.n_labels; i++)
-		n += (uint32_t)l->lab[i].n - 1;
-	return n;
-}
-
-static void add_labels(struct llm *l, struct job *j, struct stream *s)
-{
-	for (size_t i = 0; i < l->tax.n_labels; i++) {
-		int32_t seq = i == 0 ? s->seq : slot_seq(l, j, SQ_CLS + (uint32_t)i);
-
-		j->lab_at[i] = (int32_t)l->b_n;
-		for (size_t t = 0; t + 1 < l->lab[i].n; t++)
-			add(l, j, l->lab[i].v[t], (int32_t)(s->pos + t), seq, 1);
-	}
-	s->at = 0;
+	s->at = (int32_t)l->b_n;
+	for (size_t t = 0; t + 1 < lab->n; t++)
+		add(l, j, lab->v[t], (int32_t)(s->pos + t), s->seq, 1);
+	l->st.tok_label += lab->n - 1;
 }
 
 /* add_prompt - as much of the prompt tokens as the batch holds; logits at the very end only */
@@ -1303,6 +1340,7 @@ static void add_prompt(struct llm *l, struct job *j, struct stream *s)
 
 	if (m > l->b_cap - l->b_n)
 		m = l->b_cap - l->b_n;
+	l->st.tok_prompt += m;
 	for (size_t t = 0; t < m; t++, s->fed++) {
 		int last = s->fed + 1 == s->in.n;
 		int32_t i = add(l, j, s->in.v[s->fed], (int32_t)s->pos++, s->seq, last);
@@ -1323,15 +1361,18 @@ static void build_batch(struct llm *l)
 	for (uint32_t k = 0; k < l->o.parallel; k++) {
 		struct stream *s = l->slot[k] ? &l->slot[k]->s[ST_CLASSIFY] : NULL;
 
-		if (s && s->ph == PH_LABELS && s->at < 0 && label_entries(l) <= l->b_cap - l->b_n)
-			add_labels(l, l->slot[k], s);
+		if (s && s->ph == PH_LABELS && s->at < 0 &&
+		    l->lab[l->slot[k]->lab_i].n - 1 <= l->b_cap - l->b_n)
+			add_label(l, l->slot[k], s);
 	}
 	for (uint32_t k = 0; k < l->o.parallel; k++)
 		for (int st = 0; l->slot[k] && st < ST_N; st++) {
 			struct stream *s = &l->slot[k]->s[st];
 
-			if (s->ph == PH_GEN && l->b_n < l->b_cap)
+			if (s->ph == PH_GEN && l->b_n < l->b_cap) {
 				s->at = add(l, l->slot[k], s->next, (int32_t)s->pos++, s->seq, 1);
+				l->st.tok_gen[st]++;
+			}
 		}
 	for (uint32_t k = 0; k < l->o.parallel; k++)
 		for (int st = 0; l->slot[k] && st < ST_N; st++)
@@ -1343,6 +1384,7 @@ static void build_batch(struct llm *l)
 		while (j && j->pre_fed < j->pre.n && l->b_n < l->b_cap) {
 			add(l, j, j->pre.v[j->pre_fed], (int32_t)j->pre_fed, slot_seq(l, j, SQ_SUM), 0);
 			j->pre_fed++;
+			l->st.tok_prefix++;
 		}
 	}
 }
@@ -1356,17 +1398,13 @@ static void finish_stream(struct stream *s)
 	s->at = -1;
 }
 
-/* labels_end - note 4: the rest of each label's tokens; softmax; output bytes */
+/* labels_end - note 4: softmax over the label scores; output bytes */
 static int labels_end(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
 {
 	size_t L = l->tax.n_labels;
 	double z = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < L; i++)
-		for (size_t t = 1; t < l->lab[i].n; t++)
-			j->lp[i] += log_softmax_at(eng_logits(l->c, (uint32_t)(j->lab_at[i] + (int32_t)t - 1)),
-						   l->n_vocab, l->lab[i].v[t]);
 	j->best = 0;
 	for (size_t i = 1; i < L; i++)
 		if (j->lp[i] > j->lp[j->best])
@@ -1384,25 +1422,44 @@ static int labels_end(struct llm *l, struct job *j, struct stream *s, struct dk_
 	return rc ? dk_err_set(err, DK_ENOMEM, "out of memory") : 0;
 }
 
-/* labels_first - note 4: first tokens from the prompt's logits; fork the prompt per label */
+/* labels_from - note 4: score from label i on, or end when no label has tokens left */
+static int labels_from(struct llm *l, struct job *j, struct stream *s, size_t i,
+		       struct dk_err *err)
+{
+	while (i < l->tax.n_labels && l->lab[i].n < 2)
+		i++;
+	j->lab_i = i;
+	s->ph = PH_LABELS;
+	s->at = -1;
+	if (i == l->tax.n_labels)
+		return labels_end(l, j, s, err);
+	if (l->lab[i].n - 1 > l->b_cap)
+		return dk_err_set(err, DK_ELIMIT, "label '%s' exceeds one batch", l->tax.labels[i]);
+	return 0;
+}
+
+/* labels_first - note 4: every label's first token from the prompt's logits */
 static int labels_first(struct llm *l, struct job *j, struct stream *s, const float *lg,
 			struct dk_err *err)
 {
-	int rc = 0;
+	double z = eng_logsumexp(lg, l->n_vocab);
 
 	for (size_t i = 0; i < l->tax.n_labels; i++)
-		j->lp[i] = log_softmax_at(lg, l->n_vocab, l->lab[i].v[0]);
-	if (label_entries(l) > l->b_cap)
-		return dk_err_set(err, DK_ELIMIT, "label verbalisations exceed one batch");
-	for (size_t i = 1; rc == 0 && i < l->tax.n_labels; i++)
-		if (l->lab[i].n > 1)
-			rc = eng_kv_copy_prefix(l->c, s->seq, slot_seq(l, j, SQ_CLS + (uint32_t)i),
-						s->pos, err);
-	s->ph = PH_LABELS;
-	s->at = -1;
-	if (rc == 0 && label_entries(l) == 0)
-		rc = labels_end(l, j, s, err);
-	return rc;
+		j->lp[i] = (double)lg[l->lab[i].v[0]] - z;
+	return labels_from(l, j, s, 0, err);
+}
+
+/* label_next - note 4: the rest of label lab_i's tokens; the sequence drops them again */
+static int label_next(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
+{
+	const struct tok_ids *lab = &l->lab[j->lab_i];
+	int rc;
+
+	for (size_t t = 1; t < lab->n; t++)
+		j->lp[j->lab_i] += log_softmax_at(eng_logits(l->c, (uint32_t)(s->at + (int32_t)t - 1)),
+						  l->n_vocab, lab->v[t]);
+	rc = eng_kv_truncate(l->c, s->seq, s->pos, err);
+	return rc ? rc : labels_from(l, j, s, j->lab_i + 1, err);
 }
 
 /* entities_next - note 5: one grammar-constrained greedy choice */
@@ -1503,18 +1560,21 @@ static int stream_logits(struct llm *l, struct job *j, int st, struct dk_err *er
 {
 	struct stream *s = &j->s[st];
 	const float *lg;
+	double t = now_ms();
+	int rc;
 
 	if (s->ph == PH_IDLE || s->ph == PH_DONE || s->at < 0)
 		return 0;
-	if (s->ph == PH_LABELS)
-		return labels_end(l, j, s, err);
-	lg = eng_logits(l->c, (uint32_t)s->at);
-	s->at = -1;
-	if (st == ST_CLASSIFY)
-		return labels_first(l, j, s, lg, err);
-	if (st == ST_ENTITIES)
-		return entities_next(l, j, s, lg, err);
-	return summary_next(l, j, s, lg, err);
+	if (s->ph == PH_LABELS) {
+		rc = label_next(l, j, s, err);
+	} else {
+		lg = eng_logits(l->c, (uint32_t)s->at);
+		s->at = -1;
+		rc = st == ST_CLASSIFY ? labels_first(l, j, s, lg, err) :
+		     st == ST_ENTITIES ? entities_next(l, j, s, lg, err) : summary_next(l, j, s, lg, err);
+	}
+	l->st.ms_choose[st] += now_ms() - t;
+	return rc;
 }
 
 /* job_result - note 6 of llm.h's result: decisions in stage order, then label, entities, summary */
@@ -1601,6 +1661,7 @@ int llm_step(struct llm *l, struct dk_err *err)
 {
 	struct eng_batch b;
 	struct dk_err e = DK_ERR_INIT;
+	double t;
 	int rc, jrc;
 
 	admit(l);
@@ -1608,7 +1669,12 @@ int llm_step(struct llm *l, struct dk_err *err)
 	if (l->b_n == 0)
 		return 0;
 	b = (struct eng_batch){ l->b_n, l->b_tok, l->b_pos, l->b_seq, l->b_want };
+	t = now_ms();
 	rc = eng_decode(l->c, &b, &e);
+	l->st.ms_decode += now_ms() - t;
+	l->st.steps++;
+	for (uint32_t i = 0; i < l->b_n; i++)
+		l->st.rows += l->b_want[i] != 0;
 	for (uint32_t k = 0; k < l->o.parallel; k++) {
 		struct job *j = l->slot[k];
 
@@ -1667,7 +1733,6 @@ static void job_free(struct job *j)
 		stream_release(&j->s[st]);
 	tok_ids_release(&j->pre);
 	dk_buf_release(&j->d.filled);
-	free(j->lab_at);
 	free(j->lp);
 	g_free(j->text);
 	g_free(j->lang);

@@ -82,6 +82,8 @@ run_docket() {
 		--set llm_ctx="$ctx" --threads "$threads" --set stable_seconds=0 2>"$2/err" >"$2/summary" ||
 		{ echo "bench-llm: docket batch failed: $(tail -1 "$2/err")" >&2; return 1; }
 	cat "$2/summary"
+	# the engine process's accounting (stages/llm.c note 9), one field a line
+	sed -n 's/.*stage=engine docs=/docs=/p' "$2/err" | tr ' ' '\n' | sed 's/^/  engine /'
 }
 
 # llama_one MODEL PROMPT_FILE N - one naive llama.cpp generation
