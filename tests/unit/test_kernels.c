@@ -7,7 +7,8 @@
  * the vec_dot results, column by column: batching never changes a logit.
  * Matrix tiles (struct eng_mm) are checked against the reference dot per
  * output within rounding, and one token alone, or a tile cut at other
- * rows, must give bitwise what a many-token tile gives.
+ * rows, must give bitwise what a many-token tile gives; so must every
+ * batch size from 1 to 9 at odd tile heights (mm_splits).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -219,6 +220,49 @@ static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 	return !bad;
 }
 
+/* mm_splits - one weight type, n elements per row: every batch size 1..9
+ * (the few-token paths and the repacking tile) at odd row starts and tile
+ * heights gives bitwise what one batch of MM_TOK tokens gives */
+static int mm_splits(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MM_ROWS * rb), *act = malloc(MM_TOK * ab);
+	float *x = malloc((size_t)n * sizeof *x);
+	float all[MM_TOK][MM_ROWS], part[9][MM_ROWS], bias[MM_ROWS];
+	int bad = 0;
+
+	for (int r = 0; r < MM_ROWS; r++) {
+		random_row(t, w + r * rb, n);
+		bias[r] = rndf();
+	}
+	for (int k = 0; k < MM_TOK; k++) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = rndf() * (float)(k % 5 + 1);
+		mm->quantize(x, act + k * ab, n);
+	}
+	for (int r = 0; r < MM_ROWS; r += 16)
+		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act, ab, MM_TOK,
+			 &all[0][r], MM_ROWS, bias + r);
+	for (uint32_t nt = 1; nt <= 9 && !bad; nt++) {
+		uint32_t t0 = (nt * 7) % (MM_TOK - nt + 1);	/* tokens t0 .. t0 + nt - 1 */
+		int h = 2 * (int)nt - 1 < 16 ? 2 * (int)nt - 1 : 15;	/* odd tile heights */
+		for (int r = (int)nt; r < MM_ROWS; r += h)
+			mm->tile(n, w + r * rb, rb, MM_ROWS - r < h ? MM_ROWS - r : h, act + t0 * ab, ab, nt,
+				 &part[0][r], MM_ROWS, bias + r);
+		for (uint32_t k = 0; k < nt && !bad; k++)
+			if (memcmp(&part[k][nt], &all[t0 + k][nt], (MM_ROWS - nt) * sizeof(float)) != 0) {
+				CHECKF(0, "%s n=%lld: %u tokens (token %u) differ from the batch",
+				       ggml_type_traits(t)->name, (long long)n, nt, t0 + k);
+				bad = 1;
+			}
+	}
+	free(w);
+	free(act);
+	free(x);
+	return !bad;
+}
+
 /* the tiles' activation quantization is bitwise the reference one: same
  * int8 values and scales (layouts in engine/kernels/avx512/mm_*.c note 4) */
 static void test_mm_quantize(void)
@@ -292,8 +336,10 @@ static void test_mm_tiles(void)
 		const struct ggml_type_traits *tt = ggml_type_traits(t);
 		if (tt == NULL || fast->mm[t].tile == NULL)
 			continue;
-		for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++)
+		for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
 			compared += mm_case(fast, (enum ggml_type)t, (int64_t)blocks[k] * tt->blck_size);
+			mm_splits(fast, (enum ggml_type)t, (int64_t)blocks[k] * tt->blck_size);
+		}
 	}
 	if (compared == 0)
 		SKIP("no matrix tiles on this CPU");
