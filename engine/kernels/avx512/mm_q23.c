@@ -37,6 +37,11 @@
  *	   as int16 (the pairs vpdpwssd takes), aux[8] = -124 * their total.
  *	5. Loads stay inside a block: Q3_K's scales come with the 16 bytes
  *	   ending at d, its d with the dword ending at d (gathers).
+ *	6. Q3_K's prescaling costs more than a token saves when there is one
+ *	   token (signed products: two multiplies per vector), so the one-token
+ *	   path takes u = q + 4 * third bit in [0, 7] unsigned into maddubs,
+ *	   the int16 scales by vpdpwssd, and the -4 through the block sums:
+ *	   isum = sum_j sc_j dot_j(u) - 4 sum_j sc_j bsum_j, the same integer.
  */
 #include <string.h>
 
@@ -249,8 +254,41 @@ static inline __m512 fin(const int THREE, __m512 d, __m512 dmin, __m512i isum, _
 	return f;
 }
 
+/* dots_q3_K - one token's super-block (bytes qa, block sums bs as int16
+ * pairs) against rows a, b as loaded, without prescaling (note 6):
+ * partial sums, dwords 0..7 row a's, 8..15 row b's */
+static inline __attribute__((always_inline)) __m512i
+dots_q3_K(const uint8_t *a, const uint8_t *b, const uint8_t *qa, __m512i n4bs0, __m512i n4bs1)
+{
+	__m512i sc = sc_q3_K(a, b), hm = ld2x32(a, b), m3 = _mm512_set1_epi8(3);
+	/* int16 scales of sub-blocks 8g..8g + 7, [a | a | b | b] */
+	__m512i s16[2] = { _mm512_srai_epi16(_mm512_unpacklo_epi8(sc, sc), 8),
+			   _mm512_srai_epi16(_mm512_unpackhi_epi8(sc, sc), 8) };
+	/* -4 sum_j sc_j bsum_j, once per row: quarters 0 and 2 */
+	__m512i acc = _mm512_mask_dpwssd_epi32(_mm512_setzero_si512(), 0x0F0F, s16[0], n4bs0);
+
+	acc = _mm512_mask_dpwssd_epi32(acc, 0x0F0F, s16[1], n4bs1);
+	UNROLL for (int g = 0; g < 2; g++) {
+		__m512i q = ld2x32(a + 32 + 32 * g, b + 32 + 32 * g);
+		UNROLL for (int k = 0; k < 4; k++) {
+			int j = 4 * g + k;
+			__m512i v = _mm512_and_si512(_mm512_srli_epi16(q, 2 * k), m3);
+			__mmask64 h1 = _mm512_test_epi8_mask(hm, _mm512_set1_epi8((char)(1 << j)));
+			v = _mm512_mask_add_epi8(v, h1, v, _mm512_set1_epi8(4));
+			__m512i p = _mm512_maddubs_epi16(v, _mm512_broadcast_i64x4(
+				_mm256_loadu_si256((const void *)(qa + 32 * j))));
+			/* int16 scale 2k in quarters 0 and 2, 2k + 1 in 1 and 3 */
+			__m512i ctl = _mm512_add_epi8(_mm512_set1_epi16((short)(0x0100 * (4 * k + 1) + 4 * k)),
+						      _mm512_set_epi64(0x0202020202020202, 0x0202020202020202, 0, 0,
+								       0x0202020202020202, 0x0202020202020202, 0, 0));
+			acc = _mm512_dpwssd_epi32(acc, p, _mm512_shuffle_epi8(s16[g], ctl));
+		}
+	}
+	return acc;
+}
+
 /* pair_dots - one token's super-block against decoded row pairs z[8 p + v]
- * (or decoded here when z is NULL): isum and imin with lane = row */
+ * (or, zb NULL, against the rows as loaded): isum and imin, lane = row */
 static inline __attribute__((always_inline)) void
 pair_dots(const int THREE, const uint8_t *const r[16], size_t at, const __m512i *zb, const __m512i *mb,
 	  const struct tok *k, __m512i *isum, __m512i *imin)
@@ -258,9 +296,17 @@ pair_dots(const int THREE, const uint8_t *const r[16], size_t at, const __m512i 
 	__m512i acc[8], accm[8];
 	const uint8_t *qa = k->row + k->oq, *aux = k->row + k->oa;
 	__m512i bs = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)aux));
+	__m512i bs0 = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)aux));
+	__m512i bs1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)(aux + 16)));
 
 	UNROLL for (int p = 0; p < 8; p++) {
 		__m512i z[8], mn = _mm512_setzero_si512();
+		if (THREE && zb == NULL) {
+			acc[p] = dots_q3_K(r[p] + at, r[p + 8] + at, qa,
+					   _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(bs0, 2)),
+					   _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(bs1, 2)));
+			continue;
+		}
 		if (zb == NULL)
 			dec(THREE, r, p, at, z, &mn);
 		UNROLL for (int v = 0; v < 8; v++)
@@ -273,9 +319,9 @@ pair_dots(const int THREE, const uint8_t *const r[16], size_t at, const __m512i 
 			accm[p] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mb ? _mm512_load_si512(mb + p) : mn, bs);
 	}
 	*isum = reduce16(acc);
-	if (THREE)
+	if (THREE && zb != NULL)
 		*isum = _mm512_add_epi32(*isum, _mm512_set1_epi32(ld32(aux + 32)));
-	else
+	if (!THREE)
 		*imin = reduce16(accm);
 }
 
