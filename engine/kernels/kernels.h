@@ -68,6 +68,8 @@ struct eng_kernels {
 	void (*axpy_f16)(int64_t n, float w, const ggml_half *x, float *y);
 	/* out[i] = silu(g[i]) * u[i]; out may be u */
 	void (*swiglu)(int64_t n, const float *g, const float *u, float *out);
+	/* out[i] = u[i] * gelu(g[i]), bitwise as ref_geglu (engine/ref/elem.h); out may be u */
+	void (*geglu)(int64_t n, const float *g, const float *u, float *out);
 	/* y[i] = x[i] in F16, bitwise as ggml_fp32_to_fp16 */
 	void (*f32_to_f16)(int64_t n, const float *x, ggml_half *y);
 	/* the heads of one token that share a KV head (struct eng_attn), one
@@ -92,5 +94,8 @@ void eng_kernels_mm_q23_fill(struct eng_kernels *k);
 /* eng_kernels_attn_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C):
  * swiglu, f32_to_f16, attn */
 void eng_kernels_attn_avx512_fill(struct eng_kernels *k);
+
+/* eng_kernels_elem_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C): geglu */
+void eng_kernels_elem_avx512_fill(struct eng_kernels *k);
 
 #endif

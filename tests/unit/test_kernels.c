@@ -8,6 +8,8 @@
  * Matrix tiles (struct eng_mm) are checked against the reference dot per
  * output within rounding, and one token alone, or a tile cut at other
  * rows, must give bitwise what a many-token tile gives.
+ * The GEGLU gate (table lookup) must be bitwise the per-element GELU
+ * through F16 on every F16 input, the clamps and values between halves.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -158,6 +160,51 @@ static void test_axpy_f16(void)
 		CHECKF(memcmp(a, b, (size_t)n * sizeof *a) == 0, "axpy_f16 n=%lld: %s differs from ref",
 		       (long long)n, fast->name);
 	}
+}
+
+/* gelu_f16 - GELU-tanh through binary16 in and out, per element, as
+ * ggml_vec_gelu_f32 defines it (the formula the table must reproduce) */
+static float gelu_f16(float x)
+{
+	if (x <= -10.0f)
+		return 0.0f;
+	if (x >= 10.0f)
+		return x;
+	float v = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x));
+	float g = 0.5f * v * (1.0f + tanhf(0.79788456080286535587989211986876f * v *
+					   (1.0f + 0.044715f * v * v)));
+	return ggml_fp16_to_fp32(ggml_fp32_to_fp16(g));
+}
+
+static void test_geglu(void)
+{
+	const struct eng_kernels *ref = eng_kernels_select(1), *fast = eng_kernels_select(0);
+	enum { N = (1 << 16) + 1000 + 7 };	/* every half, then other floats, and a tail */
+	float *g = malloc(N * sizeof *g), *u = malloc(N * sizeof *u), *want = malloc(N * sizeof *want);
+	float *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+	size_t bad = 0;
+
+	REQUIRE(g && u && want && a && b);
+	for (uint32_t i = 0; i < N; i++) {
+		g[i] = i < (1u << 16) ? ggml_fp16_to_fp32((ggml_half)i) : rndf() * 12.0f;
+		if (i >= N - 7)
+			g[i] = i % 2 ? -10.0f : 10.0f;
+		u[i] = rndf();
+		if (!isnan(g[i]))
+			want[i] = u[i] * gelu_f16(g[i]);
+	}
+	ref->geglu(N, g, u, a);
+	fast->geglu(N, g, u, b);
+	for (uint32_t i = 0; i < N; i++)
+		if (!isnan(g[i]) && (memcmp(&a[i], &want[i], 4) != 0 || memcmp(&b[i], &want[i], 4) != 0))
+			bad++;
+	CHECKF(bad == 0, "geglu: %zu of %d outputs differ from the per-element gelu (%s)", bad, N,
+	       fast->name);
+	free(g);
+	free(u);
+	free(want);
+	free(a);
+	free(b);
 }
 
 enum { MM_ROWS = 37, MM_TOK = 19 };	/* tiles of 16, 16, 5; 2 x 8 tokens + 3 */
@@ -426,6 +473,7 @@ static void test_q23_extremes(void)
 int main(void)
 {
 	RUN(test_axpy_f16);
+	RUN(test_geglu);
 	RUN(test_vs_ref);
 	RUN(test_dot4);
 	RUN(test_mm_quantize);
