@@ -11,10 +11,8 @@
  *	   prefix (eng_kv_copy_prefix) onto their own sequences; summarize
  *	   goes on on the first one. HEAD and TAIL are tokenized with special-token
  *	   parsing; the filled templates never are, so a letter that contains
- *	   "<|im_start|>" cannot forge a turn. prefix.txt holds the
- *	   instructions of all three tasks and <stage>.txt only a short cue
- *	   naming one: what each document evaluates after its text is a few
- *	   tokens per stage, the instructions are in the shared head (note 8).
+ *	   "<|im_start|>" cannot forge a turn. Every template may use every
+ *	   variable (fill_call).
  *	2. Sequences: each of the opts.parallel slots owns 3 sequences from
  *	   base = slot * 3: base + 0 the prefix, then summarize; base + 1
  *	   entities; base + 2 classify and its labels. n_seq_max = parallel *
@@ -24,8 +22,10 @@
  *	   generation budget exceed n_ctx, the document is cut (at a line or
  *	   sentence end) for classify and entities; summarize maps over chunks
  *	   of that size and reduces the joined chunk summaries (repeatedly,
- *	   while they do not fit). Each summary window generates at most
- *	   summary_max_tokens tokens.
+ *	   while they do not fit and each round shortens them; a round that
+ *	   does not, as when the prompt leaves room for only a few bytes per
+ *	   window, ends with the part that fits as the final window). Each
+ *	   summary window generates at most summary_max_tokens tokens.
  *	4. Classification: score(label) = sum of the log-probabilities of the
  *	   label's tokens after the prompt (no length normalisation: this is
  *	   the probability of the whole answer); confidence = softmax over the
@@ -1523,13 +1523,18 @@ static int window_done(struct llm *l, struct job *j, struct stream *s, struct dk
 	s->off += s->win;
 	s->chunks++;
 	if (rc == 0 && s->off >= s->cur_len) {
+		size_t before = s->cur_len;
+
 		g_free(s->cur);
 		s->cur_len = s->joined->len;
 		s->cur = g_string_free(s->joined, FALSE);
 		s->joined = NULL;
 		s->off = 0;
 		rc = fit(l, s->cur, s->cur_len, &j->k, j->room, &n, err);
-		if (rc == 0 && n < s->cur_len)
+		/* note 3: a round that did not shrink the text would repeat forever */
+		if (rc == 0 && n < s->cur_len && s->cur_len >= before)
+			s->cur_len = n;
+		else if (rc == 0 && n < s->cur_len)
 			s->joined = g_string_new(NULL);
 	}
 	return rc ? rc : window_start(l, j, s, err);
