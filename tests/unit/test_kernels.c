@@ -162,6 +162,28 @@ static void test_axpy_f16(void)
 
 enum { MM_ROWS = 37, MM_TOK = 19 };	/* tiles of 16, 16, 5; 2 x 8 tokens + 3 */
 
+/* mm_tokens - nt tokens from k, in tiles starting at row r0: bitwise the
+ * outputs of the MM_TOK-token tiles (want) */
+static int mm_tokens(const struct eng_mm *mm, enum ggml_type t, int64_t n, const uint8_t *w, size_t rb,
+		     const uint8_t *act, size_t ab, const float *bias, int k, int nt, int r0,
+		     float want[][MM_ROWS])
+{
+	float got[9][MM_ROWS];
+
+	for (int r = r0; r < MM_ROWS; r += 16)
+		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act + k * ab, ab,
+			 (uint32_t)nt, &got[0][r], MM_ROWS, bias + r);
+	for (int u = 0; u < nt; u++)
+		for (int r = r0; r < MM_ROWS; r++)
+			if (memcmp(&got[u][r], &want[k + u][r], sizeof got[u][r]) != 0) {
+				CHECKF(0, "%s n=%lld tokens %d..%d from row %d: token %d row %d %.9g, batch %.9g",
+				       ggml_type_traits(t)->name, (long long)n, k, k + nt - 1, r0, k + u, r,
+				       (double)got[u][r], (double)want[k + u][r]);
+				return 0;
+			}
+	return 1;
+}
+
 /* mm_case - one weight type, n elements per row: tiles vs reference and
  * vs themselves token by token and at shifted row starts */
 static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
@@ -201,6 +223,11 @@ static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 				bad = 1;
 			}
 		}
+		/* tokens k .. k + N - 1 for N = 1 .. 9 (the generation and small
+		 * batch paths, then the repacking), rows from an odd start: other
+		 * tile boundaries, odd row counts */
+		for (int nt = 1; nt <= 9 && k + nt <= MM_TOK && !bad; nt++)
+			bad = !mm_tokens(mm, t, n, w, rb, act, ab, bias, k, nt, 5 + 2 * (nt % 3), out);
 		/* token k alone, rows from 3 on: other tile boundaries, fewer tokens */
 		for (int r = 3; r < MM_ROWS; r += 16)
 			mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act + k * ab, ab, 1,
