@@ -15,6 +15,15 @@
  *	4. Values are little-endian and unaligned in the file: always memcpy.
  *	5. The first failure wins and is the one message reported; parse
  *	   functions return at once, so the error names the first bad field.
+ *	6. gguf_open() copies the file into anonymous memory advised for
+ *	   transparent huge pages rather than mapping it. Generation reads
+ *	   every weight once per token, so it is bound by memory bandwidth,
+ *	   and on 4 KB pages the TLB misses cost a good part of it: reading
+ *	   1 GB on this kind of machine (2 threads, Zen5) ran at 27.5 GB/s on
+ *	   4 KB pages, 32 GB/s on 2 MB pages, and Q8_0 generation went from
+ *	   55 to 73 tokens/s. The price is the copy at load (about 0.1 s per
+ *	   400 MB from the page cache) and memory not shared with the page
+ *	   cache; the engine loads one model once per machine.
  */
 #include "engine/gguf.h"
 
@@ -27,6 +36,9 @@
 #include <unistd.h>
 
 #include "engine/ggml_types.h"
+
+/* transparent huge page size on x86-64 (note 6) */
+#define HUGE_PAGE ((size_t)2 << 20)
 
 struct rd {
 	const uint8_t *p;
@@ -384,12 +396,52 @@ int gguf_open_buffer(const void *buf, size_t size, struct gguf **out, struct dk_
 	return finish_open(g, out, err);
 }
 
-/* gguf_open - map and parse a file */
+/* resident_alloc - size bytes of anonymous memory on a 2 MB boundary (note
+ * 6), rounded up to whole huge pages; *mapped gets the mapping's length */
+static void *resident_alloc(size_t size, size_t *mapped)
+{
+	size_t len = (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	uint8_t *raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	size_t head = (HUGE_PAGE - (uintptr_t)raw % HUGE_PAGE) % HUGE_PAGE;
+	if (head > 0)
+		munmap(raw, head);
+	munmap(raw + head + len, HUGE_PAGE - head);
+	/* advice only: without THP the copy still works, on small pages */
+	(void)madvise(raw + head, len, MADV_HUGEPAGE);
+	*mapped = len;
+	return raw + head;
+}
+
+/* read_all - size bytes of fd into buf; 0, or -1 with errno (EIO: file shrank) */
+static int read_all(int fd, uint8_t *buf, size_t size)
+{
+	size_t off = 0;
+
+	while (off < size) {
+		ssize_t r = pread(fd, buf + off, size - off, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+/* gguf_open - read a file into resident memory (note 6) and parse it */
 int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 {
 	struct stat st;
 	struct gguf *g;
-	void *map;
+	uint8_t *buf;
+	size_t mapped;
 	int fd;
 
 	*out = NULL;
@@ -405,18 +457,29 @@ int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 		close(fd);
 		return dk_err_set(err, DK_EFORMAT, "not a gguf file: '%s' is empty", path);
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	buf = resident_alloc((size_t)st.st_size, &mapped);
+	if (buf == NULL) {
+		close(fd);
+		return dk_err_set(err, DK_ENOMEM, "cannot allocate %lld bytes for '%s': %s",
+				  (long long)st.st_size, path, strerror(errno));
+	}
+	if (read_all(fd, buf, (size_t)st.st_size) != 0) {
+		int e = errno;
+		close(fd);
+		munmap(buf, mapped);
+		return dk_err_set(err, DK_EIO, "cannot read '%s': %s", path, strerror(e));
+	}
 	close(fd);
-	if (map == MAP_FAILED)
-		return dk_err_set(err, DK_EIO, "cannot map '%s': %s", path, strerror(errno));
+	/* weights are read-only from here: a stray write faults at once */
+	mprotect(buf, mapped, PROT_READ);
 	g = calloc(1, sizeof *g);
 	if (g == NULL) {
-		munmap(map, (size_t)st.st_size);
+		munmap(buf, mapped);
 		return dk_err_set(err, DK_ENOMEM, "out of memory opening '%s'", path);
 	}
-	g->base = map;
+	g->base = buf;
 	g->size = (size_t)st.st_size;
-	g->mapped = 1;
+	g->mapped = mapped;
 	return finish_open(g, out, err);
 }
 
@@ -431,7 +494,7 @@ void gguf_free(struct gguf *g)
 	free(g->kv);
 	free(g->tensors);
 	if (g->mapped)
-		munmap((void *)g->base, g->size);
+		munmap((void *)g->base, g->mapped);
 	free(g);
 }
 

@@ -2,7 +2,8 @@
  * NAME
  *	gguf - validating reader of GGUF v2/v3 model files
  * SUMMARY
- *	gguf_open() maps a file read-only and checks all of it before
+ *	gguf_open() reads a file into read-only resident memory (2 MB pages
+ *	where the kernel gives them) and checks all of it before
  *	returning: magic, version, counts against the file size, every key
  *	and value (types, string and array lengths), every tensor (name,
  *	n_dims <= 4, element count without overflow, type, row length a
@@ -83,7 +84,7 @@ struct gguf {
 	uint64_t data_offset;	/* file offset of the data section */
 	const uint8_t *base;	/* the whole file */
 	size_t size;
-	int mapped;		/* 1 when base is our mmap */
+	size_t mapped;		/* length of our mapping at base; 0: borrowed */
 };
 
 int gguf_open(const char *path, struct gguf **out, struct dk_err *err);

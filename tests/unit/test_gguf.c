@@ -203,6 +203,32 @@ static void test_file_errors(void)
 	CHECK(gguf_open(path, &g, &err) == DK_EFORMAT && strstr(err.msg, "empty"));
 }
 
+/* the file is read into its own resident copy (engine/gguf.c note 6): on a
+ * 2 MB boundary, byte for byte the file, read-only, parsed like a buffer */
+static void test_resident_copy(void)
+{
+	struct dk_err err = DK_ERR_INIT;
+	struct dk_buf b = DK_BUF_INIT;
+	struct gguf *g;
+	char path[512];
+	FILE *f;
+
+	build(&b, &good);
+	snprintf(path, sizeof path, "%s/resident.gguf", test_tmpdir());
+	f = fopen(path, "wb");
+	REQUIRE(f != NULL);
+	REQUIRE(fwrite(b.buf, 1, b.len, f) == b.len);
+	REQUIRE(fclose(f) == 0);
+	REQUIRE(gguf_open(path, &g, &err) == 0);
+	CHECK((uintptr_t)g->base % ((uintptr_t)2 << 20) == 0);
+	CHECK(g->size == b.len && memcmp(g->base, b.buf, b.len) == 0);
+	CHECK(g->mapped >= g->size && g->mapped % ((size_t)2 << 20) == 0);
+	const struct gguf_tensor *a = gguf_find_tensor(g, "a");
+	CHECK(a != NULL && ((const float *)a->data)[7] == 7.0f);
+	gguf_free(g);
+	dk_buf_release(&b);
+}
+
 /* open_dir - every *.gguf in dir must open; returns how many */
 static int open_dir(const char *dir)
 {
@@ -249,6 +275,7 @@ int main(void)
 	RUN(test_malformed);
 	RUN(test_truncations);
 	RUN(test_file_errors);
+	RUN(test_resident_copy);
 	RUN(test_oracle_files);
 	return TEST_END();
 }
