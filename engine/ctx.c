@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/matmul.h"
+
 static size_t max_sz(size_t a, size_t b)
 {
 	return a > b ? a : b;
@@ -84,7 +86,7 @@ int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 	c->hb = alloc(B * 2 * hp->n_ff, sizeof(float), &fail);
 	c->hb2 = alloc(B * 2 * hp->n_ff, sizeof(float), &fail);
 	c->act_row_bytes = act_bytes(m);
-	c->act_q = alloc(B, c->act_row_bytes, &fail);
+	c->act_q = alloc(ENG_MM_PARTS * B, c->act_row_bytes, &fail);	/* a slot per layout */
 	c->rope_cs = alloc(B * 2 * hp->n_rot, sizeof(float), &fail);
 	size_t G = hp->n_head / hp->n_head_kv;	/* heads per KV head */
 	c->att = alloc(T * G * C, sizeof(float), &fail);

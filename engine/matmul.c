@@ -16,6 +16,16 @@
  *	   a thread's tiles, so a chunk's activations stay in L2 while the
  *	   weights stream past them. A tile's outputs do not depend on the
  *	   chunk or tile boundaries (kernels.h), so note 1 holds as well.
+ *	4. A group's matrices share one input: each distinct activation
+ *	   layout (quantize function, type, row bytes) is written once, into
+ *	   its own slot of c->act_q, and all products run in one pool
+ *	   generation. Every part is split into 16-row units by thr_split on
+ *	   its own, so thread ith holds the same rows of parts with equal
+ *	   n_out (what the epi hook relies on) and each part is balanced.
+ *	5. A generation costs a wake-up and a barrier (engine/threads.c), a
+ *	   large share of one token's serial work: a single token is
+ *	   quantized (and prepped) by the caller itself, which the split
+ *	   would have given all of it anyway.
  */
 #include "engine/matmul.h"
 
@@ -25,110 +35,173 @@
  * (n_ff 4864 int8) keep well inside a 1 MB L2 */
 #define TOK_CHUNK 64
 
-struct quant_job {
+/* struct layout - one activation layout of a group (note 4) */
+struct layout {
 	void (*quantize)(const float *x, void *dst, int64_t n);	/* NULL: by vdt */
 	enum ggml_type vdt;
-	const float *x;
-	size_t x_stride;	/* floats */
+	size_t stride;		/* bytes */
 	uint8_t *dst;
-	size_t dst_stride;	/* bytes */
-	int64_t n_in;
-	uint32_t n_tok;
 };
 
-static void quant_worker(void *arg, int ith, int nth)
-{
-	const struct quant_job *j = arg;
-	int64_t lo, hi;
-
-	thr_split(j->n_tok, ith, nth, &lo, &hi);
-	for (int64_t t = lo; t < hi; t++) {
-		const float *x = j->x + (size_t)t * j->x_stride;
-		uint8_t *dst = j->dst + (size_t)t * j->dst_stride;
-		if (j->quantize != NULL)
-			j->quantize(x, dst, j->n_in);
-		else
-			ref_quantize_act(j->vdt, x, dst, j->n_in);
-	}
-}
-
-struct mm_job {
-	ref_vec_dot_fn dot;
-	eng_vec_dot4_fn dot4;	/* NULL: none for this type */
-	const struct eng_mm *mm;	/* tile_worker only */
+/* struct part - one matrix: tiles (mm) or rows (dot, dot4) */
+struct part {
 	const struct eng_mat *w;
-	const uint8_t *act;
-	size_t act_stride;	/* bytes */
+	const struct eng_mm *mm;	/* NULL: vec_dot per row */
+	ref_vec_dot_fn dot;
+	eng_vec_dot4_fn dot4;		/* NULL: none for this type */
+	const struct layout *act;
 	float *out;
 	size_t out_stride;	/* floats */
 	const float *bias;
-	uint32_t n_tok;
 };
 
-static void mm_worker(void *arg, int ith, int nth)
+struct group_job {
+	const float *x;
+	size_t x_stride;	/* floats */
+	int64_t n_in;
+	uint32_t n_tok;
+	struct layout lay[ENG_MM_PARTS];
+	int n_lay;
+	struct part part[ENG_MM_PARTS];
+	int n_parts;
+	const struct eng_mm_hooks *hooks;
+};
+
+/* quant_token - prep token t, then write it in every layout */
+static void quant_token(const struct group_job *j, uint32_t t)
 {
-	const struct mm_job *j = arg;
-	ref_vec_dot_fn dot = j->dot;
+	const float *x = j->x + (size_t)t * j->x_stride;
+
+	if (j->hooks != NULL && j->hooks->prep != NULL)
+		j->hooks->prep(j->hooks->arg, t);
+	for (int i = 0; i < j->n_lay; i++) {
+		const struct layout *l = &j->lay[i];
+		uint8_t *dst = l->dst + (size_t)t * l->stride;
+		if (l->quantize != NULL)
+			l->quantize(x, dst, j->n_in);
+		else
+			ref_quantize_act(l->vdt, x, dst, j->n_in);
+	}
+}
+
+static void quant_worker(void *arg, int ith, int nth)
+{
+	const struct group_job *j = arg;
 	int64_t lo, hi;
 
-	thr_split(j->w->n_out, ith, nth, &lo, &hi);
-	for (int64_t r = lo; r < hi; r++) {
-		const uint8_t *row = j->w->data + (size_t)r * j->w->row_bytes;
-		float b = j->bias ? j->bias[r] : 0.0f, o4[4];
+	thr_split(j->n_tok, ith, nth, &lo, &hi);
+	for (int64_t t = lo; t < hi; t++)
+		quant_token(j, (uint32_t)t);
+}
+
+/* run_rows - output rows [r0, r1) of a part by vec_dot (notes 1, 2) */
+static void run_rows(const struct part *p, uint32_t n_tok, int64_t r0, int64_t r1)
+{
+	const uint8_t *act = p->act->dst;
+	size_t as = p->act->stride;
+
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *row = p->w->data + (size_t)r * p->w->row_bytes;
+		float b = p->bias ? p->bias[r] : 0.0f, o4[4];
 		uint32_t t = 0;
-		for (; j->dot4 != NULL && t + 4 <= j->n_tok; t += 4) {
-			j->dot4(j->w->n_in, row, j->act + (size_t)t * j->act_stride, j->act_stride, o4);
+		for (; p->dot4 != NULL && t + 4 <= n_tok; t += 4) {
+			p->dot4(p->w->n_in, row, act + (size_t)t * as, as, o4);
 			for (uint32_t k = 0; k < 4; k++)
-				j->out[(size_t)(t + k) * j->out_stride + r] = o4[k] + b;
+				p->out[(size_t)(t + k) * p->out_stride + r] = o4[k] + b;
 		}
-		for (; t < j->n_tok; t++)
-			j->out[(size_t)t * j->out_stride + r] =
-				dot(j->w->n_in, row, j->act + (size_t)t * j->act_stride) + b;
+		for (; t < n_tok; t++)
+			p->out[(size_t)t * p->out_stride + r] = p->dot(p->w->n_in, row, act + (size_t)t * as) + b;
 	}
 }
 
-/* tile_worker - note 3: this thread's 16-row tiles, token chunk by chunk */
-static void tile_worker(void *arg, int ith, int nth)
+/* run_tiles - output rows [r0, r1) (whole tiles) of a part, token chunk by chunk (note 3) */
+static void run_tiles(const struct part *p, uint32_t n_tok, int64_t r0, int64_t r1)
 {
-	const struct mm_job *j = arg;
-	const struct eng_mat *w = j->w;
-	int64_t lo, hi;
+	const struct eng_mat *w = p->w;
+	size_t as = p->act->stride;
 
-	thr_split((w->n_out + 15) / 16, ith, nth, &lo, &hi);
-	for (uint32_t t0 = 0; t0 < j->n_tok; t0 += TOK_CHUNK) {
-		uint32_t nt = j->n_tok - t0 < TOK_CHUNK ? j->n_tok - t0 : TOK_CHUNK;
-		for (int64_t tile = lo; tile < hi; tile++) {
-			int64_t r = tile * 16;
-			int nr = w->n_out - r < 16 ? (int)(w->n_out - r) : 16;
-			j->mm->tile(w->n_in, w->data + (size_t)r * w->row_bytes, w->row_bytes, nr,
-				    j->act + (size_t)t0 * j->act_stride, j->act_stride, nt,
-				    j->out + (size_t)t0 * j->out_stride + r, j->out_stride,
-				    j->bias ? j->bias + r : NULL);
+	for (uint32_t t0 = 0; t0 < n_tok; t0 += TOK_CHUNK) {
+		uint32_t nt = n_tok - t0 < TOK_CHUNK ? n_tok - t0 : TOK_CHUNK;
+		for (int64_t r = r0; r < r1; r += 16) {
+			int nr = r1 - r < 16 ? (int)(r1 - r) : 16;
+			p->mm->tile(w->n_in, w->data + (size_t)r * w->row_bytes, w->row_bytes, nr,
+				    p->act->dst + (size_t)t0 * as, as, nt,
+				    p->out + (size_t)t0 * p->out_stride + r, p->out_stride,
+				    p->bias ? p->bias + r : NULL);
 		}
 	}
 }
 
-/* eng_matmul - see matmul.h (notes 1-3) */
+/* group_worker - this thread's 16-row units of every part, then epi (note 4) */
+static void group_worker(void *arg, int ith, int nth)
+{
+	const struct group_job *j = arg;
+	int64_t r0 = 0, r1 = 0;
+
+	for (int i = 0; i < j->n_parts; i++) {
+		const struct part *p = &j->part[i];
+		int64_t lo, hi;
+		thr_split((p->w->n_out + 15) / 16, ith, nth, &lo, &hi);
+		r0 = lo * 16;
+		r1 = hi * 16 < p->w->n_out ? hi * 16 : p->w->n_out;
+		if (p->mm != NULL)
+			run_tiles(p, j->n_tok, r0, r1);
+		else
+			run_rows(p, j->n_tok, r0, r1);
+	}
+	if (j->hooks != NULL && j->hooks->epi != NULL && r0 < r1)
+		j->hooks->epi(j->hooks->arg, j->n_tok, r0, r1);
+}
+
+/* layout_for - the slot of w's activation layout, added if new (note 4) */
+static const struct layout *layout_for(struct eng_ctx *c, struct group_job *j, const struct eng_mm *mm,
+				       enum ggml_type vdt, int64_t n_in)
+{
+	struct layout l = { NULL, vdt, 0, NULL };
+
+	if (mm != NULL) {
+		l.quantize = mm->quantize;
+		l.stride = mm->act_bytes(n_in);
+	} else {
+		l.stride = vdt == GGML_TYPE_F32 ? (size_t)n_in * sizeof(float)
+						: ggml_row_size(vdt, (uint64_t)n_in);
+	}
+	for (int i = 0; i < j->n_lay; i++)
+		if (j->lay[i].quantize == l.quantize && j->lay[i].vdt == vdt && j->lay[i].stride == l.stride)
+			return &j->lay[i];
+	l.dst = (uint8_t *)c->act_q + (size_t)j->n_lay * c->p.n_batch * c->act_row_bytes;
+	j->lay[j->n_lay] = l;
+	return &j->lay[j->n_lay++];
+}
+
+/* eng_matmul_group - see matmul.h (notes 4, 5) */
+void eng_matmul_group(struct eng_ctx *c, const struct eng_mm_part *parts, int n_parts,
+		      const float *x, size_t x_stride, uint32_t n_tok,
+		      const struct eng_mm_hooks *hooks)
+{
+	struct group_job j = { .x = x, .x_stride = x_stride, .n_in = parts[0].w->n_in,
+			       .n_tok = n_tok, .n_parts = n_parts, .hooks = hooks };
+
+	for (int i = 0; i < n_parts; i++) {
+		const struct eng_mat *w = parts[i].w;
+		const struct eng_mm *mm = c->kern->mm[w->type].tile != NULL ? &c->kern->mm[w->type] : NULL;
+		enum ggml_type vdt = ggml_type_traits(w->type)->vec_dot_type;
+		j.part[i] = (struct part){ w, mm, c->kern->vec_dot[w->type], c->kern->vec_dot4[w->type],
+					   layout_for(c, &j, mm, vdt, w->n_in), parts[i].out,
+					   parts[i].out_stride, parts[i].bias };
+	}
+	if (n_tok == 1)
+		quant_token(&j, 0);
+	else
+		thr_pool_run(c->pool, quant_worker, &j);
+	thr_pool_run(c->pool, group_worker, &j);
+}
+
+/* eng_matmul - see matmul.h: a group of one */
 void eng_matmul(struct eng_ctx *c, const struct eng_mat *w, const float *x, size_t x_stride,
 		uint32_t n_tok, float *out, size_t out_stride, const float *bias)
 {
-	const struct eng_mm *mm = &c->kern->mm[w->type];
-	enum ggml_type vdt = ggml_type_traits(w->type)->vec_dot_type;
-	size_t arow = vdt == GGML_TYPE_F32 ? (size_t)w->n_in * sizeof(float)
-					   : ggml_row_size(vdt, (uint64_t)w->n_in);
+	struct eng_mm_part p = { w, out, out_stride, bias };
 
-	if (mm->tile != NULL) {
-		struct quant_job qj = { mm->quantize, vdt, x, x_stride, c->act_q, mm->act_bytes(w->n_in),
-					w->n_in, n_tok };
-		struct mm_job mj = { NULL, NULL, mm, w, c->act_q, qj.dst_stride, out, out_stride, bias, n_tok };
-		thr_pool_run(c->pool, quant_worker, &qj);
-		thr_pool_run(c->pool, tile_worker, &mj);
-		return;
-	}
-	struct quant_job qj = { NULL, vdt, x, x_stride, c->act_q, arow, w->n_in, n_tok };
-	struct mm_job mj = { c->kern->vec_dot[w->type], c->kern->vec_dot4[w->type], NULL, w, c->act_q, arow,
-			     out, out_stride, bias, n_tok };
-
-	thr_pool_run(c->pool, quant_worker, &qj);
-	thr_pool_run(c->pool, mm_worker, &mj);
+	eng_matmul_group(c, &p, 1, x, x_stride, n_tok, NULL);
 }

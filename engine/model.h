@@ -75,7 +75,7 @@ struct eng_ctx {
 	float *k, *v;	/* (n_batch, kv_dim) */
 	float *qkv;	/* (n_batch, q_dim + 2 kv_dim) phi3 fused output */
 	float *hb, *hb2; /* (n_batch, 2 n_ff) */
-	void *act_q;	/* (n_batch, row bytes of the widest input in any act type) */
+	void *act_q;	/* (ENG_MM_PARTS, n_batch, act_row_bytes): widest input, any act type */
 	size_t act_row_bytes;
 	float *rope_cs;	/* (n_batch, 2 configs, n_rot/2, cos+sin) */
 	float *att;	/* (n_threads, n_head / n_head_kv, n_ctx) scores */

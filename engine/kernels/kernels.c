@@ -15,6 +15,8 @@
 #include <cpuid.h>
 #include <pthread.h>
 
+#include "engine/ref/elem.h"
+
 static struct eng_kernels ref_table, avx2_table, avx512_table;
 static int have_avx2, have_avx512;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -34,6 +36,8 @@ static void build(void)
 		ref_table.vec_dot[t] = ref_vec_dot((enum ggml_type)t);
 	ref_table.axpy_f16 = ref_axpy_f16;
 	ref_table.swiglu = ref_swiglu;
+	ref_gelu_init();
+	ref_table.geglu = ref_geglu;
 	ref_table.f32_to_f16 = ref_f32_to_f16;
 	avx2_table = ref_table;
 	avx2_table.name = "avx2";
@@ -41,6 +45,8 @@ static void build(void)
 	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
 	if (have_avx2)
 		eng_kernels_avx2_fill(&avx2_table);
+	if (have_avx2)
+		eng_kernels_q23_avx2_fill(&avx2_table);
 	avx512_table = avx2_table;
 	avx512_table.name = "avx512";
 	have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
@@ -50,7 +56,9 @@ static void build(void)
 		eng_kernels_mm_q8_0_fill(&avx512_table);
 		eng_kernels_mm_k_fill(&avx512_table);
 		eng_kernels_mm_f16_fill(&avx512_table);
+		eng_kernels_mm_q23_fill(&avx512_table);
 		eng_kernels_attn_avx512_fill(&avx512_table);
+		eng_kernels_elem_avx512_fill(&avx512_table);
 	}
 }
 

@@ -68,6 +68,8 @@ struct eng_kernels {
 	void (*axpy_f16)(int64_t n, float w, const ggml_half *x, float *y);
 	/* out[i] = silu(g[i]) * u[i]; out may be u */
 	void (*swiglu)(int64_t n, const float *g, const float *u, float *out);
+	/* out[i] = u[i] * gelu(g[i]), bitwise as ref_geglu (engine/ref/elem.h); out may be u */
+	void (*geglu)(int64_t n, const float *g, const float *u, float *out);
 	/* y[i] = x[i] in F16, bitwise as ggml_fp32_to_fp16 */
 	void (*f32_to_f16)(int64_t n, const float *x, ggml_half *y);
 	/* the heads of one token that share a KV head (struct eng_attn), one
@@ -80,14 +82,20 @@ const struct eng_kernels *eng_kernels_select(int want_ref);
 
 /* eng_kernels_avx2_fill - engine/kernels/avx2: replace the entries it has */
 void eng_kernels_avx2_fill(struct eng_kernels *k);
+/* eng_kernels_q23_avx2_fill - engine/kernels/avx2: the Q2_K and Q3_K dots */
+void eng_kernels_q23_avx2_fill(struct eng_kernels *k);
 
 /* eng_kernels_mm_*_fill - engine/kernels/avx512 (F, BW, VL, VNNI): tiles */
 void eng_kernels_mm_q8_0_fill(struct eng_kernels *k);
 void eng_kernels_mm_k_fill(struct eng_kernels *k);
 void eng_kernels_mm_f16_fill(struct eng_kernels *k);
+void eng_kernels_mm_q23_fill(struct eng_kernels *k);
 
 /* eng_kernels_attn_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C):
  * swiglu, f32_to_f16, attn */
 void eng_kernels_attn_avx512_fill(struct eng_kernels *k);
+
+/* eng_kernels_elem_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C): geglu */
+void eng_kernels_elem_avx512_fill(struct eng_kernels *k);
 
 #endif

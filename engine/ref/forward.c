@@ -26,6 +26,15 @@
  *	   sums squares in double; gemma3's GELU goes through F16 as ggml's
  *	   lookup table does.
  *	5. Nothing here allocates: all buffers come from struct eng_ctx.
+ *	6. Everything between the matrix products is per token (norms,
+ *	   residual adds, RoPE, KV stores) or per element (the gates), so it
+ *	   runs on the pool split by tokens or by output rows, and it rides in
+ *	   the matmul runs where it can (matmul.h hooks): a layer's residual
+ *	   add and the next norm are the prep of the matmul that reads them,
+ *	   the gate is the epilogue of gate/up. A single token's steps run on
+ *	   the caller: a pool run would cost more than the work. Each
+ *	   token's and element's operations are the same whoever runs them,
+ *	   so none of this changes a logit.
  */
 #include <math.h>
 #include <string.h>
@@ -50,17 +59,11 @@ static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 		o[i] = w ? (x[i] * scale) * w[i] : x[i] * scale;
 }
 
-/* gelu_f16 - GELU-tanh through binary16 in and out (note 4) */
-static float gelu_f16(float x)
+/* add - x += y over n values */
+static void add(float *x, const float *y, size_t n)
 {
-	if (x <= -10.0f)
-		return 0.0f;
-	if (x >= 10.0f)
-		return x;
-	float v = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x));
-	float g = 0.5f * v * (1.0f + tanhf(0.79788456080286535587989211986876f * v *
-					   (1.0f + 0.044715f * v * v)));
-	return ggml_fp16_to_fp32(ggml_fp32_to_fp16(g));
+	for (size_t i = 0; i < n; i++)
+		x[i] += y[i];
 }
 
 /* ------------------------------------------------------------- attention */
@@ -143,135 +146,245 @@ static void att_worker(void *arg, int ith, int nth)
 
 /* --------------------------------------------------------------- forward */
 
-/* qkv - Q, K, V projections for all tokens (phi3: one fused matrix) */
-static void qkv(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
+/* struct fwd - one eng_forward() call, shared with its pool jobs (note 6) */
+struct fwd {
+	struct eng_ctx *c;
+	uint32_t n, l;
+	const int32_t *token, *pos, *seq;
+	const int8_t *want;
+	const struct eng_layer *L;	/* layer l */
+	const struct eng_layer *prev;	/* layer whose FFN branch xb2 still holds, or NULL */
+	int gemma;
+};
+
+typedef void (*tok_fn)(const struct fwd *f, uint32_t t);
+
+struct tok_job {
+	const struct fwd *f;
+	tok_fn fn;
+};
+
+static void tok_worker(void *arg, int ith, int nth)
 {
-	const struct eng_model *m = c->m;
-	size_t E = m->hp.n_embd, Q = m->q_dim, KV = m->kv_dim;
+	const struct tok_job *j = arg;
+	int64_t lo, hi;
+
+	thr_split(j->f->n, ith, nth, &lo, &hi);
+	for (int64_t t = lo; t < hi; t++)
+		j->fn(j->f, (uint32_t)t);
+}
+
+/* per_token - fn for every token, on the pool unless there is one (note 6) */
+static void per_token(const struct fwd *f, tok_fn fn)
+{
+	struct tok_job j = { f, fn };
+
+	if (f->n == 1)
+		fn(f, 0);
+	else
+		thr_pool_run(f->c->pool, tok_worker, &j);
+}
+
+/* embed - token t's embedding (gemma3 scales it by sqrt(n_embd)) and its
+ * RoPE tables: [0] global layers, [1] gemma3 local layers (note 3) */
+static void embed(const struct fwd *f, uint32_t t)
+{
+	const struct eng_model *m = f->c->m;
+	const struct eng_hparams *hp = &m->hp;
+	size_t E = hp->n_embd, R = hp->n_rot;
+	float *x = f->c->x + t * E, *cs = f->c->rope_cs + t * 2 * R;
+
+	ref_dequant_row(m->tok_embd.type, m->tok_embd.data + (size_t)f->token[t] * m->tok_embd.row_bytes,
+			x, (int64_t)E);
+	if (f->gemma) {
+		float s = sqrtf((float)E);
+		for (size_t i = 0; i < E; i++)
+			x[i] *= s;
+	}
+	rope_table(hp, m->rope_freqs, hp->rope_base, hp->rope_freq_scale, f->pos[t], cs);
+	rope_table(hp, m->rope_freqs, hp->rope_base_swa, f->gemma ? 1.0f : hp->rope_freq_scale,
+		   f->pos[t], cs + R);
+}
+
+/* branch_add - x += the branch in xb2 (gemma3 norms it first with post) */
+static void branch_add(const struct fwd *f, uint32_t t, const float *post)
+{
+	const struct eng_hparams *hp = &f->c->m->hp;
+	size_t E = hp->n_embd;
+	float *b = f->c->xb2 + t * E;
+
+	if (post != NULL)
+		rmsnorm(b, b, post, (int)E, hp->rms_eps);
+	add(f->c->x + t * E, b, E);
+}
+
+/* attn_in - QKV prep: the previous layer's FFN residual, then the attention norm */
+static void attn_in(void *arg, uint32_t t)
+{
+	const struct fwd *f = arg;
+	size_t E = f->c->m->hp.n_embd;
+
+	if (f->prev != NULL)
+		branch_add(f, t, f->prev->post_ffw_norm);
+	rmsnorm(f->c->xb + t * E, f->c->x + t * E, f->L->attn_norm, (int)E, f->c->m->hp.rms_eps);
+}
+
+/* ffn_in - gate/up prep: the attention residual, then the FFN norm */
+static void ffn_in(void *arg, uint32_t t)
+{
+	const struct fwd *f = arg;
+	size_t E = f->c->m->hp.n_embd;
+
+	branch_add(f, t, f->L->post_attn_norm);
+	rmsnorm(f->c->xb + t * E, f->c->x + t * E, f->L->ffn_norm, (int)E, f->c->m->hp.rms_eps);
+}
+
+/* gate - hb2 = act(hb) * hb2 over rows [r0, r1) of every token (gate/up epilogue) */
+static void gate(void *arg, uint32_t n_tok, int64_t r0, int64_t r1)
+{
+	const struct fwd *f = arg;
+	const struct eng_ctx *c = f->c;
+	size_t F = c->m->hp.n_ff;
+
+	for (uint32_t t = 0; t < n_tok; t++) {
+		const float *g = c->hb + t * F + r0;
+		float *u = c->hb2 + t * F + r0;
+		if (f->gemma)
+			c->kern->geglu(r1 - r0, g, u, u);
+		else
+			c->kern->swiglu(r1 - r0, g, u, u);
+	}
+}
+
+/* qkv - Q, K, V projections for all tokens (phi3: one fused matrix) */
+static void qkv(struct fwd *f)
+{
+	struct eng_ctx *c = f->c;
+	const struct eng_layer *L = f->L;
+	size_t E = c->m->hp.n_embd, Q = c->m->q_dim, KV = c->m->kv_dim;
+	struct eng_mm_hooks h = { attn_in, NULL, f };
 
 	if (L->wqkv.data != NULL) {
-		eng_matmul(c, &L->wqkv, c->xb, E, n, c->qkv, Q + 2 * KV, NULL);
-		for (uint32_t t = 0; t < n; t++) {
-			const float *r = c->qkv + t * (Q + 2 * KV);
-			memcpy(c->q + t * Q, r, Q * sizeof(float));
-			memcpy(c->k + t * KV, r + Q, KV * sizeof(float));
-			memcpy(c->v + t * KV, r + Q + KV, KV * sizeof(float));
-		}
+		struct eng_mm_part p = { &L->wqkv, c->qkv, Q + 2 * KV, NULL };
+		eng_matmul_group(c, &p, 1, c->xb, E, f->n, &h);
 		return;
 	}
-	eng_matmul(c, &L->wq, c->xb, E, n, c->q, Q, L->bq);
-	eng_matmul(c, &L->wk, c->xb, E, n, c->k, KV, L->bk);
-	eng_matmul(c, &L->wv, c->xb, E, n, c->v, KV, L->bv);
+	struct eng_mm_part p[3] = {
+		{ &L->wq, c->q, Q, L->bq }, { &L->wk, c->k, KV, L->bk }, { &L->wv, c->v, KV, L->bv },
+	};
+	eng_matmul_group(c, p, 3, c->xb, E, f->n, &h);
 }
 
-/* ffn - gate/up, activation, down: xb (normed) -> xb2 */
-static void ffn(struct eng_ctx *c, const struct eng_layer *L, uint32_t n)
+/* qk_token - token t after the projections: phi3's split, per-head q/k
+ * norms, RoPE, gemma3's query scale, then K and V into the cache */
+static void qk_token(const struct fwd *f, uint32_t t)
 {
-	const struct eng_model *m = c->m;
-	size_t E = m->hp.n_embd, F = m->hp.n_ff;
-	int gelu = m->hp.arch == ENG_ARCH_GEMMA3;
+	struct eng_ctx *c = f->c;
+	const struct eng_layer *L = f->L;
+	const struct eng_hparams *hp = &c->m->hp;
+	size_t Q = c->m->q_dim, KV = c->m->kv_dim, R = hp->n_rot, D = hp->head_dim;
+	float *q = c->q + t * Q, *k = c->k + t * KV, *v = c->v + t * KV;
+
+	if (L->wqkv.data != NULL) {
+		const float *r = c->qkv + t * (Q + 2 * KV);
+		memcpy(q, r, Q * sizeof(float));
+		memcpy(k, r + Q, KV * sizeof(float));
+		memcpy(v, r + Q + KV, KV * sizeof(float));
+	}
+	if (L->q_norm != NULL) {
+		for (uint32_t h = 0; h < hp->n_head; h++)
+			rmsnorm(q + h * D, q + h * D, L->q_norm, (int)D, hp->rms_eps);
+		for (uint32_t h = 0; h < hp->n_head_kv; h++)
+			rmsnorm(k + h * D, k + h * D, L->k_norm, (int)D, hp->rms_eps);
+	}
+	const float *cs = c->rope_cs + t * 2 * R + (f->gemma && L->swa ? R : 0);
+	rope_apply(hp, q, (int)hp->n_head, cs);
+	rope_apply(hp, k, (int)hp->n_head_kv, cs);
+	if (f->gemma) {
+		float s = 1.0f / sqrtf((float)D);
+		for (size_t i = 0; i < Q; i++)
+			q[i] *= s;
+	}
+	/* write K and V into this sequence's cells at pos */
+	size_t cell = (((size_t)f->l * c->p.n_seq_max + (size_t)(f->seq ? f->seq[t] : 0)) *
+		       c->p.n_ctx + (size_t)f->pos[t]) * KV;
+	c->kern->f32_to_f16((int64_t)KV, k, c->k_cache + cell);
+	c->kern->f32_to_f16((int64_t)KV, v, c->v_cache + cell);
+}
+
+/* phi3_gate - token t of phi3's fused up: [0, F) gate, [F, 2F) up */
+static void phi3_gate(const struct fwd *f, uint32_t t)
+{
+	size_t F = f->c->m->hp.n_ff;
+	float *h = f->c->hb + t * 2 * F;
+
+	f->c->kern->swiglu((int64_t)F, h, h + F, f->c->hb2 + t * F);
+}
+
+/* ffn - attention residual and norm (prep), gate/up, gate, down -> xb2 */
+static void ffn(struct fwd *f)
+{
+	struct eng_ctx *c = f->c;
+	const struct eng_layer *L = f->L;
+	size_t E = c->m->hp.n_embd, F = c->m->hp.n_ff;
+	struct eng_mm_hooks h = { ffn_in, gate, f };
 
 	if (L->w_gate.data == NULL) {
-		/* phi3: fused up, outputs [0, F) gate and [F, 2F) up */
-		eng_matmul(c, &L->w_up, c->xb, E, n, c->hb, 2 * F, NULL);
-		for (uint32_t t = 0; t < n; t++)
-			c->kern->swiglu((int64_t)F, c->hb + t * 2 * F, c->hb + t * 2 * F + F, c->hb2 + t * F);
+		struct eng_mm_part p = { &L->w_up, c->hb, 2 * F, NULL };
+		h.epi = NULL;
+		eng_matmul_group(c, &p, 1, c->xb, E, f->n, &h);
+		per_token(f, phi3_gate);
 	} else {
-		eng_matmul(c, &L->w_gate, c->xb, E, n, c->hb, F, NULL);
-		eng_matmul(c, &L->w_up, c->xb, E, n, c->hb2, F, NULL);
-		if (gelu)
-			for (size_t i = 0; i < n * F; i++)
-				c->hb2[i] *= gelu_f16(c->hb[i]);
-		else
-			c->kern->swiglu((int64_t)(n * F), c->hb, c->hb2, c->hb2);
+		struct eng_mm_part p[2] = { { &L->w_gate, c->hb, F, NULL }, { &L->w_up, c->hb2, F, NULL } };
+		eng_matmul_group(c, p, 2, c->xb, E, f->n, &h);
 	}
-	eng_matmul(c, &L->w_down, c->hb2, F, n, c->xb2, E, NULL);
+	eng_matmul(c, &L->w_down, c->hb2, F, f->n, c->xb2, E, NULL);
 }
 
-/* eng_forward - see model.h; the whole model in one pass (note 5) */
+/* out_in - output prep for logits row i: its token's last residual and the final norm */
+static void out_in(void *arg, uint32_t i)
+{
+	const struct fwd *f = arg;
+	size_t E = f->c->m->hp.n_embd;
+	uint32_t t = 0;
+
+	for (uint32_t seen = 0;; t++)	/* the i-th token that wants logits */
+		if (f->want[t] && seen++ == i)
+			break;
+	branch_add(f, t, f->prev->post_ffw_norm);
+	rmsnorm(f->c->out_x + i * E, f->c->x + t * E, f->c->m->out_norm, (int)E, f->c->m->hp.rms_eps);
+}
+
+/* eng_forward - see model.h; the whole model in one pass (notes 5, 6) */
 void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int32_t *pos,
 		 const int32_t *seq, const int8_t *want)
 {
 	const struct eng_model *m = c->m;
 	const struct eng_hparams *hp = &m->hp;
-	size_t E = hp->n_embd, Q = m->q_dim, KV = m->kv_dim, R = hp->n_rot;
-	int gemma = hp->arch == ENG_ARCH_GEMMA3;
+	size_t E = hp->n_embd, Q = m->q_dim;
+	struct fwd f = { c, n, 0, token, pos, seq, want, NULL, NULL, hp->arch == ENG_ARCH_GEMMA3 };
 
-	/* token embeddings (gemma3 scales them by sqrt(n_embd)) */
-	for (uint32_t t = 0; t < n; t++) {
-		float *x = c->x + t * E;
-		ref_dequant_row(m->tok_embd.type, m->tok_embd.data + (size_t)token[t] * m->tok_embd.row_bytes,
-				x, (int64_t)E);
-		if (gemma)
-			for (size_t i = 0; i < E; i++)
-				x[i] *= sqrtf((float)E);
-	}
-	/* RoPE tables per token: [0] global layers, [1] gemma3 local layers */
-	for (uint32_t t = 0; t < n; t++) {
-		rope_table(hp, m->rope_freqs, hp->rope_base, hp->rope_freq_scale, pos[t],
-			   c->rope_cs + t * 2 * R);
-		rope_table(hp, m->rope_freqs, hp->rope_base_swa, gemma ? 1.0f : hp->rope_freq_scale,
-			   pos[t], c->rope_cs + t * 2 * R + R);
-	}
+	per_token(&f, embed);
 	for (uint32_t l = 0; l < hp->n_layer; l++) {
-		const struct eng_layer *L = &m->layers[l];
-		int local = gemma && L->swa;
-
-		/* attention: norm, QKV (+ per-head q/k norm), RoPE */
-		for (uint32_t t = 0; t < n; t++)
-			rmsnorm(c->xb + t * E, c->x + t * E, L->attn_norm, (int)E, hp->rms_eps);
-		qkv(c, L, n);
-		for (uint32_t t = 0; t < n; t++) {
-			float *q = c->q + t * Q, *k = c->k + t * KV;
-			if (L->q_norm != NULL) {
-				for (uint32_t h = 0; h < hp->n_head; h++)
-					rmsnorm(q + h * hp->head_dim, q + h * hp->head_dim, L->q_norm,
-						(int)hp->head_dim, hp->rms_eps);
-				for (uint32_t h = 0; h < hp->n_head_kv; h++)
-					rmsnorm(k + h * hp->head_dim, k + h * hp->head_dim, L->k_norm,
-						(int)hp->head_dim, hp->rms_eps);
-			}
-			const float *cs = c->rope_cs + t * 2 * R + (local ? R : 0);
-			rope_apply(hp, q, (int)hp->n_head, cs);
-			rope_apply(hp, k, (int)hp->n_head_kv, cs);
-			if (gemma)
-				for (size_t i = 0; i < Q; i++)
-					q[i] *= 1.0f / sqrtf((float)hp->head_dim);
-			/* write K and V into this sequence's cells at pos */
-			size_t cell = (((size_t)l * c->p.n_seq_max + (size_t)(seq ? seq[t] : 0)) *
-				       c->p.n_ctx + (size_t)pos[t]) * KV;
-			c->kern->f32_to_f16((int64_t)KV, k, c->k_cache + cell);
-			c->kern->f32_to_f16((int64_t)KV, c->v + t * KV, c->v_cache + cell);
-		}
-		struct att_job aj = { c, L, l, n, pos, seq };
+		f.l = l;
+		f.L = &m->layers[l];
+		qkv(&f);
+		per_token(&f, qk_token);
+		struct att_job aj = { c, f.L, l, n, pos, seq };
 		thr_pool_run(c->pool, att_worker, &aj);
-		eng_matmul(c, &L->wo, c->xb, Q, n, c->xb2, E, NULL);
-		/* residual (gemma3 norms the branch first) */
-		for (uint32_t t = 0; t < n; t++) {
-			if (L->post_attn_norm != NULL)
-				rmsnorm(c->xb2 + t * E, c->xb2 + t * E, L->post_attn_norm, (int)E, hp->rms_eps);
-			for (size_t i = 0; i < E; i++)
-				c->x[t * E + i] += c->xb2[t * E + i];
-		}
-		/* feed-forward */
-		for (uint32_t t = 0; t < n; t++)
-			rmsnorm(c->xb + t * E, c->x + t * E, L->ffn_norm, (int)E, hp->rms_eps);
-		ffn(c, L, n);
-		for (uint32_t t = 0; t < n; t++) {
-			if (L->post_ffw_norm != NULL)
-				rmsnorm(c->xb2 + t * E, c->xb2 + t * E, L->post_ffw_norm, (int)E, hp->rms_eps);
-			for (size_t i = 0; i < E; i++)
-				c->x[t * E + i] += c->xb2[t * E + i];
-		}
+		eng_matmul(c, &f.L->wo, c->xb, Q, n, c->xb2, E, NULL);
+		ffn(&f);
+		f.prev = f.L;
 	}
 	/* final norm and output projection, only for entries that want logits */
 	uint32_t n_out = 0;
 	for (uint32_t t = 0; t < n; t++)
-		if (want[t])
-			rmsnorm(c->out_x + (n_out++) * E, c->x + t * E, m->out_norm, (int)E, hp->rms_eps);
+		n_out += want[t] != 0;
 	if (n_out == 0)
 		return;
-	eng_matmul(c, &m->output, c->out_x, E, n_out, c->logits, hp->n_vocab, NULL);
+	struct eng_mm_hooks h = { out_in, NULL, &f };
+	struct eng_mm_part p = { &m->output, c->logits, hp->n_vocab, NULL };
+	eng_matmul_group(c, &p, 1, c->out_x, E, n_out, &h);
 	if (hp->final_softcap > 0.0f)
 		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)
 			c->logits[i] = hp->final_softcap * tanhf(c->logits[i] / hp->final_softcap);
