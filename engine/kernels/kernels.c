@@ -45,6 +45,8 @@ static void build(void)
 	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
 	if (have_avx2)
 		eng_kernels_avx2_fill(&avx2_table);
+	if (have_avx2)
+		eng_kernels_q23_avx2_fill(&avx2_table);
 	avx512_table = avx2_table;
 	avx512_table.name = "avx512";
 	have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
@@ -54,6 +56,7 @@ static void build(void)
 		eng_kernels_mm_q8_0_fill(&avx512_table);
 		eng_kernels_mm_k_fill(&avx512_table);
 		eng_kernels_mm_f16_fill(&avx512_table);
+		eng_kernels_mm_q23_fill(&avx512_table);
 		eng_kernels_attn_avx512_fill(&avx512_table);
 		eng_kernels_elem_avx512_fill(&avx512_table);
 	}

@@ -82,11 +82,14 @@ const struct eng_kernels *eng_kernels_select(int want_ref);
 
 /* eng_kernels_avx2_fill - engine/kernels/avx2: replace the entries it has */
 void eng_kernels_avx2_fill(struct eng_kernels *k);
+/* eng_kernels_q23_avx2_fill - engine/kernels/avx2: the Q2_K and Q3_K dots */
+void eng_kernels_q23_avx2_fill(struct eng_kernels *k);
 
 /* eng_kernels_mm_*_fill - engine/kernels/avx512 (F, BW, VL, VNNI): tiles */
 void eng_kernels_mm_q8_0_fill(struct eng_kernels *k);
 void eng_kernels_mm_k_fill(struct eng_kernels *k);
 void eng_kernels_mm_f16_fill(struct eng_kernels *k);
+void eng_kernels_mm_q23_fill(struct eng_kernels *k);
 
 /* eng_kernels_attn_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C):
  * swiglu, f32_to_f16, attn */

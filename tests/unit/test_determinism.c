@@ -164,9 +164,28 @@ static void test_oracle_kquant(void)
 	eng_model_free(m);
 }
 
+/* Q2_K and Q3_K matrices (the oracle's llama-Q2_K holds both): the
+ * one-token, 2..8-token and many-token tile paths meet in these runs */
+static void test_oracle_q23(void)
+{
+	const char *sh = test_shared_dir();
+	char path[8192];
+	struct dk_err err = DK_ERR_INIT;
+	struct eng_model *m;
+
+	if (sh == NULL)
+		SKIP("../shared absent");
+	snprintf(path, sizeof path, "%s/oracle/models/llama-Q2_K.gguf", sh);
+	REQUIRE(eng_model_load(path, &m, &err) == 0);
+	check_model(m, "llama-Q2_K");
+	check_batched(m, "llama-Q2_K");
+	eng_model_free(m);
+}
+
 int main(void)
 {
 	RUN(test_tiny_models);
 	RUN(test_oracle_kquant);
+	RUN(test_oracle_q23);
 	return TEST_END();
 }

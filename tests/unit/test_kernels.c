@@ -7,7 +7,9 @@
  * the vec_dot results, column by column: batching never changes a logit.
  * Matrix tiles (struct eng_mm) are checked against the reference dot per
  * output within rounding, and one token alone, or a tile cut at other
- * rows, must give bitwise what a many-token tile gives.
+ * rows, must give bitwise what a many-token tile gives; so must every
+ * batch size from 1 to 9 at odd tile heights (mm_splits), and every
+ * token of batches of 9 to 130 must equal it alone (mm_batches).
  * The GEGLU gate (table lookup) must be bitwise the per-element GELU
  * through F16 on every F16 input, the clamps and values between halves.
  */
@@ -266,6 +268,49 @@ static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 	return !bad;
 }
 
+/* mm_splits - one weight type, n elements per row: every batch size 1..9
+ * (the few-token paths and the repacking tile) at odd row starts and tile
+ * heights gives bitwise what one batch of MM_TOK tokens gives */
+static int mm_splits(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MM_ROWS * rb), *act = malloc(MM_TOK * ab);
+	float *x = malloc((size_t)n * sizeof *x);
+	float all[MM_TOK][MM_ROWS], part[9][MM_ROWS], bias[MM_ROWS];
+	int bad = 0;
+
+	for (int r = 0; r < MM_ROWS; r++) {
+		random_row(t, w + r * rb, n);
+		bias[r] = rndf();
+	}
+	for (int k = 0; k < MM_TOK; k++) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = rndf() * (float)(k % 5 + 1);
+		mm->quantize(x, act + k * ab, n);
+	}
+	for (int r = 0; r < MM_ROWS; r += 16)
+		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act, ab, MM_TOK,
+			 &all[0][r], MM_ROWS, bias + r);
+	for (uint32_t nt = 1; nt <= 9 && !bad; nt++) {
+		uint32_t t0 = (nt * 7) % (MM_TOK - nt + 1);	/* tokens t0 .. t0 + nt - 1 */
+		int h = 2 * (int)nt - 1 < 16 ? 2 * (int)nt - 1 : 15;	/* odd tile heights */
+		for (int r = (int)nt; r < MM_ROWS; r += h)
+			mm->tile(n, w + r * rb, rb, MM_ROWS - r < h ? MM_ROWS - r : h, act + t0 * ab, ab, nt,
+				 &part[0][r], MM_ROWS, bias + r);
+		for (uint32_t k = 0; k < nt && !bad; k++)
+			if (memcmp(&part[k][nt], &all[t0 + k][nt], (MM_ROWS - nt) * sizeof(float)) != 0) {
+				CHECKF(0, "%s n=%lld: %u tokens (token %u) differ from the batch",
+				       ggml_type_traits(t)->name, (long long)n, nt, t0 + k);
+				bad = 1;
+			}
+	}
+	free(w);
+	free(act);
+	free(x);
+	return !bad;
+}
+
 /* the tiles' activation quantization is bitwise the reference one: same
  * int8 values and scales (layouts in engine/kernels/avx512/mm_*.c note 4) */
 static void test_mm_quantize(void)
@@ -339,12 +384,201 @@ static void test_mm_tiles(void)
 		const struct ggml_type_traits *tt = ggml_type_traits(t);
 		if (tt == NULL || fast->mm[t].tile == NULL)
 			continue;
-		for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++)
+		for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
 			compared += mm_case(fast, (enum ggml_type)t, (int64_t)blocks[k] * tt->blck_size);
+			mm_splits(fast, (enum ggml_type)t, (int64_t)blocks[k] * tt->blck_size);
+		}
 	}
 	if (compared == 0)
 		SKIP("no matrix tiles on this CPU");
 	printf("kernels: %s tiles compared with ref and token by token on %d matrices\n", fast->name,
+	       compared);
+}
+
+/* tile_ntok - rows [0, nr) of w times tokens [t0, t0 + nt) of act, in
+ * tiles of 16 rows, into out (stride nr) */
+static void tile_ntok(const struct eng_mm *mm, int64_t n, const uint8_t *w, size_t rb, int nr,
+		      const uint8_t *act, size_t ab, uint32_t t0, uint32_t nt, float *out, const float *bias)
+{
+	for (int r = 0; r < nr; r += 16)
+		mm->tile(n, w + r * rb, rb, nr - r < 16 ? nr - r : 16, act + t0 * ab, ab, nt, out + r,
+			 (size_t)nr, bias + r);
+}
+
+/* every tile, per token: n_tok = 1 (one-token path), 2..8 (small-N) and 9
+ * (the big tile plus a lone tail token) give the same bits, on odd row
+ * counts (tail tiles) and token windows that start anywhere */
+static void test_mm_ntok(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	enum { ROWS = 21, TOK = 12 };
+	static const int rows[] = { 5, ROWS };
+	static const int blocks[] = { 1, 3 };
+	int compared = 0;
+
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		const struct eng_mm *mm = &fast->mm[t];
+		if (tt == NULL || mm->tile == NULL)
+			continue;
+		for (size_t kb = 0; kb < sizeof blocks / sizeof blocks[0]; kb++) {
+			int64_t n = (int64_t)blocks[kb] * tt->blck_size;
+			size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+			uint8_t *w = malloc(ROWS * rb), *act = malloc(TOK * ab);
+			float *x = malloc((size_t)n * sizeof *x), bias[ROWS];
+			float alone[TOK][ROWS], got[TOK][ROWS];
+			for (int r = 0; r < ROWS; r++) {
+				random_row((enum ggml_type)t, w + r * rb, n);
+				bias[r] = rndf();
+			}
+			for (int k = 0; k < TOK; k++) {
+				for (int64_t i = 0; i < n; i++)
+					x[i] = rndf() * (float)(k % 4 + 1);
+				mm->quantize(x, act + k * ab, n);
+			}
+			for (size_t kr = 0; kr < sizeof rows / sizeof rows[0]; kr++) {
+				int nr = rows[kr];
+				for (uint32_t k = 0; k < TOK; k++)
+					tile_ntok(mm, n, w, rb, nr, act, ab, k, 1, alone[k], bias);
+				for (uint32_t nt = 2; nt <= 9; nt++) {
+					uint32_t t0 = (nt * 5) % (TOK - nt + 1);
+					tile_ntok(mm, n, w, rb, nr, act, ab, t0, nt, got[0], bias);
+					for (uint32_t k = 0; k < nt; k++)
+						CHECKF(memcmp(got[0] + k * nr, alone[t0 + k], nr * sizeof(float)) == 0,
+						       "%s n=%lld rows %d: token %u of %u differs from it alone",
+						       tt->name, (long long)n, nr, k, nt);
+					compared++;
+				}
+			}
+			free(w);
+			free(act);
+			free(x);
+		}
+	}
+	if (compared == 0)
+		SKIP("no matrix tiles on this CPU");
+	printf("kernels: %s tiles, n_tok 2..9 against one token: %d cases\n", fast->name, compared);
+}
+
+/* Q2_K and Q3_K at the ends of their ranges: every scale and value at its
+ * largest and smallest (Q3_K: scale -32 times value -4, the one product
+ * of +128), activations at +-127: SIMD dot and tile against the reference */
+static void test_q23_extremes(void)
+{
+	const struct eng_kernels *ref = eng_kernels_select(1), *fast = eng_kernels_select(0);
+	static const enum ggml_type types[] = { GGML_TYPE_Q2_K, GGML_TYPE_Q3_K };
+	enum { N = 512, ROWS = 4, TOK = 3 };
+	float x[TOK][N];
+	int compared = 0;
+
+	if (fast == ref)
+		SKIP("no SIMD kernels on this CPU (reference only)");
+	for (int k = 0; k < TOK; k++)
+		for (int i = 0; i < N; i++)	/* token 0 all -max, 1 all +max, 2 alternating */
+			x[k][i] = k == 0 ? -1.0f : k == 1 ? 1.0f : (i & 1 ? 2.0f : -2.0f);
+	for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+		enum ggml_type t = types[ti];
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		const struct eng_mm *mm = &fast->mm[t];
+		size_t rb = ggml_row_size(t, N);
+		uint8_t w[ROWS * 2 * 110], ra[2 * 292], act[TOK * 2 * 1024];
+		float out[TOK][ROWS], bias[ROWS] = { 0 };
+		/* row 0 all bits clear, 1 all set, 2 and 3 bytes 0x55 / 0xAA */
+		static const uint8_t fill[ROWS] = { 0x00, 0xFF, 0x55, 0xAA };
+		for (int r = 0; r < ROWS; r++) {
+			memset(w + r * rb, fill[r], rb);
+			for (int b = 0; b < N / QK_K; b++) {
+				ggml_half d = ggml_fp32_to_fp16(0.5f), m = ggml_fp32_to_fp16(0.25f);
+				uint8_t *blk = w + r * rb + b * tt->type_size;
+				memcpy(blk + (t == GGML_TYPE_Q2_K ? 80 : 108), &d, 2);
+				if (t == GGML_TYPE_Q2_K)
+					memcpy(blk + 82, &m, 2);
+			}
+		}
+		if (mm->tile != NULL) {
+			for (int k = 0; k < TOK; k++)
+				mm->quantize(x[k], act + k * mm->act_bytes(N), N);
+			mm->tile(N, w, rb, ROWS, act, mm->act_bytes(N), TOK, out[0], ROWS, bias);
+		}
+		for (int k = 0; k < TOK; k++) {
+			ref_quantize_act(tt->vec_dot_type, x[k], ra, N);
+			for (int r = 0; r < ROWS; r++) {
+				float want = ref->vec_dot[t](N, w + r * rb, ra);
+				float dot = fast->vec_dot[t](N, w + r * rb, ra);
+				CHECKF(dot == want, "%s row %d token %d: ref %.9g %s %.9g", tt->name, r, k,
+				       (double)want, fast->name, (double)dot);
+				CHECKF(mm->tile == NULL || fabsf(out[k][r] - want) <= 1e-5f * fabsf(want) + 1e-6f,
+				       "%s row %d token %d: ref %.9g tile %.9g", tt->name, r, k, (double)want,
+				       (double)out[k][r]);
+				compared++;
+			}
+		}
+	}
+	printf("kernels: %s Q2_K/Q3_K extremes against ref: %d dots\n", fast->name, compared);
+}
+
+enum { MB_ROWS = 21, MB_TOK = 130 };	/* tiles of 16 and 5; past two 64-token chunks */
+
+/* mb_case - one weight type: every token of batches of 9 to 130 tokens
+ * (groups of 8, tails, the tiles' 64-token chunks) bitwise equal to the
+ * same token alone, at an odd row count */
+static int mb_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	static const uint32_t batches[] = { 9, 15, 17, 63, 64, 65, 130 };
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MB_ROWS * rb), *act = malloc(MB_TOK * ab);
+	float *x = malloc((size_t)n * sizeof *x), *one = malloc(MB_TOK * MB_ROWS * sizeof *one);
+	float *out = malloc(MB_TOK * MB_ROWS * sizeof *out), bias[MB_ROWS];
+	int bad = 0;
+
+	for (int r = 0; r < MB_ROWS; r++) {
+		random_row(t, w + r * rb, n);
+		bias[r] = rndf();
+	}
+	for (int k = 0; k < MB_TOK; k++) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = rndf() * (float)(k % 5 + 1);
+		mm->quantize(x, act + k * ab, n);
+		for (int r = 0; r < MB_ROWS; r += 16)
+			mm->tile(n, w + r * rb, rb, MB_ROWS - r < 16 ? MB_ROWS - r : 16, act + k * ab, ab, 1,
+				 one + k * MB_ROWS + r, MB_ROWS, bias + r);
+	}
+	for (size_t i = 0; i < sizeof batches / sizeof batches[0] && !bad; i++) {
+		uint32_t nt = batches[i];
+		memset(out, 0, MB_TOK * MB_ROWS * sizeof *out);
+		for (int r = 0; r < MB_ROWS; r += 16)
+			mm->tile(n, w + r * rb, rb, MB_ROWS - r < 16 ? MB_ROWS - r : 16, act, ab, nt,
+				 out + r, MB_ROWS, bias + r);
+		for (uint32_t k = 0; k < nt && !bad; k++)
+			if (memcmp(out + k * MB_ROWS, one + k * MB_ROWS, MB_ROWS * sizeof *out) != 0) {
+				CHECKF(0, "%s n=%lld: token %u of a batch of %u differs from it alone",
+				       ggml_type_traits(t)->name, (long long)n, k, nt);
+				bad = 1;
+			}
+	}
+	free(w);
+	free(act);
+	free(x);
+	free(one);
+	free(out);
+	return !bad;
+}
+
+static void test_mm_batches(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	int compared = 0;
+
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		if (tt == NULL || fast->mm[t].tile == NULL)
+			continue;
+		compared += mb_case(fast, (enum ggml_type)t, 3 * 256);
+	}
+	if (compared == 0)
+		SKIP("no matrix tiles on this CPU");
+	printf("kernels: %s tiles, batches of 9..130 tokens vs each token alone on %d types\n", fast->name,
 	       compared);
 }
 
@@ -356,5 +590,8 @@ int main(void)
 	RUN(test_dot4);
 	RUN(test_mm_quantize);
 	RUN(test_mm_tiles);
+	RUN(test_mm_ntok);
+	RUN(test_q23_extremes);
+	RUN(test_mm_batches);
 	return TEST_END();
 }
