@@ -8,7 +8,8 @@
  * Matrix tiles (struct eng_mm) are checked against the reference dot per
  * output within rounding, and one token alone, or a tile cut at other
  * rows, must give bitwise what a many-token tile gives; so must every
- * batch size from 1 to 9 at odd tile heights (mm_splits).
+ * batch size from 1 to 9 at odd tile heights (mm_splits), and every
+ * token of batches of 9 to 130 must equal it alone (mm_batches).
  * The GEGLU gate (table lookup) must be bitwise the per-element GELU
  * through F16 on every F16 input, the clamps and values between halves.
  */
@@ -546,6 +547,71 @@ static void test_q23_extremes(void)
 	printf("kernels: %s Q2_K/Q3_K extremes against ref: %d dots\n", fast->name, compared);
 }
 
+enum { MB_ROWS = 21, MB_TOK = 130 };	/* tiles of 16 and 5; past two 64-token chunks */
+
+/* mb_case - one weight type: every token of batches of 9 to 130 tokens
+ * (groups of 8, tails, the tiles' 64-token chunks) bitwise equal to the
+ * same token alone, at an odd row count */
+static int mb_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	static const uint32_t batches[] = { 9, 15, 17, 63, 64, 65, 130 };
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MB_ROWS * rb), *act = malloc(MB_TOK * ab);
+	float *x = malloc((size_t)n * sizeof *x), *one = malloc(MB_TOK * MB_ROWS * sizeof *one);
+	float *out = malloc(MB_TOK * MB_ROWS * sizeof *out), bias[MB_ROWS];
+	int bad = 0;
+
+	for (int r = 0; r < MB_ROWS; r++) {
+		random_row(t, w + r * rb, n);
+		bias[r] = rndf();
+	}
+	for (int k = 0; k < MB_TOK; k++) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = rndf() * (float)(k % 5 + 1);
+		mm->quantize(x, act + k * ab, n);
+		for (int r = 0; r < MB_ROWS; r += 16)
+			mm->tile(n, w + r * rb, rb, MB_ROWS - r < 16 ? MB_ROWS - r : 16, act + k * ab, ab, 1,
+				 one + k * MB_ROWS + r, MB_ROWS, bias + r);
+	}
+	for (size_t i = 0; i < sizeof batches / sizeof batches[0] && !bad; i++) {
+		uint32_t nt = batches[i];
+		memset(out, 0, MB_TOK * MB_ROWS * sizeof *out);
+		for (int r = 0; r < MB_ROWS; r += 16)
+			mm->tile(n, w + r * rb, rb, MB_ROWS - r < 16 ? MB_ROWS - r : 16, act, ab, nt,
+				 out + r, MB_ROWS, bias + r);
+		for (uint32_t k = 0; k < nt && !bad; k++)
+			if (memcmp(out + k * MB_ROWS, one + k * MB_ROWS, MB_ROWS * sizeof *out) != 0) {
+				CHECKF(0, "%s n=%lld: token %u of a batch of %u differs from it alone",
+				       ggml_type_traits(t)->name, (long long)n, k, nt);
+				bad = 1;
+			}
+	}
+	free(w);
+	free(act);
+	free(x);
+	free(one);
+	free(out);
+	return !bad;
+}
+
+static void test_mm_batches(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	int compared = 0;
+
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		if (tt == NULL || fast->mm[t].tile == NULL)
+			continue;
+		compared += mb_case(fast, (enum ggml_type)t, 3 * 256);
+	}
+	if (compared == 0)
+		SKIP("no matrix tiles on this CPU");
+	printf("kernels: %s tiles, batches of 9..130 tokens vs each token alone on %d types\n", fast->name,
+	       compared);
+}
+
 int main(void)
 {
 	RUN(test_axpy_f16);
@@ -556,5 +622,6 @@ int main(void)
 	RUN(test_mm_tiles);
 	RUN(test_mm_ntok);
 	RUN(test_q23_extremes);
+	RUN(test_mm_batches);
 	return TEST_END();
 }
