@@ -21,17 +21,34 @@
  *	   d[nb]; int32_t aux[nb][16]; int8_t qs[n], quantized bitwise as the
  *	   reference Q8_K. Q4_K's aux[g] (g < 4) holds the int16 pair (sum of sub-block
  *	   2g, sum of 2g + 1); Q6_K's aux[j] is -32 * (sum of sub-block j).
- *	5. Generation (one token) does not repay the repacking: one_q45_K
- *	   and one_q6_K take row pairs as loaded (rows p and p + 8 in the two
- *	   halves, the same unpacking as the repacking), dot them with the
- *	   token's 32 bytes broadcast to both halves and sum the partials per
- *	   row and sub-block with transposing reductions (reduce16, dots2).
- *	   The sub-block dots are the same exact integers, scales and the
- *	   float step (fin_q4_K, fin_q6_K) the same code, so one token gives
- *	   bitwise what the tile gives (test_kernels).
+ *	5. Generation (up to FEW_MAX tokens) does not repay the repacking:
+ *	   few_K reads each row's super-block as it lies in memory, once for
+ *	   all tokens (in passes of FEW tokens, the block then in L1), as
+ *	   four vectors of 64 values (nib_q45_K, nib_q6_K) matched by the
+ *	   token's bytes in the same order (Q4_K, Q5_K: 64-bit lanes of the
+ *	   activations permuted). vpmaddubsw, then vpdpwssd with the row's
+ *	   sub-block scales expanded to words (ex_q45_K, ex_q6_K), keep one
+ *	   vector of int32 partials per row and token for the whole
+ *	   super-block; rows are reduced 4 at a time (red4), then into lane =
+ *	   row (red16). The integers are the tile's exact isum, the minimum
+ *	   and -32 terms come lane = row as in the tile, and the float step is
+ *	   the same code (fin_q4_K, fin_q6_K): any n_tok gives bitwise what
+ *	   the tile gives (test_kernels, every batch size 1..9).
  *	6. Scales are decoded for all 16 rows at once: dword gathers of the
  *	   packed scale bytes (lane = row), then shifts and masks (scalar
  *	   decoding per row cost as much as the transposes).
+ *	7. A tile's 16 rows are contiguous in memory, so both paths prefetch
+ *	   the next tile as one sequential stream, a super-block's share per
+ *	   step (prefetch_tile): 16 interleaved row streams left the hardware
+ *	   prefetchers behind (one-token Q4_K from DRAM ran at a third of the
+ *	   speed it reached from L2).
+ *	8. Between super-blocks a tile's float accumulators wait in acc, a
+ *	   contiguous 4 KB scratch for a chunk of up to TCH tokens, and go
+ *	   to out once at the end. Waiting in out itself, at the caller's
+ *	   row stride (n_out floats, often a multiple of 4 KB), put every
+ *	   token's 64 bytes into the same few L1 sets, so each super-block's
+ *	   reload missed: the Q4_K and Q6_K tiles ran ~20% slower on 1024 to
+ *	   2048 rows than on 16. The stored values are the same floats.
  */
 #include <string.h>
 
@@ -39,6 +56,8 @@
 #include "engine/kernels/avx512/tile16.h"
 
 #define PK 81	/* vectors per repacked super-block: 64 columns + scales */
+#define TCH 64	/* tokens per chunk of a tile's accumulators (note 8) */
+#define FEW_MAX 8	/* up to this many tokens take few_K (note 5) */
 
 static size_t act_bytes(int64_t n)
 {
@@ -111,6 +130,18 @@ static void quantize_q6_K(const float *x, void *dst, int64_t n)
 	quantize(x, dst, n, 1);
 }
 
+/* prefetch_tile - the next tile's bytes in memory order, the share of
+ * super-block offset at (of block size bs): 16 rows are contiguous, so the
+ * whole tile arrives as one sequential stream while this one is computed
+ * (16 interleaved row streams left the hardware prefetchers behind) */
+static inline void prefetch_tile(const uint8_t *w, size_t rb, size_t at, size_t bs)
+{
+	const char *p = (const char *)w + 16 * rb + 16 * at;
+
+	for (size_t o = 0; o < 16 * bs; o += 64)
+		_mm_prefetch(p + o, _MM_HINT_T1);
+}
+
 /* ---------------------------------------------------------- repacking */
 
 static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
@@ -181,8 +212,7 @@ pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m51
 	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
 	size_t at = (size_t)b * bs;
 
-	for (size_t o = 0; o < bs; o += 64)
-		prefetch_next(r, rb, at + o);
+	prefetch_tile(w, rb, at, bs);
 	for (int g = 0; g < 4; g++) {
 		__m512i lo[8], hi[8];
 		cols_q45_K(FIVE, r, at, g, lo, hi);
@@ -240,8 +270,7 @@ static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	__m512i vo = rows16(w, rb, nr, r);
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
 
-	for (int k = 0; k < 4; k++)
-		prefetch_next(r, rb, at + 64 * (size_t)k);
+	prefetch_tile(w, rb, at, sizeof(struct block_q6_K));
 	for (int h = 0; h < 2; h++)
 		UNROLL for (int k = 0; k < 4; k++) {
 			__m512i z[8];
@@ -344,136 +373,308 @@ run_q6_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 		f[u] = fin_q6_K(pk + 64, isum[u], ldf(k[u].row + k[u].od), f[u]);
 }
 
-/* -------------------------------------------------- one token (note 5) */
+/* --------------------------------------------- few tokens (note 5) */
 
-/* dots2 - per half (rows p, p + 8) dwords 0-3 and 4-7 are partials of two
- * sub-blocks of 16: lo gets lane r = dot of row r with the first, hi
- * with the second (reduce16's first two steps, then no final add) */
-static inline void dots2(const __m512i acc[8], __m512i *lo, __m512i *hi)
+/* FEW - tokens per pass over a super-block's rows (4 rows x FEW tokens of
+ * accumulators stay in registers); more go in further passes */
+#define FEW 4
+
+/* red4 - per-row dword partials a[i] of rows i < 4 into one vector whose
+ * 128-bit units each hold [row 0, 1, 2, 3] (a quarter of each row's sum) */
+static inline __m512i red4(const __m512i a[4])
 {
-	__m512i s[4], t[2];
+	__m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(a[0], a[1]), _mm512_unpackhi_epi32(a[0], a[1]));
+	__m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(a[2], a[3]), _mm512_unpackhi_epi32(a[2], a[3]));
 
-	UNROLL for (int p = 0; p < 4; p++)
-		s[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(acc[2 * p], acc[2 * p + 1]),
-					_mm512_unpackhi_epi32(acc[2 * p], acc[2 * p + 1]));
-	UNROLL for (int p = 0; p < 2; p++)
-		t[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * p], s[2 * p + 1]),
-					_mm512_unpackhi_epi64(s[2 * p], s[2 * p + 1]));
-	/* 128-bit units of t[0]: rows 0-3 first, 0-3 second, 8-11 first,
-	 * 8-11 second; t[1] the same for rows 4-7 and 12-15 */
-	*lo = _mm512_permutex2var_epi64(t[0], _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), t[1]);
-	*hi = _mm512_permutex2var_epi64(t[0], _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2), t[1]);
+	return _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
 }
 
-/* one_q45_K - 16 rows times one token: per super-block and group of 64,
- * row pairs dotted with the token's 32 bytes broadcast to both halves,
- * reduce16 to lane = row, then the tile's integer and float steps */
+/* red16 - p[g] from red4 of rows 4g..4g+3 into lane r = sum of row r:
+ * integer, so the order is free */
+static inline __m512i red16(const __m512i p[4])
+{
+	__m512i y01 = _mm512_add_epi32(_mm512_shuffle_i64x2(p[0], p[1], _MM_SHUFFLE(1, 0, 1, 0)),
+				       _mm512_shuffle_i64x2(p[0], p[1], _MM_SHUFFLE(3, 2, 3, 2)));
+	__m512i y23 = _mm512_add_epi32(_mm512_shuffle_i64x2(p[2], p[3], _MM_SHUFFLE(1, 0, 1, 0)),
+				       _mm512_shuffle_i64x2(p[2], p[3], _MM_SHUFFLE(3, 2, 3, 2)));
+
+	return _mm512_add_epi32(_mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0)),
+				_mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* halves16 - word shift counts: lo in the low 256 bits, hi in the high */
+static inline __m512i halves16(short lo, short hi)
+{
+	return _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
+}
+
+/* nib_q45_K - one row's super-block at blk as four vectors of unsigned
+ * values: v[0] sub-blocks 0 | 2, v[1] 1 | 3, v[2] 4 | 6, v[3] 5 | 7
+ * (32 bytes each); Q5_K (FIVE) adds bit 4 of sub-block j from bit j of qh */
+static inline __attribute__((always_inline)) void nib_q45_K(const int FIVE, const uint8_t *blk, __m512i v[4])
+{
+	const uint8_t *qs = blk + (FIVE ? 48 : 16);
+	__m512i m4 = _mm512_set1_epi8(0x0F);
+	__m512i a = _mm512_loadu_si512((const void *)qs), b = _mm512_loadu_si512((const void *)(qs + 64));
+
+	v[0] = _mm512_and_si512(a, m4);
+	v[1] = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
+	v[2] = _mm512_and_si512(b, m4);
+	v[3] = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
+	if (FIVE) {
+		/* bit j of qh to bit 4: left 4 - j or right j - 4 per half */
+		__m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(blk + 16)));
+		__m512i b4 = _mm512_set1_epi8(0x10);
+		__m512i e[4] = { _mm512_sllv_epi16(h, halves16(4, 2)), _mm512_sllv_epi16(h, halves16(3, 1)),
+				 _mm512_srlv_epi16(h, halves16(0, 2)), _mm512_srlv_epi16(h, halves16(1, 3)) };
+		UNROLL for (int q = 0; q < 4; q++)
+			v[q] = _mm512_ternarylogic_epi32(v[q], e[q], b4, 0xF8);	/* A | (B & C) */
+	}
+}
+
+/* nib_q6_K - one row's super-block at blk as four vectors of unsigned
+ * 6-bit values, v[q] = elements 64q..64q+63 in order (ggml layout) */
+static inline __attribute__((always_inline)) void nib_q6_K(const uint8_t *blk, __m512i v[4])
+{
+	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+
+	UNROLL for (int h = 0; h < 2; h++) {
+		__m512i ql = _mm512_loadu_si512((const void *)(blk + 64 * h));
+		__m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(blk + 128 + 32 * h)));
+		/* qh bits 2k, 2k + 1 of element 32k + l to bits 4, 5 */
+		__m512i e0 = _mm512_and_si512(_mm512_sllv_epi16(qh, halves16(4, 2)), m30);
+		__m512i e1 = _mm512_and_si512(_mm512_srlv_epi16(qh, halves16(0, 2)), m30);
+		v[2 * h] = _mm512_ternarylogic_epi32(ql, e0, m4, 0xEC);	/* (A & C) | B */
+		v[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), e1, m4, 0xEC);
+	}
+}
+
+/* sc_q45_K - the sub-block scales sk[0..7] (lane = row) as one qword of
+ * bytes per row, row r at q[r] */
+static inline void sc_q45_K(const __m512i *sk, uint64_t q[16])
+{
+	__m512i lo = sk[0], hi = sk[4];
+
+	UNROLL for (int j = 1; j < 4; j++) {
+		lo = _mm512_or_si512(lo, _mm512_slli_epi32(sk[j], 8 * j));
+		hi = _mm512_or_si512(hi, _mm512_slli_epi32(sk[4 + j], 8 * j));
+	}
+	/* 128-bit unit k: rows 4k, 4k + 1 (lo) and 4k + 2, 4k + 3 (hi) */
+	__m512i a = _mm512_unpacklo_epi32(lo, hi), b = _mm512_unpackhi_epi32(lo, hi);
+	_mm512_storeu_si512(q, _mm512_permutex2var_epi64(a, _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), b));
+	_mm512_storeu_si512(q + 8, _mm512_permutex2var_epi64(a, _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4), b));
+}
+
+/* ex_q45_K - one row's scale bytes (sc_q45_K) as word vectors matching
+ * nib_q45_K's v[q]: words of sub-block j hold sc[j] */
+static inline __attribute__((always_inline)) void ex_q45_K(uint64_t q, __m512i s[4])
+{
+	__m512i b = _mm512_set1_epi64((long long)q);
+
+	/* byte j, then zero, in each word: low 256 bits sub-block j0, high j1 */
+#define SCX(j0, j1) _mm512_inserti64x4(_mm512_set1_epi16((short)(0xFF00 | (j0))), \
+				       _mm256_set1_epi16((short)(0xFF00 | (j1))), 1)
+	s[0] = _mm512_shuffle_epi8(b, SCX(0, 2));
+	s[1] = _mm512_shuffle_epi8(b, SCX(1, 3));
+	s[2] = _mm512_shuffle_epi8(b, SCX(4, 6));
+	s[3] = _mm512_shuffle_epi8(b, SCX(5, 7));
+#undef SCX
+}
+
+/* ex_q6_K - one row's 16 int8 scales at p as word vectors matching
+ * nib_q6_K's v[q]: 128-bit unit i of s[q] holds sc[4q + i] */
+static inline __attribute__((always_inline)) void ex_q6_K(const uint8_t *p, __m512i s[4])
+{
+	__m512i w = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)p)));
+
+	UNROLL for (int q = 0; q < 4; q++)
+		s[q] = _mm512_permutexvar_epi16(_mm512_set_epi64(
+			0x0001000100010001LL * (4 * q + 3), 0x0001000100010001LL * (4 * q + 3),
+			0x0001000100010001LL * (4 * q + 2), 0x0001000100010001LL * (4 * q + 2),
+			0x0001000100010001LL * (4 * q + 1), 0x0001000100010001LL * (4 * q + 1),
+			0x0001000100010001LL * (4 * q), 0x0001000100010001LL * (4 * q)), w);
+}
+
+/* few_dots - TT tokens times the 16 rows r[] at super-block offset at:
+ * isum[t] (lane = row) = sum_j sc[j] * dot_j, exact. KIND 0 Q4_K, 1 Q5_K,
+ * 2 Q6_K; av[t] the token's vectors matching v[q] of nib_*; scq the rows'
+ * scale bytes (sc_q45_K). A row's products stay in one vector over the
+ * whole super-block (maddubs, then dpwssd with the scales) and rows are
+ * summed 4 at a time (red4), then all 16 (red16) */
 static inline __attribute__((always_inline)) void
-one_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
-	  __mmask16 m, __m512 bias)
+few_dots(const int KIND, const int TT, const uint8_t *const r[16], size_t at, const __m512i av[][4],
+	 const uint64_t scq[16], __m512i isum[])
 {
-	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r);
-	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
-	__m512 f = _mm512_setzero_ps();
+	alignas(64) __m512i part[FEW][4];
 
-	for (int64_t b = 0; b < A->nb; b++) {
-		struct tok k = tok_at(A, 0, b);
-		const uint8_t *qa = k.row + k.oq;
-		size_t at = (size_t)b * bs;
-		alignas(64) __m512i sk[14];
-		__m512i isum = _mm512_setzero_si512(), imin = _mm512_setzero_si512();
-		for (size_t o = 0; o < bs; o += 64)
-			prefetch_next(r, rb, at + o);
-		scales_q45_K(vo, r[0] + at, sk);
-		for (int g = 0; g < 4; g++) {
-			__m512i lo[8], hi[8];
-			__m512i alo = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qa + 64 * g)));
-			__m512i ahi = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qa + 64 * g + 32)));
-			cols_q45_K(FIVE, r, at, g, lo, hi);
-			UNROLL for (int p = 0; p < 8; p++) {
-				lo[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[p], alo);
-				hi[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[p], ahi);
+	/* a loop, not unrolled: gcc hoists an unrolled one's loads and spills */
+	_Pragma("GCC unroll 1") for (int g = 0; g < 4; g++) {
+		__m512i acc[4][FEW];
+		UNROLL for (int i = 0; i < 4; i++) {
+			__m512i v[4], s[4];
+			if (KIND == 2) {
+				nib_q6_K(r[4 * g + i] + at, v);
+				ex_q6_K(r[4 * g + i] + at + 192, s);
+			} else {
+				nib_q45_K(KIND, r[4 * g + i] + at, v);
+				ex_q45_K(scq[4 * g + i], s);
 			}
-			isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(reduce16(lo), sk[2 * g]));
-			isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(reduce16(hi), sk[2 * g + 1]));
+			UNROLL for (int t = 0; t < TT; t++) {
+				acc[i][t] = _mm512_madd_epi16(_mm512_maddubs_epi16(v[0], av[t][0]), s[0]);
+				UNROLL for (int q = 1; q < 4; q++)
+					acc[i][t] = _mm512_dpwssd_epi32(acc[i][t], _mm512_maddubs_epi16(v[q], av[t][q]), s[q]);
+			}
 		}
-		for (int g = 0; g < 4; g++)
-			imin = _mm512_dpwssd_epi32(imin, sk[8 + g], _mm512_set1_epi32(ld32(k.row + k.oa + 4 * g)));
-		f = fin_q4_K(sk, isum, imin, ldf(k.row + k.od), f);
+		UNROLL for (int t = 0; t < TT; t++) {
+			__m512i a4[4] = { acc[0][t], acc[1][t], acc[2][t], acc[3][t] };
+			part[t][g] = red4(a4);
+		}
 	}
-	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
+	UNROLL for (int t = 0; t < TT; t++)
+		isum[t] = red16(part[t]);
 }
 
-static void one_q4_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
-		     __mmask16 m, __m512 bias)
+/* sb_K - TT tokens from t0 at super-block b: few_dots, then the tile's
+ * integer minimum (Q4_K, Q5_K) or -32 (Q6_K, sp the scale pairs of
+ * pairs_q6_K) terms and the float step of note 3 into f[t] */
+static inline __attribute__((always_inline)) void
+sb_K(const int KIND, const int TT, const uint8_t *const r[16], size_t at, const __m512i *sk,
+     const uint64_t *scq, const __m512i *sp, const struct acts *A, uint32_t t0, int64_t b, __m512 *f)
 {
-	one_q45_K(0, w, rb, nr, A, out, m, bias);
+	alignas(64) __m512i av[FEW][4];
+	__m512i isum[FEW];
+	struct tok k[FEW];
+
+	UNROLL for (int t = 0; t < TT; t++) {
+		k[t] = tok_at(A, t0 + t, b);
+		const uint8_t *qa = k[t].row + k[t].oq;
+		UNROLL for (int h = 0; h < 2; h++) {
+			__m512i x0 = _mm512_loadu_si512((const void *)(qa + 128 * h));
+			__m512i x1 = _mm512_loadu_si512((const void *)(qa + 128 * h + 64));
+			if (KIND == 2) {
+				av[t][2 * h] = x0;
+				av[t][2 * h + 1] = x1;
+			} else {	/* elements 0-31 | 64-95, 32-63 | 96-127 of the half */
+				av[t][2 * h] = _mm512_permutex2var_epi64(x0, _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0), x1);
+				av[t][2 * h + 1] = _mm512_permutex2var_epi64(x0, _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4), x1);
+			}
+		}
+	}
+	few_dots(KIND, TT, r, at, av, scq, isum);
+	UNROLL for (int t = 0; t < TT; t++) {
+		const uint8_t *aux = k[t].row + k[t].oa;
+		float da = ldf(k[t].row + k[t].od);
+		if (KIND == 2) {
+			/* aux[j] = -32 * bsum_j: sum_j sc_j * aux_j = 32 * sum_j sc_j * (aux_j / 32) */
+			alignas(32) int32_t bp[8];
+			__m512i c = _mm512_setzero_si512();
+			_mm256_store_si256((void *)bp, _mm512_cvtepi32_epi16(
+				_mm512_srai_epi32(_mm512_loadu_si512((const void *)aux), 5)));
+			UNROLL for (int p = 0; p < 8; p++)
+				c = _mm512_dpwssd_epi32(c, sp[p], _mm512_set1_epi32(bp[p]));
+			f[t] = fin_q6_K(sk, _mm512_add_epi32(isum[t], _mm512_slli_epi32(c, 5)), da, f[t]);
+		} else {
+			__m512i imin = _mm512_setzero_si512();
+			UNROLL for (int g = 0; g < 4; g++)
+				imin = _mm512_dpwssd_epi32(imin, sk[8 + g], _mm512_set1_epi32(ld32(aux + 4 * g)));
+			f[t] = fin_q4_K(sk, isum[t], imin, da, f[t]);
+		}
+	}
 }
 
-static void one_q5_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
-		     __mmask16 m, __m512 bias)
+/* pairs_q6_K - the int8 scales sk[0..15] (lane = row) as int16 pairs
+ * (sc[2p] low, sc[2p + 1] high) for vpdpwssd */
+static inline void pairs_q6_K(const __m512i *sk, __m512i sp[8])
 {
-	one_q45_K(1, w, rb, nr, A, out, m, bias);
+	UNROLL for (int p = 0; p < 8; p++)
+		sp[p] = _mm512_or_si512(_mm512_and_si512(sk[2 * p], _mm512_set1_epi32(0xFFFF)),
+					_mm512_slli_epi32(sk[2 * p + 1], 16));
 }
 
-/* one_q6_K - as one_q45_K with 32 bytes per row holding two sub-blocks
- * of 16 (dots2) and the -32 sums added before the scales */
-static void one_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out,
-		     __mmask16 m, __m512 bias)
+/* few_K - n_tok <= FEW_MAX tokens times a tile of 16 rows, each weight
+ * super-block read once for all tokens and never repacked (note 5) */
+static inline __attribute__((always_inline)) void
+few_K(const int KIND, const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok,
+      float *out, size_t os, __mmask16 m, __m512 bias)
 {
 	const uint8_t *r[16];
 	__m512i vo = rows16(w, rb, nr, r);
-	__m512 f = _mm512_setzero_ps();
+	size_t bs = KIND == 2 ? sizeof(struct block_q6_K) : KIND ? sizeof(struct block_q5_K)
+								  : sizeof(struct block_q4_K);
+	__m512 f[FEW_MAX];
 
+	for (uint32_t t = 0; t < n_tok; t++)
+		f[t] = _mm512_setzero_ps();
 	for (int64_t b = 0; b < A->nb; b++) {
-		struct tok k = tok_at(A, 0, b);
-		size_t at = (size_t)b * sizeof(struct block_q6_K);
-		alignas(64) __m512i sk[17];
-		__m512i isum = _mm512_setzero_si512();
-		for (int o = 0; o < 4; o++)
-			prefetch_next(r, rb, at + 64 * (size_t)o);
-		scales_q6_K(vo, r[0] + at, sk);
-		for (int h = 0; h < 2; h++)
-			UNROLL for (int q = 0; q < 4; q++) {
-				int s = 8 * h + 2 * q;
-				__m512i z[8], d0, d1;
-				__m512i a = _mm512_broadcast_i64x4(
-					_mm256_loadu_si256((const void *)(k.row + k.oq + 16 * (size_t)s)));
-				cols_q6_K(r, at, h, q, z);
-				UNROLL for (int p = 0; p < 8; p++)
-					z[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), z[p], a);
-				dots2(z, &d0, &d1);
-				d0 = _mm512_add_epi32(d0, _mm512_set1_epi32(ld32(k.row + k.oa + 4 * (size_t)s)));
-				d1 = _mm512_add_epi32(d1, _mm512_set1_epi32(ld32(k.row + k.oa + 4 * (size_t)s + 4)));
-				isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(d0, sk[s]));
-				isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(d1, sk[s + 1]));
+		size_t at = (size_t)b * bs;
+		alignas(64) __m512i sk[17], sp[8];
+		alignas(64) uint64_t scq[16];
+		prefetch_tile(w, rb, at, bs);
+		if (KIND == 2) {
+			scales_q6_K(vo, r[0] + at, sk);
+			pairs_q6_K(sk, sp);
+		} else {
+			scales_q45_K(vo, r[0] + at, sk);
+			sc_q45_K(sk, scq);
+		}
+		for (uint32_t t = 0; t < n_tok; t += FEW) {
+			switch (n_tok - t) {
+			case 1:
+				sb_K(KIND, 1, r, at, sk, scq, sp, A, t, b, f + t);
+				break;
+			case 2:
+				sb_K(KIND, 2, r, at, sk, scq, sp, A, t, b, f + t);
+				break;
+			case 3:
+				sb_K(KIND, 3, r, at, sk, scq, sp, A, t, b, f + t);
+				break;
+			default:
+				sb_K(KIND, 4, r, at, sk, scq, sp, A, t, b, f + t);
+				break;
 			}
-		f = fin_q6_K(sk, isum, ldf(k.row + k.od), f);
+		}
 	}
-	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
+	for (uint32_t t = 0; t < n_tok; t++)
+		_mm512_mask_storeu_ps(out + (size_t)t * os, m, _mm512_add_ps(f[t], bias));
 }
 
-/* TILE - per super-block: repack, then every token in groups of 8; the
- * accumulators wait in out between super-blocks (stored exactly) */
-#define TILE(name, pack, RUN, one)							\
+static void few_q4_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok,
+		     float *out, size_t os, __mmask16 m, __m512 bias)
+{
+	few_K(0, w, rb, nr, A, n_tok, out, os, m, bias);
+}
+
+static void few_q5_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok,
+		     float *out, size_t os, __mmask16 m, __m512 bias)
+{
+	few_K(1, w, rb, nr, A, n_tok, out, os, m, bias);
+}
+
+static void few_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok,
+		     float *out, size_t os, __mmask16 m, __m512 bias)
+{
+	few_K(2, w, rb, nr, A, n_tok, out, os, m, bias);
+}
+
+/* TILE - tokens in chunks of TCH (note 8); per super-block: repack, then
+ * the chunk's tokens in groups of 8 */
+#define TILE(name, pack, RUN, few)							\
 static inline __attribute__((always_inline)) void				\
 name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uint32_t t, \
-	   float *out, size_t os, __mmask16 m, __m512 bias)			\
+	   float (*acc)[16], __m512 bias)						\
 {										\
 	struct tok k[8];							\
 	__m512 f[8];								\
 										\
 	UNROLL for (int u = 0; u < TT; u++) {						\
 		k[u] = tok_at(A, t + u, b);					\
-		f[u] = b == 0 ? _mm512_setzero_ps()				\
-			      : _mm512_maskz_loadu_ps(m, out + (size_t)(t + u) * os); \
+		f[u] = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc[u]);	\
 	}									\
 	RUN(TT, pk, k, f);							\
 	UNROLL for (int u = 0; u < TT; u++) {						\
 		if (b + 1 == A->nb)						\
 			f[u] = _mm512_add_ps(f[u], bias);			\
-		_mm512_mask_storeu_ps(out + (size_t)(t + u) * os, m, f[u]);	\
+		_mm512_store_ps(acc[u], f[u]);					\
 	}									\
 }										\
 										\
@@ -481,27 +682,33 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 		 uint32_t n_tok, float *out, size_t os, const float *bias)	\
 {										\
 	alignas(64) __m512i pk[PK];						\
+	alignas(64) float acc[TCH][16];						\
 	struct acts A = { act, as, n / QK_K };					\
 	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);		\
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps(); \
 										\
-	if (n_tok == 1) {							\
-		one(w, rb, nr, &A, out, m, vb);					\
+	if (n_tok <= FEW_MAX) {							\
+		few(w, rb, nr, &A, n_tok, out, os, m, vb);			\
 		return;								\
 	}									\
-	for (int64_t b = 0; b < A.nb; b++) {					\
-		uint32_t t = 0;							\
-		pack(w, rb, nr, b, pk);						\
-		for (; t + 8 <= n_tok; t += 8)					\
-			name##_tok(8, pk, b, &A, t, out, os, m, vb);		\
-		for (; t < n_tok; t++)						\
-			name##_tok(1, pk, b, &A, t, out, os, m, vb);		\
+	for (uint32_t t0 = 0; t0 < n_tok; t0 += TCH) {				\
+		uint32_t nt = n_tok - t0 < TCH ? n_tok - t0 : TCH;		\
+		for (int64_t b = 0; b < A.nb; b++) {				\
+			uint32_t t = 0;						\
+			pack(w, rb, nr, b, pk);					\
+			for (; t + 8 <= nt; t += 8)				\
+				name##_tok(8, pk, b, &A, t0 + t, acc + t, vb);	\
+			for (; t < nt; t++)					\
+				name##_tok(1, pk, b, &A, t0 + t, acc + t, vb);	\
+		}								\
+		for (uint32_t t = 0; t < nt; t++)				\
+			_mm512_mask_storeu_ps(out + (size_t)(t0 + t) * os, m, _mm512_load_ps(acc[t])); \
 	}									\
 }
 
-TILE(tile_q4_K, pack_q4_K, run_q4_K, one_q4_K)
-TILE(tile_q5_K, pack_q5_K, run_q4_K, one_q5_K)
-TILE(tile_q6_K, pack_q6_K, run_q6_K, one_q6_K)
+TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K)
+TILE(tile_q5_K, pack_q5_K, run_q4_K, few_q5_K)
+TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
