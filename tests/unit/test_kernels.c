@@ -547,10 +547,10 @@ static void test_q23_extremes(void)
 	printf("kernels: %s Q2_K/Q3_K extremes against ref: %d dots\n", fast->name, compared);
 }
 
-enum { MB_ROWS = 21, MB_TOK = 130 };	/* tiles of 16 and 5; past two 64-token chunks */
+enum { MB_ROWS = 21, MB_TOK = 130 };	/* tiles of 16 and 5; past a 128-token chunk */
 
 /* mb_case - one weight type: every token of batches of 9 to 130 tokens
- * (groups of 8, tails, the tiles' 64-token chunks) bitwise equal to the
+ * (groups of 8, tails, the tiles' 128-token chunks) bitwise equal to the
  * same token alone, at an odd row count */
 static int mb_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 {

@@ -33,8 +33,9 @@
  *	   matrix's next tile (harmless past the end: prefetches never fault).
  *	6. Tail tiles (nr < 16 rows) repeat their last row in the unused lanes
  *	   and store under a mask.
- *	7. Generation and small batches (n_tok <= SN_MAX) do not repay the
- *	   repacking: stream() decodes each block of the 16 rows into the
+ *	7. Generation and small batches (n_tok <= SN_RUNS * SN_MAX, in
+ *	   passes of up to SN_MAX tokens) do not repay the repacking:
+ *	   stream() decodes each block of the 16 rows into the
  *	   byte columns of note 1 in registers (row pairs and transpose8;
  *	   Q4_0/Q4_1 transpose the packed bytes before splitting nibbles, 8
  *	   shuffles instead of 24) and runs all n_tok tokens on them, so each
@@ -56,7 +57,8 @@
 
 #define KB 16	/* blocks repacked at a time: 16 * 576 bytes stay in L1 */
 #define PK 10	/* vectors per repacked block: 8 byte columns, scales, mins */
-#define SN_MAX 8	/* up to this many tokens skip the repacking (note 7) */
+#define SN_MAX 8	/* tokens per streaming pass (note 7) */
+#define SN_RUNS 2	/* passes before the repacking wins (measured: even at 16) */
 
 static size_t act_bytes(int64_t n)
 {
@@ -431,8 +433,11 @@ static inline void tile(const int MIN, pack_fn pack, sn_fn sn, int64_t n, const 
 	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps();
 
-	if (n_tok <= SN_MAX) {
-		sn(w, rb, nr, &A, n_tok, out, os, m, vb);
+	if (n_tok <= SN_RUNS * SN_MAX) {
+		for (uint32_t t = 0; t < n_tok; t += SN_MAX) {
+			struct acts At = { A.a + (size_t)t * as, as, A.nb };
+			sn(w, rb, nr, &At, n_tok - t < SN_MAX ? n_tok - t : SN_MAX, out + (size_t)t * os, os, m, vb);
+		}
 		return;
 	}
 	for (int64_t i0 = 0; i0 < A.nb; i0 += KB) {
