@@ -8,7 +8,8 @@
  * Matrix tiles (struct eng_mm) are checked against the reference dot per
  * output within rounding, and one token alone, or a tile cut at other
  * rows, must give bitwise what a many-token tile gives; so must every
- * batch size from 1 to 9 at odd tile heights (mm_splits).
+ * batch size from 1 to 9 at odd tile heights (mm_splits), and every
+ * token of batches of 9 to 130 must equal it alone (mm_batches).
  * The GEGLU gate (table lookup) must be bitwise the per-element GELU
  * through F16 on every F16 input, the clamps and values between halves.
  */
@@ -210,6 +211,28 @@ static void test_geglu(void)
 
 enum { MM_ROWS = 37, MM_TOK = 19 };	/* tiles of 16, 16, 5; 2 x 8 tokens + 3 */
 
+/* mm_tokens - nt tokens from k, in tiles starting at row r0: bitwise the
+ * outputs of the MM_TOK-token tiles (want) */
+static int mm_tokens(const struct eng_mm *mm, enum ggml_type t, int64_t n, const uint8_t *w, size_t rb,
+		     const uint8_t *act, size_t ab, const float *bias, int k, int nt, int r0,
+		     float want[][MM_ROWS])
+{
+	float got[9][MM_ROWS];
+
+	for (int r = r0; r < MM_ROWS; r += 16)
+		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act + k * ab, ab,
+			 (uint32_t)nt, &got[0][r], MM_ROWS, bias + r);
+	for (int u = 0; u < nt; u++)
+		for (int r = r0; r < MM_ROWS; r++)
+			if (memcmp(&got[u][r], &want[k + u][r], sizeof got[u][r]) != 0) {
+				CHECKF(0, "%s n=%lld tokens %d..%d from row %d: token %d row %d %.9g, batch %.9g",
+				       ggml_type_traits(t)->name, (long long)n, k, k + nt - 1, r0, k + u, r,
+				       (double)got[u][r], (double)want[k + u][r]);
+				return 0;
+			}
+	return 1;
+}
+
 /* mm_case - one weight type, n elements per row: tiles vs reference and
  * vs themselves token by token and at shifted row starts */
 static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
@@ -249,6 +272,11 @@ static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 				bad = 1;
 			}
 		}
+		/* tokens k .. k + N - 1 for N = 1 .. 9 (the generation and small
+		 * batch paths, then the repacking), rows from an odd start: other
+		 * tile boundaries, odd row counts */
+		for (int nt = 1; nt <= 9 && k + nt <= MM_TOK && !bad; nt++)
+			bad = !mm_tokens(mm, t, n, w, rb, act, ab, bias, k, nt, 5 + 2 * (nt % 3), out);
 		/* token k alone, rows from 3 on: other tile boundaries, fewer tokens */
 		for (int r = 3; r < MM_ROWS; r += 16)
 			mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act + k * ab, ab, 1,
@@ -387,6 +415,9 @@ static void test_mm_tiles(void)
 			compared += mm_case(fast, (enum ggml_type)t, (int64_t)blocks[k] * tt->blck_size);
 			mm_splits(fast, (enum ggml_type)t, (int64_t)blocks[k] * tt->blck_size);
 		}
+		/* F16, BF16: long rows take 4 at a time for few tokens (mm_f16.c note 3) */
+		if (tt->blck_size == 1)
+			compared += mm_case(fast, (enum ggml_type)t, 4096 + 40);
 	}
 	if (compared == 0)
 		SKIP("no matrix tiles on this CPU");
@@ -516,6 +547,71 @@ static void test_q23_extremes(void)
 	printf("kernels: %s Q2_K/Q3_K extremes against ref: %d dots\n", fast->name, compared);
 }
 
+enum { MB_ROWS = 21, MB_TOK = 130 };	/* tiles of 16 and 5; past a 128-token chunk */
+
+/* mb_case - one weight type: every token of batches of 9 to 130 tokens
+ * (groups of 8, tails, the tiles' 128-token chunks) bitwise equal to the
+ * same token alone, at an odd row count */
+static int mb_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	static const uint32_t batches[] = { 9, 15, 17, 63, 64, 65, 130 };
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MB_ROWS * rb), *act = malloc(MB_TOK * ab);
+	float *x = malloc((size_t)n * sizeof *x), *one = malloc(MB_TOK * MB_ROWS * sizeof *one);
+	float *out = malloc(MB_TOK * MB_ROWS * sizeof *out), bias[MB_ROWS];
+	int bad = 0;
+
+	for (int r = 0; r < MB_ROWS; r++) {
+		random_row(t, w + r * rb, n);
+		bias[r] = rndf();
+	}
+	for (int k = 0; k < MB_TOK; k++) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = rndf() * (float)(k % 5 + 1);
+		mm->quantize(x, act + k * ab, n);
+		for (int r = 0; r < MB_ROWS; r += 16)
+			mm->tile(n, w + r * rb, rb, MB_ROWS - r < 16 ? MB_ROWS - r : 16, act + k * ab, ab, 1,
+				 one + k * MB_ROWS + r, MB_ROWS, bias + r);
+	}
+	for (size_t i = 0; i < sizeof batches / sizeof batches[0] && !bad; i++) {
+		uint32_t nt = batches[i];
+		memset(out, 0, MB_TOK * MB_ROWS * sizeof *out);
+		for (int r = 0; r < MB_ROWS; r += 16)
+			mm->tile(n, w + r * rb, rb, MB_ROWS - r < 16 ? MB_ROWS - r : 16, act, ab, nt,
+				 out + r, MB_ROWS, bias + r);
+		for (uint32_t k = 0; k < nt && !bad; k++)
+			if (memcmp(out + k * MB_ROWS, one + k * MB_ROWS, MB_ROWS * sizeof *out) != 0) {
+				CHECKF(0, "%s n=%lld: token %u of a batch of %u differs from it alone",
+				       ggml_type_traits(t)->name, (long long)n, k, nt);
+				bad = 1;
+			}
+	}
+	free(w);
+	free(act);
+	free(x);
+	free(one);
+	free(out);
+	return !bad;
+}
+
+static void test_mm_batches(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	int compared = 0;
+
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct ggml_type_traits *tt = ggml_type_traits(t);
+		if (tt == NULL || fast->mm[t].tile == NULL)
+			continue;
+		compared += mb_case(fast, (enum ggml_type)t, 3 * 256);
+	}
+	if (compared == 0)
+		SKIP("no matrix tiles on this CPU");
+	printf("kernels: %s tiles, batches of 9..130 tokens vs each token alone on %d types\n", fast->name,
+	       compared);
+}
+
 int main(void)
 {
 	RUN(test_axpy_f16);
@@ -526,5 +622,6 @@ int main(void)
 	RUN(test_mm_tiles);
 	RUN(test_mm_ntok);
 	RUN(test_q23_extremes);
+	RUN(test_mm_batches);
 	return TEST_END();
 }

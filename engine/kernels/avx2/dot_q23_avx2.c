@@ -29,13 +29,19 @@ static inline __m256i load32(const void *p)
 	return _mm256_loadu_si256((const __m256i *)p);
 }
 
-/* hsum_i32 - the 8 lanes summed (integers: exact in any order) */
-static inline int hsum_i32(__m256i acc)
+/* UNROLL - constant shifts and shuffle controls in the loops over k */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* hsum2 - the 8 lanes of a and of b summed, both at once (integers:
+ * exact in any order) */
+static inline void hsum2(__m256i a, __m256i b, int *sa, int *sb)
 {
-	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-	s = _mm_hadd_epi32(s, s);
-	s = _mm_hadd_epi32(s, s);
-	return _mm_cvtsi128_si32(s);
+	__m256i t = _mm256_hadd_epi32(a, b);
+	__m128i u = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+
+	u = _mm_hadd_epi32(u, u);
+	*sa = _mm_cvtsi128_si32(u);
+	*sb = _mm_extract_epi32(u, 1);
 }
 
 /* pick16 - int16 lanes: byte s of each 128-bit half of v (the 16 scales
@@ -57,18 +63,19 @@ static float dot_q2_K(int64_t n, const void *w, const void *a)
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		__m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
 		__m128i mn = _mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F));
-		int summs = hsum_i32(_mm256_madd_epi16(_mm256_cvtepu8_epi16(mn), load32(y[i].bsums)));
+		__m256i ms = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mn), load32(y[i].bsums));
 		__m256i lo = _mm256_broadcastsi128_si256(_mm_and_si128(sc, _mm_set1_epi8(0x0F)));
 		__m256i acc = _mm256_setzero_si256();
-		for (int g = 0; g < 2; g++) {
+		UNROLL for (int g = 0; g < 2; g++) {
 			__m256i q = load32(x[i].qs + 32 * g);
-			for (int k = 0; k < 4; k++) {
+			UNROLL for (int k = 0; k < 4; k++) {
 				__m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
 				__m256i p = _mm256_maddubs_epi16(v, load32(y[i].qs + 128 * g + 32 * k));
 				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pick16(lo, 8 * g + 2 * k)));
 			}
 		}
-		int isum = hsum_i32(acc);
+		int isum, summs;
+		hsum2(acc, ms, &isum, &summs);
 		float dall = y[i].d * _cvtsh_ss(x[i].d);
 		float dmin = y[i].d * _cvtsh_ss(x[i].dmin);
 		sum += dall * (float)isum - dmin * (float)summs;
@@ -80,14 +87,15 @@ static float dot_q2_K(int64_t n, const void *w, const void *a)
  * reference's unpacking done on 32-bit words) */
 static inline __m128i q3_scales(const uint8_t *s)
 {
-	uint32_t a[3], v[4];
+	uint32_t a[3];
 
 	memcpy(a, s, 12);
-	v[0] = (a[0] & 0x0F0F0F0F) | ((a[2] & 0x03030303) << 4);
-	v[1] = (a[1] & 0x0F0F0F0F) | (((a[2] >> 2) & 0x03030303) << 4);
-	v[2] = ((a[0] >> 4) & 0x0F0F0F0F) | (((a[2] >> 4) & 0x03030303) << 4);
-	v[3] = ((a[1] >> 4) & 0x0F0F0F0F) | (((a[2] >> 6) & 0x03030303) << 4);
-	return _mm_sub_epi8(_mm_loadu_si128((const __m128i *)v), _mm_set1_epi8(32));
+	/* built in registers: a store and reload of the words would stall */
+	__m128i v = _mm_setr_epi32((int)((a[0] & 0x0F0F0F0F) | ((a[2] & 0x03030303) << 4)),
+				   (int)((a[1] & 0x0F0F0F0F) | (((a[2] >> 2) & 0x03030303) << 4)),
+				   (int)(((a[0] >> 4) & 0x0F0F0F0F) | (((a[2] >> 4) & 0x03030303) << 4)),
+				   (int)(((a[1] >> 4) & 0x0F0F0F0F) | (((a[2] >> 6) & 0x03030303) << 4)));
+	return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 
 static float dot_q3_K(int64_t n, const void *w, const void *a)
@@ -99,15 +107,15 @@ static float dot_q3_K(int64_t n, const void *w, const void *a)
 
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		__m256i sc16 = _mm256_cvtepi8_epi16(q3_scales(x[i].scales));	/* sc0..7 | sc8..15 */
-		int corr = hsum_i32(_mm256_madd_epi16(sc16, load32(y[i].bsums)));
+		__m256i cs = _mm256_madd_epi16(sc16, load32(y[i].bsums));
 		__m256i hm = load32(x[i].hmask), acc = _mm256_setzero_si256();
 		/* the half of sc16 holding sub-blocks 8g..8g + 7, in both halves */
 		__m256i sgs[2] = { _mm256_permute2x128_si256(sc16, sc16, 0x00),
 				   _mm256_permute2x128_si256(sc16, sc16, 0x11) };
-		for (int g = 0; g < 2; g++) {
+		UNROLL for (int g = 0; g < 2; g++) {
 			__m256i sg = sgs[g];
 			__m256i q = load32(x[i].qs + 32 * g);
-			for (int k = 0; k < 4; k++) {
+			UNROLL for (int k = 0; k < 4; k++) {
 				int j = 4 * g + k;
 				__m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, j), one);
 				__m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3),
@@ -120,7 +128,9 @@ static float dot_q3_K(int64_t n, const void *w, const void *a)
 				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sg, ctl)));
 			}
 		}
-		int isum = hsum_i32(acc) - 4 * corr;	/* note 3 */
+		int isum, corr;
+		hsum2(acc, cs, &isum, &corr);
+		isum -= 4 * corr;	/* note 3 */
 		sum += y[i].d * _cvtsh_ss(x[i].d) * (float)isum;
 	}
 	return sum;

@@ -24,6 +24,12 @@
  *	   MAX_ROWS at a time: each K and V row is widened from F16 once for
  *	   all of them. Row r's chain of operations is the same whatever the
  *	   other rows, so grouping never changes a result.
+ *	6. Each score is a chain of dependent FMAs over the head and each
+ *	   output element one over the positions, so one chain at a time
+ *	   waits on FMA latency. With few rows, several positions' score
+ *	   chains (P) and several chunks' output chains (C) go side by side;
+ *	   every chain keeps its own order of operations, so the results are
+ *	   bitwise those of one chain at a time.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -31,6 +37,7 @@
 #include "engine/kernels/kernels.h"
 
 #define MAX_ROWS 8	/* note 5: accumulators stay within the 32 registers */
+#define UNROLL _Pragma("GCC unroll 16")	/* constant trip counts: arrays in registers */
 
 /* v_exp - e^x in 16 lanes (note 3) */
 static inline __m512 v_exp(__m512 x)
@@ -111,57 +118,90 @@ static void softmax16(float *att, int32_t j0, int32_t p, float max)
 	}
 }
 
-/* scores - att[r][j] for NR rows from r0; each K row is widened once for
- * all NR (note 5); always inlined so that acc[] lives in registers */
+/* chunk_mask - lanes of the 16-lane chunk at d of a head of D (none past D) */
+static inline __mmask16 chunk_mask(int64_t D, int64_t d)
+{
+	return d >= D ? (__mmask16)0 : tail_mask(D - d);
+}
+
+/* score_pos - att[r][j..j+P) for NR rows from r0: each K row widened once
+ * for all NR rows, P positions' chains interleaved (note 6) */
 static inline __attribute__((always_inline)) void
-scores(const struct eng_attn *a, int r0, const int NR, float *max)
+score_pos(const struct eng_attn *a, int r0, const int NR, int32_t j, const int P, float *max)
 {
 	int64_t D = a->D;
 	const float *qf = a->qf + (size_t)r0 * D;
+	__m512 acc[2 * MAX_ROWS];
 
-	for (int32_t j = a->j0; j <= a->p; j++) {
-		const ggml_half *k = a->k + (size_t)j * a->kv_stride;
-		__m512 acc[MAX_ROWS];
-		for (int r = 0; r < NR; r++)
-			acc[r] = _mm512_setzero_ps();
-		for (int64_t d = 0; d < D; d += 16) {
-			__mmask16 m = tail_mask(D - d);
-			__m512 kv = load_f16(m, k + d);
-			for (int r = 0; r < NR; r++)
-				acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, qf + (size_t)r * D + d), kv, acc[r]);
-		}
-		for (int r = 0; r < NR; r++) {
-			float sc = _mm512_reduce_add_ps(acc[r]) * a->scale;
-			if (a->softcap > 0.0f)
-				sc = a->softcap * tanhf(sc / a->softcap);
-			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)j] = sc;
-			max[r] = sc > max[r] ? sc : max[r];
+	UNROLL for (int i = 0; i < P * NR; i++)
+		acc[i] = _mm512_setzero_ps();
+	for (int64_t d = 0; d < D; d += 16) {
+		__mmask16 m = tail_mask(D - d);
+		__m512 kv[8];
+		UNROLL for (int p = 0; p < P; p++)
+			kv[p] = load_f16(m, a->k + (size_t)(j + p) * a->kv_stride + d);
+		UNROLL for (int r = 0; r < NR; r++) {
+			__m512 q = _mm512_maskz_loadu_ps(m, qf + (size_t)r * D + d);
+			UNROLL for (int p = 0; p < P; p++)
+				acc[r * P + p] = _mm512_fmadd_ps(q, kv[p], acc[r * P + p]);
 		}
 	}
+	UNROLL for (int r = 0; r < NR; r++)
+		UNROLL for (int p = 0; p < P; p++) {
+			float sc = _mm512_reduce_add_ps(acc[r * P + p]) * a->scale;
+			if (a->softcap > 0.0f)
+				sc = a->softcap * tanhf(sc / a->softcap);
+			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)(j + p)] = sc;
+			max[r] = sc > max[r] ? sc : max[r];
+		}
+}
+
+/* scores - att[r][j] for NR rows from r0 over j0..p (notes 5, 6); always
+ * inlined so that the accumulators live in registers */
+static inline __attribute__((always_inline)) void
+scores(const struct eng_attn *a, int r0, const int NR, float *max)
+{
+	const int P = NR <= 2 ? 8 : NR <= 4 ? 4 : 2;	/* P * NR <= 2 MAX_ROWS */
+	int32_t j = a->j0;
+
+	for (; j + P - 1 <= a->p; j += P)
+		score_pos(a, r0, NR, j, P, max);
+	for (; j <= a->p; j++)
+		score_pos(a, r0, NR, j, 1, max);
 }
 
 /* vsum - out[r] = sum over j of att[r][j] V[j], each V row widened once
- * for all NR rows, a 16-lane chunk of every out row held in a register
- * across all positions (note 2) */
+ * for all NR rows, C 16-lane chunks of every out row held in registers
+ * across all positions (notes 2, 6) */
 static inline __attribute__((always_inline)) void
 vsum(const struct eng_attn *a, int r0, const int NR)
 {
 	int64_t D = a->D;
 	const float *att = a->att + (size_t)r0 * a->att_stride;
+	const int C = NR <= 2 ? 8 : NR <= 4 ? 4 : 2;	/* C * NR <= 2 MAX_ROWS */
 
-	for (int64_t d = 0; d < D; d += 16) {
-		__mmask16 m = tail_mask(D - d);
-		__m512 acc[MAX_ROWS];
-		for (int r = 0; r < NR; r++)
-			acc[r] = _mm512_setzero_ps();
+	for (int64_t d = 0; d < D; d += 16 * C) {
+		__mmask16 m[8];
+		__m512 acc[2 * MAX_ROWS];
+		UNROLL for (int c = 0; c < C; c++)
+			m[c] = chunk_mask(D, d + 16 * c);
+		UNROLL for (int i = 0; i < C * NR; i++)
+			acc[i] = _mm512_setzero_ps();
 		for (int32_t j = a->j0; j <= a->p; j++) {
-			__m512 vv = load_f16(m, a->v + (size_t)j * a->kv_stride + d);
-			for (int r = 0; r < NR; r++)
-				acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(att[(size_t)r * a->att_stride + (size_t)j]),
-							 vv, acc[r]);
+			const ggml_half *v = a->v + (size_t)j * a->kv_stride + d;
+			__m512 vv[8];
+			UNROLL for (int c = 0; c < C; c++)
+				vv[c] = load_f16(m[c], v + 16 * c);
+			UNROLL for (int r = 0; r < NR; r++) {
+				__m512 w = _mm512_set1_ps(att[(size_t)r * a->att_stride + (size_t)j]);
+				UNROLL for (int c = 0; c < C; c++)
+					acc[r * C + c] = _mm512_fmadd_ps(w, vv[c], acc[r * C + c]);
+			}
 		}
-		for (int r = 0; r < NR; r++)
-			_mm512_mask_storeu_ps(a->out + (size_t)(r0 + r) * D + d, m, acc[r]);
+		UNROLL for (int r = 0; r < NR; r++)
+			UNROLL for (int c = 0; c < C; c++)
+				_mm512_mask_storeu_ps(a->out + (size_t)(r0 + r) * D + d + 16 * c, m[c],
+						      acc[r * C + c]);
 	}
 }
 

@@ -12,9 +12,14 @@
  *	   side by side: each weight vector is converted once for T tokens,
  *	   each activation vector loaded once for R rows. Results do not
  *	   depend on R, T, n_tok or the thread (tests/unit/test_kernels.c).
- *	3. Fewer than 6 tokens go row by row (R = 1): one sequential stream
- *	   per row is what the hardware prefetcher follows best; 4 rows side
- *	   by side made generation 1.8x slower.
+ *	3. Fewer than 6 tokens go row by row (R = 1), each row once per
+ *	   token: the matrix is then one sequential stream, which the hardware
+ *	   prefetcher follows best (4 rows side by side made generation 1.8x
+ *	   slower; 2 or 4 rows with software prefetch still lost up to 3072
+ *	   elements a row). Rows of FEW_MIN_N elements or more, where the one
+ *	   fma chain per row became the limit (n 4864: 17 GB/s from DRAM on
+ *	   one core), go 4 at a time for all tokens at once with the next 4
+ *	   rows prefetched (T1): 24 GB/s.
  *	4. OpenBLAS (Debian 0.3.21, one thread, OPENBLAS_CORETYPE SkylakeX,
  *	   Zen or unset) measured against this tile on the busy 2-core Zen5,
  *	   16 x 896 x 4864-row shapes: with the F16 -> F32 weight conversion
@@ -66,10 +71,11 @@ static inline __m512 load16(const int BF, const uint8_t *p, __mmask16 m)
 	return _mm512_cvtph_ps(h);
 }
 
-/* run - R rows from w, T tokens from a: out[t * os + r] (note 2) */
+/* run - R rows from w, T tokens from a: out[t * os + r] (note 2); PF:
+ * prefetch the same bytes of the next R rows (note 3) */
 static inline __attribute__((always_inline)) void
-run(const int BF, const int R, const int T, int64_t n, const uint8_t *w, size_t rb, const float *a, size_t as,
-    float *out, size_t os, const float *bias)
+run(const int BF, const int PF, const int R, const int T, int64_t n, const uint8_t *w, size_t rb, const float *a,
+    size_t as, float *out, size_t os, const float *bias)
 {
 	__m512 acc[4][6];
 	int64_t i = 0;
@@ -79,6 +85,9 @@ run(const int BF, const int R, const int T, int64_t n, const uint8_t *w, size_t 
 			acc[r][t] = _mm512_setzero_ps();
 	for (; i + 16 <= n; i += 16) {
 		__m512 x[4];
+		if (PF && !(i & 31))
+			UNROLL for (int r = 0; r < R; r++)
+				_mm_prefetch((const char *)w + (R + r) * rb + 2 * i, _MM_HINT_T1);
 		UNROLL for (int r = 0; r < R; r++)
 			x[r] = load16(BF, w + r * rb + 2 * i, 0xFFFF);
 		UNROLL for (int t = 0; t < T; t++) {
@@ -100,6 +109,23 @@ run(const int BF, const int R, const int T, int64_t n, const uint8_t *w, size_t 
 			out[t * os + r] = _mm512_reduce_add_ps(acc[r][t]) + (bias ? bias[r] : 0.0f);
 }
 
+/* rows of at least this many elements go 4 at a time below 6 tokens (note 3) */
+#define FEW_MIN_N 4096
+
+/* few - 4 rows, fewer than 6 tokens (generation, small batches): every
+ * weight read once for all tokens, the next 4 rows prefetched (note 3) */
+static inline void few(const int BF, int64_t n, const uint8_t *w, size_t rb, const float *a, size_t af,
+		       uint32_t n_tok, float *out, size_t os, const float *bias)
+{
+	switch (n_tok) {
+	case 1: run(BF, 1, 4, 1, n, w, rb, a, af, out, os, bias); break;
+	case 2: run(BF, 1, 4, 2, n, w, rb, a, af, out, os, bias); break;
+	case 3: run(BF, 1, 4, 3, n, w, rb, a, af, out, os, bias); break;
+	case 4: run(BF, 1, 4, 4, n, w, rb, a, af, out, os, bias); break;
+	default: run(BF, 1, 4, 5, n, w, rb, a, af, out, os, bias); break;
+	}
+}
+
 static inline void tile(const int BF, int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as,
 		     uint32_t n_tok, float *out, size_t os, const float *bias)
 {
@@ -111,13 +137,15 @@ static inline void tile(const int BF, int64_t n, const uint8_t *w, size_t rb, in
 		const float *b = bias ? bias + r : NULL;
 		uint32_t t = 0;
 		for (; t + 6 <= n_tok; t += 6)
-			run(BF, 4, 6, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
+			run(BF, 0, 4, 6, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
 		for (; t < n_tok; t++)
-			run(BF, 4, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
+			run(BF, 0, 4, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os, b);
 	}
+	for (; r + 4 <= nr && n >= FEW_MIN_N; r += 4)
+		few(BF, n, w + r * rb, rb, a, af, n_tok, out + r, os, bias ? bias + r : NULL);
 	for (; r < nr; r++)
 		for (uint32_t t = 0; t < n_tok; t++)
-			run(BF, 1, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os,
+			run(BF, 0, 1, 1, n, w + r * rb, rb, a + t * af, af, out + t * os + r, os,
 			    bias ? bias + r : NULL);
 }
 

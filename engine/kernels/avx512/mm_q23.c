@@ -19,18 +19,20 @@
  *	   imin (fused), then + bias (fin). Lanes are independent outputs and
  *	   the order is fixed, so a result never depends on n_tok, the tile's
  *	   other rows or the thread.
- *	3. decode() turns a super-block of rows p and p + 8 into 8 vectors
- *	   [row p | row p + 8] of 32 prescaled bytes each: the elements
- *	   128g + 32k + l (l < 32) of vector 4g + k, which meet the 32
- *	   activation bytes at 32 (4g + k). Three ways to use them, one set
- *	   of numbers (the integers are exact, fin the same code):
- *	   - one token: dotted as decoded with the token's bytes broadcast to
- *	     both halves, the 8 row pairs' partials summed per row by reduce16;
- *	   - 2..SMALL_MAX tokens: the 64 vectors of a super-block wait in a
- *	     stack buffer and each token in turn takes them as one token does;
- *	   - more: the vectors are transposed into byte columns (lane = row,
- *	     column c holding elements 4c..4c + 3, mm_k note 1) and tokens go 8
- *	     at a time, their 4 activation bytes broadcast per column.
+ *	3. dec() turns super-blocks a and b into 8 vectors [a | b] of 32
+ *	   prescaled bytes each: elements 128g + 32k + l (l < 32) in vector
+ *	   4g + k, which meet the activation bytes at 32 (4g + k). Three ways
+ *	   to use them, one set of numbers (the integers are exact, fin() the
+ *	   same code):
+ *	   - up to SMALL_MAX tokens (note 7): a and b are one row's blocks
+ *	     b and b + 1, the token's bytes of both blocks side by side, and
+ *	     reduce16 sums the 8 rows' partials to lane = (row, block); one
+ *	     token dots the vectors as decoded, 2..SMALL_MAX tokens decode a
+ *	     block pair once into a stack buffer and take it in turn;
+ *	   - more: a and b are rows p and p + 8 of a super-block, transposed
+ *	     into byte columns (lane = row, column c holding elements 4c..4c
+ *	     + 3, as mm_k note 1) and tokens go 8 at a time, their 4
+ *	     activation bytes broadcast per column.
  *	4. Activation layout of a row of n elements (nb = n / 256): float
  *	   d[nb]; int32_t aux[nb][16]; int8_t qs[n], d and qs bitwise the
  *	   reference Q8_K (as mm_k.c). aux[0..7] hold the 16 sub-block sums
@@ -42,13 +44,21 @@
  *	   path takes u = q + 4 * third bit in [0, 7] unsigned into maddubs,
  *	   the int16 scales by vpdpwssd, and the -4 through the block sums:
  *	   isum = sum_j sc_j dot_j(u) - 4 sum_j sc_j bsum_j, the same integer.
+ *	7. Few tokens stream the weights: a tile is read as two halves of 8
+ *	   rows, each row two blocks at a time (8 streams of 2 contiguous
+ *	   blocks, prefetched 8 rows ahead). Reading the 16 rows' block b side
+ *	   by side, as the repacking does, ran 3x slower once the matrix left
+ *	   the caches (16 streams; one token 2 GB/s against 6 GB/s, measured
+ *	   side by side on a loaded machine). The float chain of each row
+ *	   still runs block by block: lanes 8..15 (block b + 1) are moved down
+ *	   for the second fin().
  */
 #include <string.h>
 
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/avx512/tile16.h"
 
-#define SMALL_MAX 8	/* up to this many tokens reuse decoded pairs (note 3) */
+#define SMALL_MAX 8	/* up to this many tokens stream the rows (notes 3, 7) */
 #define PK 74		/* tile vectors per super-block: 64 columns, 8 min pairs, d, dmin */
 
 static size_t act_bytes(int64_t n)
@@ -196,14 +206,14 @@ static inline __attribute__((always_inline)) void dec_q3_K(const uint8_t *a, con
 	}
 }
 
-/* dec - rows p, p + 8 of the super-block at byte at (note 3) */
+/* dec - super-blocks a and b (two rows' or one row's two, note 3) */
 static inline __attribute__((always_inline)) void
-dec(const int THREE, const uint8_t *const r[16], int p, size_t at, __m512i z[8], __m512i *mn)
+dec(const int THREE, const uint8_t *a, const uint8_t *b, __m512i z[8], __m512i *mn)
 {
 	if (THREE)
-		dec_q3_K(r[p] + at, r[p + 8] + at, z);
+		dec_q3_K(a, b, z);
 	else
-		dec_q2_K(r[p] + at, r[p + 8] + at, z, mn);
+		dec_q2_K(a, b, z, mn);
 }
 
 /* block_bytes, dm_at - a super-block's size and the dword holding d
@@ -254,20 +264,21 @@ static inline __m512 fin(const int THREE, __m512 d, __m512 dmin, __m512i isum, _
 	return f;
 }
 
-/* dots_q3_K - one token's super-block (bytes qa, block sums bs as int16
- * pairs) against rows a, b as loaded, without prescaling (note 6):
- * partial sums, dwords 0..7 row a's, 8..15 row b's */
+/* dots_q3_K - one token against one row's super-blocks a and b as
+ * loaded (bytes qa, qb; n4a, n4b: -4 * their block sums as int16 pairs,
+ * sub-blocks 0..7 in n4a's quarters 0 and 2, 8..15 in n4b's), without
+ * prescaling (note 6): partial sums, dwords 0..7 a's, 8..15 b's */
 static inline __attribute__((always_inline)) __m512i
-dots_q3_K(const uint8_t *a, const uint8_t *b, const uint8_t *qa, __m512i n4bs0, __m512i n4bs1)
+dots_q3_K(const uint8_t *a, const uint8_t *b, const uint8_t *qa, const uint8_t *qb, __m512i n4a, __m512i n4b)
 {
 	__m512i sc = sc_q3_K(a, b), hm = ld2x32(a, b), m3 = _mm512_set1_epi8(3);
 	/* int16 scales of sub-blocks 8g..8g + 7, [a | a | b | b] */
 	__m512i s16[2] = { _mm512_srai_epi16(_mm512_unpacklo_epi8(sc, sc), 8),
 			   _mm512_srai_epi16(_mm512_unpackhi_epi8(sc, sc), 8) };
-	/* -4 sum_j sc_j bsum_j, once per row: quarters 0 and 2 */
-	__m512i acc = _mm512_mask_dpwssd_epi32(_mm512_setzero_si512(), 0x0F0F, s16[0], n4bs0);
+	/* -4 sum_j sc_j bsum_j, once per block: quarters 0 and 2 */
+	__m512i acc = _mm512_mask_dpwssd_epi32(_mm512_setzero_si512(), 0x0F0F, s16[0], n4a);
 
-	acc = _mm512_mask_dpwssd_epi32(acc, 0x0F0F, s16[1], n4bs1);
+	acc = _mm512_mask_dpwssd_epi32(acc, 0x0F0F, s16[1], n4b);
 	UNROLL for (int g = 0; g < 2; g++) {
 		__m512i q = ld2x32(a + 32 + 32 * g, b + 32 + 32 * g);
 		UNROLL for (int k = 0; k < 4; k++) {
@@ -275,8 +286,7 @@ dots_q3_K(const uint8_t *a, const uint8_t *b, const uint8_t *qa, __m512i n4bs0, 
 			__m512i v = _mm512_and_si512(_mm512_srli_epi16(q, 2 * k), m3);
 			__mmask64 h1 = _mm512_test_epi8_mask(hm, _mm512_set1_epi8((char)(1 << j)));
 			v = _mm512_mask_add_epi8(v, h1, v, _mm512_set1_epi8(4));
-			__m512i p = _mm512_maddubs_epi16(v, _mm512_broadcast_i64x4(
-				_mm256_loadu_si256((const void *)(qa + 32 * j))));
+			__m512i p = _mm512_maddubs_epi16(v, ld2x32(qa + 32 * j, qb + 32 * j));
 			/* int16 scale 2k in quarters 0 and 2, 2k + 1 in 1 and 3 */
 			__m512i ctl = _mm512_add_epi8(_mm512_set1_epi16((short)(0x0100 * (4 * k + 1) + 4 * k)),
 						      _mm512_set_epi64(0x0202020202020202, 0x0202020202020202, 0, 0,
@@ -287,101 +297,128 @@ dots_q3_K(const uint8_t *a, const uint8_t *b, const uint8_t *qa, __m512i n4bs0, 
 	return acc;
 }
 
-/* pair_dots - one token's super-block against decoded row pairs z[8 p + v]
- * (or, zb NULL, against the rows as loaded): isum and imin, lane = row */
+/* neg4 - -4 * the int16 pairs of v */
+static inline __m512i neg4(__m512i v)
+{
+	return _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(v, 2));
+}
+
+/* pair_dots - one token's super-blocks b (k0) and b + 1 (k1) against the
+ * half tile's 8 rows, decoded pairs z[8 p + v] (zb) or, zb NULL, the rows
+ * as loaded: isum and imin, lane p row p at b, lane p + 8 at b + 1 */
 static inline __attribute__((always_inline)) void
-pair_dots(const int THREE, const uint8_t *const r[16], size_t at, const __m512i *zb, const __m512i *mb,
-	  const struct tok *k, __m512i *isum, __m512i *imin)
+pair_dots(const int THREE, const uint8_t *const r[8], size_t at, size_t nx, const __m512i *zb,
+	  const __m512i *mb, const struct tok *k0, const struct tok *k1, __m512i *isum, __m512i *imin)
 {
 	__m512i acc[8], accm[8];
-	const uint8_t *qa = k->row + k->oq, *aux = k->row + k->oa;
-	__m512i bs = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)aux));
-	__m512i bs0 = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)aux));
-	__m512i bs1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)(aux + 16)));
+	const uint8_t *qa = k0->row + k0->oq, *qb = k1->row + k1->oq;
+	const uint8_t *xa = k0->row + k0->oa, *xb = k1->row + k1->oa;
 
 	UNROLL for (int p = 0; p < 8; p++) {
 		__m512i z[8], mn = _mm512_setzero_si512();
 		if (THREE && zb == NULL) {
-			acc[p] = dots_q3_K(r[p] + at, r[p + 8] + at, qa,
-					   _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(bs0, 2)),
-					   _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(bs1, 2)));
+			acc[p] = dots_q3_K(r[p] + at, r[p] + at + nx, qa, qb, neg4(ld2x16(xa, xb)),
+					   neg4(ld2x16(xa + 16, xb + 16)));
 			continue;
 		}
 		if (zb == NULL)
-			dec(THREE, r, p, at, z, &mn);
+			dec(THREE, r[p] + at, r[p] + at + nx, z, &mn);
 		UNROLL for (int v = 0; v < 8; v++)
 			z[v] = zb ? _mm512_load_si512(zb + 8 * p + v) : z[v];
 		acc[p] = _mm512_setzero_si512();
 		UNROLL for (int v = 0; v < 8; v++)
-			acc[p] = _mm512_dpbusd_epi32(acc[p], z[v],
-				_mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qa + 32 * v))));
+			acc[p] = _mm512_dpbusd_epi32(acc[p], z[v], ld2x32(qa + 32 * v, qb + 32 * v));
 		if (!THREE)
-			accm[p] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mb ? _mm512_load_si512(mb + p) : mn, bs);
+			accm[p] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mb ? _mm512_load_si512(mb + p) : mn,
+						      ld2x32(xa, xb));
 	}
 	*isum = reduce16(acc);
 	if (THREE && zb != NULL)
-		*isum = _mm512_add_epi32(*isum, _mm512_set1_epi32(ld32(aux + 32)));
+		*isum = _mm512_add_epi32(*isum, _mm512_mask_mov_epi32(_mm512_set1_epi32(ld32(xa + 32)), 0xFF00,
+								      _mm512_set1_epi32(ld32(xb + 32))));
 	if (!THREE)
 		*imin = reduce16(accm);
 }
 
-/* ------------------------------------------------- one and few tokens */
+/* ---------------------------------------------------- up to 8 tokens */
 
-/* one - 16 rows times one token, decoding as it goes (note 3) */
-static inline __attribute__((always_inline)) void
-one(const int THREE, const uint8_t *w, size_t rb, int nr, const struct acts *A, float *out, __mmask16 m,
-    __m512 bias)
+/* rows8 - rows 8h..8h + 7 of a tile (past nr the last row again) and
+ * the gather offsets of their blocks b (lanes 0..7) and b + 1 (8..15) */
+static inline __m512i rows8(const uint8_t *w, size_t rb, int nr, int h, size_t bs, const uint8_t *r[8])
 {
-	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r);
-	size_t bs = block_bytes(THREE);
-	__m512 f = _mm512_setzero_ps();
+	alignas(64) int32_t off[16];
 
-	for (int64_t b = 0; b < A->nb; b++) {
-		struct tok k = tok_at(A, 0, b);
-		size_t at = (size_t)b * bs;
-		__m512i isum, imin = _mm512_setzero_si512();
-		for (size_t o = 0; o < bs; o += 64)
-			prefetch_next(r, rb, at + o);
-		pair_dots(THREE, r, at, NULL, NULL, &k, &isum, &imin);
-		__m512i dd = dd16(THREE, vo, r[0] + at);
-		f = fin(THREE, d16(THREE, dd), d16(0, _mm512_srli_epi32(dd, 16)), isum, imin,
-			ldf(k.row + k.od), f);
+	for (int j = 0; j < 8; j++) {
+		int jj = 8 * h + j < nr ? 8 * h + j : nr - 1;
+		r[j] = w + (size_t)jj * rb;
+		off[j] = (int32_t)((size_t)jj * rb);
+		off[j + 8] = off[j] + (int32_t)bs;
 	}
-	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
+	return _mm512_load_si512(off);
 }
 
-/* few - 16 rows times 2..SMALL_MAX tokens: each super-block decoded once
- * into a stack buffer, then every token as one() would (note 3) */
-static inline __attribute__((always_inline)) void
-few(const int THREE, const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok, float *out,
-    size_t os, __mmask16 m, __m512 bias)
+/* hi8 - lanes 8..15 moved to 0..7 */
+static inline __m512i hi8(__m512i v)
 {
-	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r);
-	size_t bs = block_bytes(THREE);
-	alignas(64) __m512i zb[64], mb[8];
-	__m512 f[SMALL_MAX];
+	return _mm512_shuffle_i64x2(v, v, 0xEE);
+}
 
-	for (uint32_t t = 0; t < n_tok; t++)
-		f[t] = _mm512_setzero_ps();
-	for (int64_t b = 0; b < A->nb; b++) {
-		size_t at = (size_t)b * bs;
-		for (size_t o = 0; o < bs; o += 64)
-			prefetch_next(r, rb, at + o);
-		for (int p = 0; p < 8; p++)
-			dec(THREE, r, p, at, zb + 8 * p, mb + p);
-		__m512i dd = dd16(THREE, vo, r[0] + at);
+/* half - rows 8h..8h + 7 of a tile times nt tokens (note 7): res[u]
+ * lanes 0..7 get token u's sums. Without BUF the rows are dotted as
+ * loaded (one token), with BUF each block pair is decoded once into a
+ * stack buffer that every token takes in turn */
+static inline __attribute__((always_inline)) void
+half(const int THREE, const int BUF, uint32_t nt, const uint8_t *w, size_t rb, int nr, int h,
+     const struct acts *A, __m512 *res)
+{
+	const uint8_t *r[8];
+	size_t bs = block_bytes(THREE);
+	__m512i vo = rows8(w, rb, nr, h, bs, r);
+	alignas(64) __m512i zb[BUF ? 64 : 1], mb[8];
+
+	for (uint32_t u = 0; u < nt; u++)
+		res[u] = _mm512_setzero_ps();
+	for (int64_t b = 0; b < A->nb; b += 2) {
+		int two = b + 1 < A->nb;
+		size_t at = (size_t)b * bs, nx = two ? bs : 0;
+		for (int j = 0; j < 8; j++)
+			for (size_t o = 0; o < 2 * bs; o += 64)
+				_mm_prefetch((const char *)r[j] + at + o + 8 * rb, _MM_HINT_T1);
+		if (BUF)
+			for (int p = 0; p < 8; p++)
+				dec(THREE, r[p] + at, r[p] + at + nx, zb + 8 * p, mb + p);
+		__m512i dd = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), two ? 0xFFFF : 0x00FF, vo,
+							 (const void *)(w + at + (THREE ? 106 : 80)), 1);
 		__m512 d = d16(THREE, dd), dmin = d16(0, _mm512_srli_epi32(dd, 16));
-		for (uint32_t t = 0; t < n_tok; t++) {
-			struct tok k = tok_at(A, t, b);
+		for (uint32_t u = 0; u < nt; u++) {
+			struct tok k0 = tok_at(A, u, b), k1 = tok_at(A, u, b + two);
 			__m512i isum, imin = _mm512_setzero_si512();
-			pair_dots(THREE, r, at, zb, mb, &k, &isum, &imin);
-			f[t] = fin(THREE, d, dmin, isum, imin, ldf(k.row + k.od), f[t]);
+			pair_dots(THREE, r, at, nx, BUF ? zb : NULL, BUF ? mb : NULL, &k0, &k1, &isum, &imin);
+			res[u] = fin(THREE, d, dmin, isum, imin, ldf(k0.row + k0.od), res[u]);
+			if (two)
+				res[u] = fin(THREE, _mm512_castsi512_ps(hi8(_mm512_castps_si512(d))),
+					     _mm512_castsi512_ps(hi8(_mm512_castps_si512(dmin))), hi8(isum), hi8(imin),
+					     ldf(k1.row + k1.od), res[u]);
 		}
 	}
-	for (uint32_t t = 0; t < n_tok; t++)
-		_mm512_mask_storeu_ps(out + (size_t)t * os, m, _mm512_add_ps(f[t], bias));
+}
+
+/* few - 16 rows times nt <= SMALL_MAX tokens, in two halves of 8 rows
+ * (note 7) */
+static inline __attribute__((always_inline)) void
+few(const int THREE, const int BUF, uint32_t nt, const uint8_t *w, size_t rb, int nr, const struct acts *A,
+    float *out, size_t os, __mmask16 m, __m512 bias)
+{
+	__m512 lo[SMALL_MAX], hi[SMALL_MAX];
+
+	half(THREE, BUF, nt, w, rb, nr, 0, A, lo);
+	if (nr > 8)
+		half(THREE, BUF, nt, w, rb, nr, 1, A, hi);
+	for (uint32_t u = 0; u < nt; u++) {
+		/* rows 0..7 from lo, 8..15 from hi's lanes 0..7 */
+		__m512 f = nr > 8 ? _mm512_shuffle_f32x4(lo[u], hi[u], 0x44) : lo[u];
+		_mm512_mask_storeu_ps(out + (size_t)u * os, m, _mm512_add_ps(f, bias));
+	}
 }
 
 /* ------------------------------------------------------- many tokens */
@@ -400,7 +437,7 @@ pack(const int THREE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	for (size_t o = 0; o < bs; o += 64)
 		prefetch_next(r, rb, at + o);
 	UNROLL for (int p = 0; p < 8; p++)
-		dec(THREE, r, p, at, z[p], &mn[p]);
+		dec(THREE, r[p] + at, r[p + 8] + at, z[p], &mn[p]);
 	UNROLL for (int v = 0; v < 8; v++) {
 		__m512i c[8];
 		UNROLL for (int p = 0; p < 8; p++)
@@ -482,11 +519,11 @@ tile(const int THREE, int64_t n, const uint8_t *w, size_t rb, int nr, const void
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps();
 
 	if (n_tok == 1) {
-		one(THREE, w, rb, nr, &A, out, m, vb);
+		few(THREE, 0, 1, w, rb, nr, &A, out, os, m, vb);
 		return;
 	}
 	if (n_tok <= SMALL_MAX) {
-		few(THREE, w, rb, nr, &A, n_tok, out, os, m, vb);
+		few(THREE, 1, n_tok, w, rb, nr, &A, out, os, m, vb);
 		return;
 	}
 	for (int64_t b = 0; b < A.nb; b++) {

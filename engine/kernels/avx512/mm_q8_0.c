@@ -33,17 +33,23 @@
  *	   matrix's next tile (harmless past the end: prefetches never fault).
  *	6. Tail tiles (nr < 16 rows) repeat their last row in the unused lanes
  *	   and store under a mask.
- *	7. Generation (one token) does not repay the repacking: one_token()
- *	   takes row pairs as loaded (rows p and p + 8 in the two halves),
- *	   dots them with the token's block broadcast to both halves and sums
- *	   the 8 partials per row with a transposing reduction. The integer
- *	   block dot is the same exact number, the float chain of note 3 the
- *	   same operations, so results are bitwise those of the tiles.
- *	   Blocks of 32 bytes or less prefetch every other block: two blocks
- *	   span less than a cache line, so no line of the next tile is missed.
+ *	7. Generation and small batches (n_tok <= SN_RUNS * SN_MAX, in
+ *	   passes of up to SN_MAX tokens) do not repay the repacking:
+ *	   stream() decodes each block of the 16 rows into the
+ *	   byte columns of note 1 in registers (row pairs and transpose8;
+ *	   Q4_0/Q4_1 transpose the packed bytes before splitting nibbles, 8
+ *	   shuffles instead of 24) and runs all n_tok tokens on them, so each
+ *	   weight byte is read once per call. The row scales reach their lanes
+ *	   by scalar moves through a ring on the stack, SC_AHEAD blocks before
+ *	   use (a gather cost more than the rest of a Q4_0 block). Same exact
+ *	   integer block dot, same float chain of note 3: bitwise the results
+ *	   of the repacked tiles. It prefetches (T1) the next tile in memory
+ *	   order, at least 16 KB ahead: the hardware prefetcher does not
+ *	   follow 16 interleaved row streams.
  */
 #include <immintrin.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "engine/kernels/kernels.h"
@@ -51,7 +57,8 @@
 
 #define KB 16	/* blocks repacked at a time: 16 * 576 bytes stay in L1 */
 #define PK 10	/* vectors per repacked block: 8 byte columns, scales, mins */
-#define ONE_MAX 3	/* fewer tokens than this skip the repacking (note 7) */
+#define SN_MAX 8	/* tokens per streaming pass (note 7) */
+#define SN_RUNS 2	/* passes before the repacking wins (measured: even at 16) */
 
 static size_t act_bytes(int64_t n)
 {
@@ -166,9 +173,8 @@ static inline __m512 mins16(__m512i dm)
 	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
 }
 
-/* KERNELS - per weight type: pack (repack blocks [i0, i0 + kb), note 1)
- * and one_token (note 7) */
-#define KERNELS(pack, one_token, blk, PAIR, MIN)				\
+/* PACK - per weight type: repack blocks [i0, i0 + kb) (note 1) */
+#define PACK(pack, blk, PAIR, MIN)						\
 static void pack(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512i *pk) \
 {										\
 	const uint8_t *r[16];							\
@@ -185,43 +191,189 @@ static void pack(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512
 		pk[8] = _mm512_castps_si512(scales16(dm));			\
 		pk[9] = _mm512_castps_si512(MIN ? mins16(dm) : _mm512_setzero_ps()); \
 	}									\
-}										\
-										\
-static void one_token(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t t, \
-		      float *out, __mmask16 m, __m512 bias)			\
-{										\
-	const uint8_t *r[16];							\
-	__m512i vo = rows16(w, rb, nr, r);					\
-	const uint8_t *row = A->a + (size_t)t * A->stride;			\
-	const float *d = (const float *)row, *sa = d + A->nb;			\
-	const int32_t *corr = (const int32_t *)(sa + A->nb);			\
-	const int8_t *qs = (const int8_t *)(corr + A->nb);			\
-	__m512 f = _mm512_setzero_ps();						\
-										\
-	for (int64_t b = 0; b < A->nb; b++) {					\
-		size_t at = (size_t)b * sizeof(struct blk);			\
-		__m512i a = _mm512_broadcast_i64x4(_mm256_loadu_si256((const void *)(qs + 32 * b))); \
-		__m512i acc[8];							\
-		if (sizeof(struct blk) > 32 || !(b & 1))			\
-			prefetch_next(r, rb, at);				\
-		UNROLL for (int p = 0; p < 8; p++)					\
-			acc[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(),	\
-				PAIR((const void *)(r[p] + at), (const void *)(r[p + 8] + at)), a); \
-		__m512i isum = _mm512_add_epi32(reduce16(acc), _mm512_set1_epi32(corr[b])); \
-		__m512i dm = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at), 1); \
-		__m512 s = _mm512_mul_ps(scales16(dm), _mm512_set1_ps(d[b]));	\
-		f = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(isum), f);		\
-		if (MIN)							\
-			f = _mm512_fmadd_ps(mins16(dm), _mm512_set1_ps(sa[b]), f); \
-	}									\
-	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));			\
 }
 
-KERNELS(pack_q8_0, one_q8_0, block_q8_0, pair_q8_0, 0)
-KERNELS(pack_q4_0, one_q4_0, block_q4_0, pair_q4_0, 0)
-KERNELS(pack_q5_0, one_q5_0, block_q5_0, pair_q5_0, 0)
-KERNELS(pack_q4_1, one_q4_1, block_q4_1, pair_q4_1, 1)
-KERNELS(pack_q5_1, one_q5_1, block_q5_1, pair_q5_1, 1)
+PACK(pack_q8_0, block_q8_0, pair_q8_0, 0)
+PACK(pack_q4_0, block_q4_0, pair_q4_0, 0)
+PACK(pack_q5_0, block_q5_0, pair_q5_0, 0)
+PACK(pack_q4_1, block_q4_1, pair_q4_1, 1)
+PACK(pack_q5_1, block_q5_1, pair_q5_1, 1)
+
+/* ----------------------------------------------------------- streaming */
+
+typedef __m512i (*pair_fn)(const void *a, const void *b);
+
+#define SC_AHEAD 4	/* blocks between copying scales and loading them */
+#define SC_RING 8
+
+/* rowp - row j of the tile at byte at: a full tile computes it (few
+ * registers), a tail tile reads it from r (rows16) */
+static inline __attribute__((always_inline)) const uint8_t *
+rowp(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, int j, size_t at)
+{
+	return FULL ? w + at + (size_t)j * rb : r[j] + at;
+}
+
+/* copy_scales - the F16 d (and m: MIN) at the start of the 16 rows'
+ * blocks at byte at into sd (sm), by scalar moves (volatile: gcc would
+ * otherwise build the vector with inserts on the shuffle ports the
+ * transposition needs; a gather cost more than the rest of the block) */
+static inline __attribute__((always_inline)) void
+copy_scales(const int MIN, const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb,
+	    size_t at, uint16_t sd[16], uint16_t sm[16])
+{
+	UNROLL for (int j = 0; j < 16; j++) {
+		const uint8_t *p = rowp(FULL, r, w, rb, j, at);
+		uint16_t d, mn;
+		memcpy(&d, p, 2);
+		*(volatile uint16_t *)&sd[j] = d;
+		if (MIN) {
+			memcpy(&mn, p + 2, 2);
+			*(volatile uint16_t *)&sm[j] = mn;
+		}
+	}
+}
+
+static inline __attribute__((always_inline)) __m128i
+ld128(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, int j, size_t at)
+{
+	return _mm_loadu_si128((const void *)rowp(FULL, r, w, rb, j, at));
+}
+
+/* decode_q4 - 4-bit weights (Q4_0, Q4_1: qs at byte at) of the 16 rows
+ * into o[k] = bytes 4k..4k+3 of every row as unsigned values, lane = row:
+ * the packed bytes are transposed first (4 rows per vector, 4 x 4 dwords
+ * per 128-bit unit), then split into nibbles, 8 shuffles where the row
+ * pairs need 24 */
+static inline __attribute__((always_inline)) void
+decode_q4(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, size_t at, __m512i o[8])
+{
+	__m512i v[4], t[4];
+	const __m512i lo = _mm512_set1_epi8(0x0F);
+
+	/* inserts measured faster here than masked broadcasts */
+	UNROLL for (int j = 0; j < 4; j++) {
+		__m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(ld128(FULL, r, w, rb, j, at)),
+						    ld128(FULL, r, w, rb, j + 4, at), 1);
+		__m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(ld128(FULL, r, w, rb, j + 8, at)),
+						    ld128(FULL, r, w, rb, j + 12, at), 1);
+		v[j] = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+	}
+	/* unit q of v[j] is row j + 4q; after the transposition unit q of
+	 * t[k] holds dword k of rows 4q .. 4q + 3: lane = row */
+	__m512i a0 = _mm512_unpacklo_epi32(v[0], v[1]), a1 = _mm512_unpackhi_epi32(v[0], v[1]);
+	__m512i a2 = _mm512_unpacklo_epi32(v[2], v[3]), a3 = _mm512_unpackhi_epi32(v[2], v[3]);
+	t[0] = _mm512_unpacklo_epi64(a0, a2);
+	t[1] = _mm512_unpackhi_epi64(a0, a2);
+	t[2] = _mm512_unpacklo_epi64(a1, a3);
+	t[3] = _mm512_unpackhi_epi64(a1, a3);
+	/* byte i of qs holds element i (low nibble) and i + 16 (high) */
+	UNROLL for (int k = 0; k < 4; k++) {
+		o[k] = _mm512_and_si512(t[k], lo);
+		o[k + 4] = _mm512_and_si512(_mm512_srli_epi16(t[k], 4), lo);
+	}
+}
+
+/* stream - TT <= SN_MAX tokens from t over all blocks, the weights
+ * decoded in registers once per block for all of them (note 7) */
+static inline __attribute__((always_inline)) void
+stream(const int MIN, const int FULL, const int TT, pair_fn pair, const size_t QS, const size_t bs, const uint8_t *w,
+       size_t rb, int nr, const struct acts *A, uint32_t t, float *out, size_t os, __mmask16 m,
+       __m512 bias)
+{
+	const uint8_t *r[16];
+	const uint8_t *row[SN_MAX];
+	__m512 f[SN_MAX];
+	size_t oc = 8 * (size_t)A->nb, oq = 12 * (size_t)A->nb;
+	alignas(32) uint16_t sd[SC_RING][16], sm[SC_RING][16];
+	/* prefetch at least 16 KB ahead: one tile of short rows is too close */
+	size_t ahead = 16 * rb < 16384 ? 32 * rb : 16 * rb;
+
+	if (!FULL)
+		(void)rows16(w, rb, nr, r);
+	UNROLL for (int u = 0; u < TT; u++) {
+		row[u] = A->a + (size_t)(t + u) * A->stride;
+		f[u] = _mm512_setzero_ps();
+	}
+	for (int64_t b = 0; b < SC_AHEAD && b < A->nb; b++)
+		copy_scales(MIN, FULL, r, w, rb, (size_t)b * bs, sd[b], sm[b]);
+	for (int64_t b = 0; b < A->nb; b++) {
+		size_t at = (size_t)b * bs;
+		__m512i o[8];
+		if (b + SC_AHEAD < A->nb)
+			copy_scales(MIN, FULL, r, w, rb, at + SC_AHEAD * bs, sd[(b + SC_AHEAD) % SC_RING],
+				    sm[(b + SC_AHEAD) % SC_RING]);
+		/* the tile is 16 * rb contiguous bytes, walked 16 * bs at a time;
+		 * T1 measured 2x the DRAM rate of T0 here */
+		UNROLL for (size_t l = 0; l < 16 * bs; l += 64)
+			_mm_prefetch((const char *)w + ahead + 16 * at + l, _MM_HINT_T1);
+		if (QS) {
+			decode_q4(FULL, r, w, rb, at + QS, o);
+		} else {
+			__m512i z[8];
+			UNROLL for (int p = 0; p < 8; p++)
+				z[p] = pair(rowp(FULL, r, w, rb, p, at), rowp(FULL, r, w, rb, p + 8, at));
+			transpose8(z, o);
+		}
+		__m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const void *)sd[b % SC_RING]));
+		__m512 mw = MIN ? _mm512_cvtph_ps(_mm256_load_si256((const void *)sm[b % SC_RING]))
+				: _mm512_setzero_ps();
+		UNROLL for (int u = 0; u < TT; u++) {
+			const uint8_t *q = row[u] + oq + 32 * (size_t)b;
+			__m512i acc = _mm512_set1_epi32(ld32(row[u] + oc + 4 * (size_t)b));
+			__m512i acc1 = _mm512_setzero_si512();
+			UNROLL for (int k = 0; k < 8; k += 2) {
+				acc = _mm512_dpbusd_epi32(acc, o[k], _mm512_set1_epi32(ld32(q + 4 * k)));
+				acc1 = _mm512_dpbusd_epi32(acc1, o[k + 1], _mm512_set1_epi32(ld32(q + 4 * k + 4)));
+			}
+			acc = _mm512_add_epi32(acc, acc1);
+			__m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(ldf(row[u] + 4 * (size_t)b)));
+			f[u] = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(acc), f[u]);
+			if (MIN)
+				f[u] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ldf(row[u] + 4 * (size_t)(A->nb + b))), f[u]);
+		}
+	}
+	UNROLL for (int u = 0; u < TT; u++)
+		_mm512_mask_storeu_ps(out + (size_t)(t + u) * os, m, _mm512_add_ps(f[u], bias));
+}
+
+/* STREAM - per weight type: the streaming path for 1..SN_MAX tokens; a
+ * tail tile goes token by token (rare: row counts are multiples of 16) */
+#define SN(name, blk, MIN, QS, TT) \
+	stream(MIN, 1, TT, name##_pair, QS, sizeof(struct blk), w, rb, nr, A, 0, out, os, m, bias)
+#define STREAM(name, blk, PAIR, MIN, QS)					\
+static __m512i name##_pair(const void *a, const void *b)			\
+{										\
+	return PAIR(a, b);							\
+}										\
+										\
+static void name(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok, \
+		 float *out, size_t os, __mmask16 m, __m512 bias)		\
+{										\
+	if (nr < 16) {								\
+		for (uint32_t t = 0; t < n_tok; t++)				\
+			stream(MIN, 0, 1, name##_pair, QS, sizeof(struct blk), w, rb, nr, A, t, out, os, m, bias); \
+		return;								\
+	}									\
+	switch (n_tok) {							\
+	case 1: SN(name, blk, MIN, QS, 1); break;				\
+	case 2: SN(name, blk, MIN, QS, 2); break;				\
+	case 3: SN(name, blk, MIN, QS, 3); break;				\
+	case 4: SN(name, blk, MIN, QS, 4); break;				\
+	case 5: SN(name, blk, MIN, QS, 5); break;				\
+	case 6: SN(name, blk, MIN, QS, 6); break;				\
+	case 7: SN(name, blk, MIN, QS, 7); break;				\
+	default: SN(name, blk, MIN, QS, 8); break;				\
+	}									\
+}
+
+STREAM(sn_q8_0, block_q8_0, pair_q8_0, 0, 0)
+STREAM(sn_q4_0, block_q4_0, pair_q4_0, 0, offsetof(struct block_q4_0, qs))
+STREAM(sn_q5_0, block_q5_0, pair_q5_0, 0, 0)
+STREAM(sn_q4_1, block_q4_1, pair_q4_1, 1, offsetof(struct block_q4_1, qs))
+STREAM(sn_q5_1, block_q5_1, pair_q5_1, 1, 0)
+
+#undef SN
 
 /* ------------------------------------------------------------- compute */
 
@@ -269,10 +421,10 @@ run(const int MIN, const int TT, const __m512i *pk, int64_t i0, int kb, const st
 }
 
 typedef void (*pack_fn)(const uint8_t *w, size_t rb, int nr, int64_t i0, int kb, __m512i *pk);
-typedef void (*one_fn)(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t t,
-		       float *out, __mmask16 m, __m512 bias);
+typedef void (*sn_fn)(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok,
+		      float *out, size_t os, __mmask16 m, __m512 bias);
 
-static inline void tile(const int MIN, pack_fn pack, one_fn one, int64_t n, const uint8_t *w, size_t rb, int nr,
+static inline void tile(const int MIN, pack_fn pack, sn_fn sn, int64_t n, const uint8_t *w, size_t rb, int nr,
 			const void *act, size_t as, uint32_t n_tok, float *out, size_t os,
 			const float *bias)
 {
@@ -281,9 +433,11 @@ static inline void tile(const int MIN, pack_fn pack, one_fn one, int64_t n, cons
 	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps();
 
-	if (n_tok < ONE_MAX) {
-		for (uint32_t t = 0; t < n_tok; t++)
-			one(w, rb, nr, &A, t, out + (size_t)t * os, m, vb);
+	if (n_tok <= SN_RUNS * SN_MAX) {
+		for (uint32_t t = 0; t < n_tok; t += SN_MAX) {
+			struct acts At = { A.a + (size_t)t * as, as, A.nb };
+			sn(w, rb, nr, &At, n_tok - t < SN_MAX ? n_tok - t : SN_MAX, out + (size_t)t * os, os, m, vb);
+		}
 		return;
 	}
 	for (int64_t i0 = 0; i0 < A.nb; i0 += KB) {
@@ -298,18 +452,18 @@ static inline void tile(const int MIN, pack_fn pack, one_fn one, int64_t n, cons
 	}
 }
 
-#define TILE(name, pack, one, MIN)					\
+#define TILE(name, pack, sn, MIN)					\
 static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act, size_t as, \
 		 uint32_t n_tok, float *out, size_t os, const float *bias)	\
 {										\
-	tile(MIN, pack, one, n, w, rb, nr, act, as, n_tok, out, os, bias);		\
+	tile(MIN, pack, sn, n, w, rb, nr, act, as, n_tok, out, os, bias);		\
 }
 
-TILE(tile_q8_0, pack_q8_0, one_q8_0, 0)
-TILE(tile_q4_0, pack_q4_0, one_q4_0, 0)
-TILE(tile_q5_0, pack_q5_0, one_q5_0, 0)
-TILE(tile_q4_1, pack_q4_1, one_q4_1, 1)
-TILE(tile_q5_1, pack_q5_1, one_q5_1, 1)
+TILE(tile_q8_0, pack_q8_0, sn_q8_0, 0)
+TILE(tile_q4_0, pack_q4_0, sn_q4_0, 0)
+TILE(tile_q5_0, pack_q5_0, sn_q5_0, 0)
+TILE(tile_q4_1, pack_q4_1, sn_q4_1, 1)
+TILE(tile_q5_1, pack_q5_1, sn_q5_1, 1)
 
 /* eng_kernels_mm_q8_0_fill - the Q8_0-activation types' tiles */
 void eng_kernels_mm_q8_0_fill(struct eng_kernels *k)
