@@ -148,7 +148,8 @@ static void test_tiny_models(void)
 	}
 }
 
-static void test_oracle_kquant(void)
+/* check_oracle_model - the determinism checks on one of the oracle's models */
+static void check_oracle_model(const char *name)
 {
 	const char *sh = test_shared_dir();
 	char path[8192];
@@ -157,29 +158,23 @@ static void test_oracle_kquant(void)
 
 	if (sh == NULL)
 		SKIP("../shared absent");
-	snprintf(path, sizeof path, "%s/oracle/models/gemma3-Q4_K_M.gguf", sh);
+	snprintf(path, sizeof path, "%s/oracle/models/%s.gguf", sh, name);
 	REQUIRE(eng_model_load(path, &m, &err) == 0);
-	check_model(m, "gemma3-Q4_K_M");
-	check_batched(m, "gemma3-Q4_K_M");
+	check_model(m, name);
+	check_batched(m, name);
 	eng_model_free(m);
+}
+
+static void test_oracle_kquant(void)
+{
+	check_oracle_model("gemma3-Q4_K_M");
 }
 
 /* Q2_K and Q3_K matrices (the oracle's llama-Q2_K holds both): the
  * one-token, 2..8-token and many-token tile paths meet in these runs */
 static void test_oracle_q23(void)
 {
-	const char *sh = test_shared_dir();
-	char path[8192];
-	struct dk_err err = DK_ERR_INIT;
-	struct eng_model *m;
-
-	if (sh == NULL)
-		SKIP("../shared absent");
-	snprintf(path, sizeof path, "%s/oracle/models/llama-Q2_K.gguf", sh);
-	REQUIRE(eng_model_load(path, &m, &err) == 0);
-	check_model(m, "llama-Q2_K");
-	check_batched(m, "llama-Q2_K");
-	eng_model_free(m);
+	check_oracle_model("llama-Q2_K");
 }
 
 int main(void)

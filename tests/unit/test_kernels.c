@@ -425,71 +425,6 @@ static void test_mm_tiles(void)
 	       compared);
 }
 
-/* tile_ntok - rows [0, nr) of w times tokens [t0, t0 + nt) of act, in
- * tiles of 16 rows, into out (stride nr) */
-static void tile_ntok(const struct eng_mm *mm, int64_t n, const uint8_t *w, size_t rb, int nr,
-		      const uint8_t *act, size_t ab, uint32_t t0, uint32_t nt, float *out, const float *bias)
-{
-	for (int r = 0; r < nr; r += 16)
-		mm->tile(n, w + r * rb, rb, nr - r < 16 ? nr - r : 16, act + t0 * ab, ab, nt, out + r,
-			 (size_t)nr, bias + r);
-}
-
-/* every tile, per token: n_tok = 1 (one-token path), 2..8 (small-N) and 9
- * (the big tile plus a lone tail token) give the same bits, on odd row
- * counts (tail tiles) and token windows that start anywhere */
-static void test_mm_ntok(void)
-{
-	const struct eng_kernels *fast = eng_kernels_select(0);
-	enum { ROWS = 21, TOK = 12 };
-	static const int rows[] = { 5, ROWS };
-	static const int blocks[] = { 1, 3 };
-	int compared = 0;
-
-	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
-		const struct ggml_type_traits *tt = ggml_type_traits(t);
-		const struct eng_mm *mm = &fast->mm[t];
-		if (tt == NULL || mm->tile == NULL)
-			continue;
-		for (size_t kb = 0; kb < sizeof blocks / sizeof blocks[0]; kb++) {
-			int64_t n = (int64_t)blocks[kb] * tt->blck_size;
-			size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
-			uint8_t *w = malloc(ROWS * rb), *act = malloc(TOK * ab);
-			float *x = malloc((size_t)n * sizeof *x), bias[ROWS];
-			float alone[TOK][ROWS], got[TOK][ROWS];
-			for (int r = 0; r < ROWS; r++) {
-				random_row((enum ggml_type)t, w + r * rb, n);
-				bias[r] = rndf();
-			}
-			for (int k = 0; k < TOK; k++) {
-				for (int64_t i = 0; i < n; i++)
-					x[i] = rndf() * (float)(k % 4 + 1);
-				mm->quantize(x, act + k * ab, n);
-			}
-			for (size_t kr = 0; kr < sizeof rows / sizeof rows[0]; kr++) {
-				int nr = rows[kr];
-				for (uint32_t k = 0; k < TOK; k++)
-					tile_ntok(mm, n, w, rb, nr, act, ab, k, 1, alone[k], bias);
-				for (uint32_t nt = 2; nt <= 9; nt++) {
-					uint32_t t0 = (nt * 5) % (TOK - nt + 1);
-					tile_ntok(mm, n, w, rb, nr, act, ab, t0, nt, got[0], bias);
-					for (uint32_t k = 0; k < nt; k++)
-						CHECKF(memcmp(got[0] + k * nr, alone[t0 + k], nr * sizeof(float)) == 0,
-						       "%s n=%lld rows %d: token %u of %u differs from it alone",
-						       tt->name, (long long)n, nr, k, nt);
-					compared++;
-				}
-			}
-			free(w);
-			free(act);
-			free(x);
-		}
-	}
-	if (compared == 0)
-		SKIP("no matrix tiles on this CPU");
-	printf("kernels: %s tiles, n_tok 2..9 against one token: %d cases\n", fast->name, compared);
-}
-
 /* Q2_K and Q3_K at the ends of their ranges: every scale and value at its
  * largest and smallest (Q3_K: scale -32 times value -4, the one product
  * of +128), activations at +-127: SIMD dot and tile against the reference */
@@ -620,7 +555,6 @@ int main(void)
 	RUN(test_dot4);
 	RUN(test_mm_quantize);
 	RUN(test_mm_tiles);
-	RUN(test_mm_ntok);
 	RUN(test_q23_extremes);
 	RUN(test_mm_batches);
 	return TEST_END();

@@ -63,44 +63,6 @@
 			 * repacking tile is faster (from DRAM: 18 vs 24 ns per
 			 * Q4_K row and super-block, 26 vs 28 for Q6_K) */
 
-static size_t act_bytes(int64_t n)
-{
-	return (size_t)(n / QK_K) * (4 + 16 * 4) + (size_t)n;
-}
-
-/* q8_K - the reference Q8_K quantization of 256 values, vectorized and
- * bitwise equal: max is the first value of largest magnitude, the products
- * x * (-127 / max) round to nearest even, clamped at 127 */
-static inline float q8_K(const float *x, int8_t *qs, int16_t bsums[16])
-{
-	__m512 a = _mm512_setzero_ps();
-
-	for (int j = 0; j < QK_K; j += 16)
-		a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
-	float amax = _mm512_reduce_max_ps(a), max = 0.0f;
-	if (amax == 0.0f) {
-		memset(qs, 0, QK_K);
-		memset(bsums, 0, 16 * sizeof *bsums);
-		return 0.0f;
-	}
-	for (int j = 0; j < QK_K; j += 16) {
-		__mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)),
-						   _mm512_set1_ps(amax), _CMP_EQ_OQ);
-		if (hit) {
-			max = x[j + __builtin_ctz(hit)];
-			break;
-		}
-	}
-	float iscale = -127.0f / max;
-	for (int j = 0; j < QK_K; j += 16) {
-		__m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_set1_ps(iscale)));
-		q = _mm512_min_epi32(q, _mm512_set1_epi32(127));
-		bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(q);
-		_mm_storeu_si128((__m128i *)(qs + j), _mm512_cvtepi32_epi8(q));
-	}
-	return 1.0f / iscale;
-}
-
 /* quantize - Q8_K super-blocks into the layout of note 4 */
 static inline void quantize(const float *x, void *dst, int64_t n, int six)
 {
@@ -719,7 +681,7 @@ TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K)
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
 {
-	k->mm[GGML_TYPE_Q4_K] = (struct eng_mm){ act_bytes, quantize_q4_K, tile_q4_K };
-	k->mm[GGML_TYPE_Q5_K] = (struct eng_mm){ act_bytes, quantize_q4_K, tile_q5_K };
-	k->mm[GGML_TYPE_Q6_K] = (struct eng_mm){ act_bytes, quantize_q6_K, tile_q6_K };
+	k->mm[GGML_TYPE_Q4_K] = (struct eng_mm){ q8_K_act_bytes, quantize_q4_K, tile_q4_K };
+	k->mm[GGML_TYPE_Q5_K] = (struct eng_mm){ q8_K_act_bytes, quantize_q4_K, tile_q5_K };
+	k->mm[GGML_TYPE_Q6_K] = (struct eng_mm){ q8_K_act_bytes, quantize_q6_K, tile_q6_K };
 }

@@ -8,7 +8,8 @@
  *	interleaved row streams are more than the hardware prefetcher
  *	follows), transpose8() turns row pairs into byte columns, reduce16()
  *	sums row pairs' partial dots into one lane per row (one-token paths),
- *	struct acts walks the activation rows.
+ *	struct acts walks the activation rows, q8_K() quantizes 256 values
+ *	to Q8_K for the K-quant tiles.
  * THREADS
  *	Safe: pure functions.
  */
@@ -20,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "engine/ggml_types.h"
 
 /* UNROLL - fully unroll the small fixed loops over tokens, columns and
  * row pairs, so their vectors live in registers (gcc left them in memory) */
@@ -113,6 +116,46 @@ static inline float ldf(const uint8_t *p)
 
 	memcpy(&v, p, sizeof v);
 	return v;
+}
+
+/* q8_K_act_bytes - a Q8_K activation row of n values in the K-quant tiles'
+ * layout (mm_k.c, mm_q23.c): per super-block d, 16 block sums, 256 bytes */
+static inline size_t q8_K_act_bytes(int64_t n)
+{
+	return (size_t)(n / QK_K) * (4 + 16 * 4) + (size_t)n;
+}
+
+/* q8_K - the reference Q8_K quantization of 256 values, vectorized and
+ * bitwise equal (used by mm_k.c and mm_q23.c): max is the first value of largest magnitude, the products
+ * x * (-127 / max) round to nearest even, clamped at 127 */
+static inline float q8_K(const float *x, int8_t *qs, int16_t bsums[16])
+{
+	__m512 a = _mm512_setzero_ps();
+
+	for (int j = 0; j < QK_K; j += 16)
+		a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
+	float amax = _mm512_reduce_max_ps(a), max = 0.0f;
+	if (amax == 0.0f) {
+		memset(qs, 0, QK_K);
+		memset(bsums, 0, 16 * sizeof *bsums);
+		return 0.0f;
+	}
+	for (int j = 0; j < QK_K; j += 16) {
+		__mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)),
+						   _mm512_set1_ps(amax), _CMP_EQ_OQ);
+		if (hit) {
+			max = x[j + __builtin_ctz(hit)];
+			break;
+		}
+	}
+	float iscale = -127.0f / max;
+	for (int j = 0; j < QK_K; j += 16) {
+		__m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + j), _mm512_set1_ps(iscale)));
+		q = _mm512_min_epi32(q, _mm512_set1_epi32(127));
+		bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(q);
+		_mm_storeu_si128((__m128i *)(qs + j), _mm512_cvtepi32_epi8(q));
+	}
+	return 1.0f / iscale;
 }
 
 #endif
