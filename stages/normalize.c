@@ -240,7 +240,10 @@ static int clean_page(const char *s, size_t n, struct norm *nm)
 	if (n > CLEAN_MAX)
 		return too_large(nm->err);
 	u_strFromUTF8WithSub(NULL, 0, &ulen, s, (int32_t)n, 0xFFFD, NULL, &st);
-	room = (size_t)ulen + 1;
+	/* clean_units writes at most 2 units per input unit (a paragraph
+	 * break becomes 2 newlines, a space before a surrogate pair's 2 is
+	 * paid by the space's own unit), a ligature up to 4 with its space */
+	room = 2 * (size_t)ulen + 1;
 	if ((u = malloc(((size_t)ulen + 1) * sizeof *u)) == NULL)
 		return nomem(nm->err);
 	st = U_ZERO_ERROR;
