@@ -74,15 +74,22 @@
  *	   letter and the summary's language in summarize.txt. It is
  *	   tokenized on its own, so its tokens are the same for every
  *	   document of a run and it is evaluated once per run, not once per
- *	   language. Its KV is kept on a sequence of its own (the last N_FIXED
- *	   heads, for replays under another configuration): a job or a
- *	   summary window whose prompt starts with it copies it
- *	   (eng_kv_copy_prefix) instead of evaluating it. The copied cells are
- *	   the very bits evaluation would write (same tokens, same positions),
- *	   so the output bytes do not depend on the cache. The per-stage
+ *	   language. The first job with a head claims an entry of l->fix
+ *	   (N_FIXED of them, for replays under another configuration; the
+ *	   least recently used one nobody waits for goes) and the head is
+ *	   evaluated there, on a sequence of its own, ahead of job prefixes;
+ *	   every job with that head, the first included, waits for it
+ *	   (wait_fix: its prefix stays out of the batches) and then copies it
+ *	   (eng_kv_copy_prefix), as does a summary window. So the head is
+ *	   evaluated once even when the first llm_parallel documents start
+ *	   together; only with every entry busy does a job evaluate its head
+ *	   itself. The copied cells are the very bits evaluation would write
+ *	   (same tokens, same positions), so the output bytes do not depend on
+ *	   the cache. A failed decode drops the heads it held. The per-stage
  *	   suffixes are a few tokens each ("Task: class.").
  *	9. Accounting. llm_close() logs where the engine's work went: steps,
- *	   tokens evaluated by kind (prefix, copied heads, stage prompts,
+ *	   tokens evaluated per step and per document, heads evaluated,
+ *	   tokens evaluated by kind (prefix and heads, copied heads, stage prompts,
  *	   labels, generated per stage), logit rows, and the wall time of the
  *	   decodes and of the choices made on their logits. Batched decoding
  *	   is compute bound from a few sequences on, so tokens evaluated per
@@ -147,11 +154,14 @@ struct llm {
 	/* note 8: evaluated heads of the prefix, shared by every document */
 	struct fixed_kv {
 		struct tok_ids ids;	/* the head's tokens; n == 0: empty */
+		size_t fed;		/* ids put in batches; < ids.n: being evaluated */
+		uint32_t waiters;	/* jobs waiting for it (job.wait_fix) */
+		int in_batch;		/* some of ids are in the batch being decoded */
 		uint64_t used;		/* clock of the last use */
 	} fix[N_FIXED];
 	uint64_t clock;
 	struct llm_stats {	/* note 9 */
-		uint64_t steps, docs;
+		uint64_t steps, docs, heads;
 		uint64_t tok_prefix, tok_fixed, tok_prompt, tok_label, tok_gen[ST_N], rows;
 		double ms_decode, ms_choose[ST_N], ms_start, ms_fork;
 	} st;
@@ -221,7 +231,7 @@ struct job {
 	struct tok_ids pre;	/* the prefix tokens, pre.v[pre_fed..] still to evaluate */
 	size_t pre_fed;
 	size_t n_fixed;		/* note 8: tokens of pre before the document */
-	int fixed_hit;		/* they were copied from l->fix */
+	int wait_fix;		/* the l->fix entry being evaluated for it, or -1 */
 	double t_start, prefix_ms;
 	struct stream s[ST_N];
 	size_t lab_i;		/* classify: the label being scored (note 4) */
@@ -551,13 +561,14 @@ static void log_stats(const struct llm *l)
 	uint64_t evaluated = s->tok_prefix + s->tok_prompt + s->tok_label + s->tok_gen[ST_ENTITIES] +
 			     s->tok_gen[ST_SUMMARIZE];
 
-	log_info("stage=engine docs=%llu steps=%llu tokens_per_step=%.1f tokens_per_doc=%.0f decode_s=%.1f "
+	log_info("stage=engine docs=%llu steps=%llu tokens_per_step=%.1f tokens_per_doc=%.0f heads_evaluated=%llu decode_s=%.1f "
 		 "prefix_tokens=%llu head_tokens_copied=%llu prompt_tokens=%llu label_tokens=%llu "
 		 "gen_entities=%llu gen_summarize=%llu logit_rows=%llu start_s=%.2f fork_s=%.2f "
 		 "classify_s=%.2f entities_s=%.2f summarize_s=%.2f",
 		 (unsigned long long)s->docs, (unsigned long long)s->steps,
 		 (double)evaluated / (double)s->steps,
-		 (double)evaluated / (double)(s->docs ? s->docs : 1), s->ms_decode / 1e3,
+		 (double)evaluated / (double)(s->docs ? s->docs : 1), (unsigned long long)s->heads,
+		 s->ms_decode / 1e3,
 		 (unsigned long long)s->tok_prefix, (unsigned long long)s->tok_fixed,
 		 (unsigned long long)s->tok_prompt, (unsigned long long)s->tok_label,
 		 (unsigned long long)s->tok_gen[ST_ENTITIES], (unsigned long long)s->tok_gen[ST_SUMMARIZE],
@@ -1148,12 +1159,21 @@ static void stream_release(struct stream *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* fixed_unwait - the job no longer waits for its head */
+static void fixed_unwait(struct llm *l, struct job *j)
+{
+	if (j->wait_fix >= 0)
+		l->fix[j->wait_fix].waiters--;
+	j->wait_fix = -1;
+}
+
 /* job_end - the job leaves its slot, finished (rc 0) or failed (err set) */
 static void job_end(struct llm *l, struct job *j, int rc)
 {
 	if (j->slot >= 0)
 		l->slot[j->slot] = NULL;
 	j->slot = -1;
+	fixed_unwait(l, j);
 	j->rc = rc;
 	j->done = 1;
 	if (rc != 0)
@@ -1166,7 +1186,13 @@ static int32_t fixed_seq(const struct llm *l, int i)
 	return (int32_t)(l->o.parallel * l->seqs_per_slot) + i;
 }
 
-/* fixed_find - note 8: the entry holding the first n tokens of ids, or -1 */
+/* fixed_ready - note 8: l->fix[i] holds the evaluated KV of all its tokens */
+static int fixed_ready(const struct llm *l, int i)
+{
+	return l->fix[i].ids.n > 0 && l->fix[i].fed == l->fix[i].ids.n && !l->fix[i].in_batch;
+}
+
+/* fixed_find - note 8: the entry holding the first n tokens of ids (evaluated or not), or -1 */
 static int fixed_find(const struct llm *l, const struct tok_ids *ids, size_t n)
 {
 	for (int i = 0; i < N_FIXED; i++)
@@ -1175,43 +1201,68 @@ static int fixed_find(const struct llm *l, const struct tok_ids *ids, size_t n)
 	return -1;
 }
 
-/* fixed_use - note 8: start the job's prefix from an evaluated head */
-static int fixed_use(struct llm *l, struct job *j, struct dk_err *err)
+/*
+ * fixed_claim - note 8: *out = an entry for the job's head, evaluated on
+ * its own sequence from the next batch on (the least recently used
+ * evaluated entry nobody waits for goes), or -1 when every entry is busy
+ */
+static int fixed_claim(struct llm *l, const struct job *j, int *out, struct dk_err *err)
 {
-	int i = fixed_find(l, &j->pre, j->n_fixed);
-	int rc;
+	int v = -1;
 
-	if (i < 0)
+	for (int i = 0; i < N_FIXED; i++)
+		if ((l->fix[i].ids.n == 0 || (fixed_ready(l, i) && l->fix[i].waiters == 0)) &&
+		    (v < 0 || l->fix[i].used < l->fix[v].used))
+			v = i;
+	*out = v;
+	if (v < 0)
 		return 0;
-	rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), slot_seq(l, j, SQ_SUM), (uint32_t)j->n_fixed, err);
+	l->fix[v].ids.n = 0;
+	l->fix[v].fed = 0;
+	eng_kv_clear(l->c, fixed_seq(l, v));
+	for (size_t t = 0; t < j->n_fixed; t++)
+		if (tok_ids_push(&l->fix[v].ids, j->pre.v[t]) != 0) {
+			l->fix[v].ids.n = 0;
+			*out = -1;
+			return dk_err_set(err, DK_ENOMEM, "out of memory");
+		}
+	l->fix[v].used = ++l->clock;
+	l->st.heads++;
+	return 0;
+}
+
+/* fixed_copy - note 8: the job's prefix starts from the evaluated head l->fix[i] */
+static int fixed_copy(struct llm *l, struct job *j, int i, struct dk_err *err)
+{
+	int rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), slot_seq(l, j, SQ_SUM),
+				    (uint32_t)j->n_fixed, err);
+
 	if (rc == 0) {
 		j->pre_fed = j->n_fixed;
-		j->fixed_hit = 1;
 		l->st.tok_fixed += j->n_fixed;
 		l->fix[i].used = ++l->clock;
 	}
 	return rc;
 }
 
-/* fixed_keep - note 8: a head evaluated for a job becomes shared (least recently used goes) */
-static int fixed_keep(struct llm *l, struct job *j, struct dk_err *err)
+/*
+ * fixed_use - note 8: copy the job's head when it is evaluated; else wait
+ * for it, claiming an entry to evaluate it in when none has it yet; with
+ * every entry busy the job evaluates its head itself
+ */
+static int fixed_use(struct llm *l, struct job *j, struct dk_err *err)
 {
-	int v = 0, rc;
+	int i = fixed_find(l, &j->pre, j->n_fixed), rc = 0;
 
-	if (j->fixed_hit || j->n_fixed == 0 || fixed_find(l, &j->pre, j->n_fixed) >= 0)
-		return 0;
-	for (int i = 1; i < N_FIXED; i++)
-		if (l->fix[i].used < l->fix[v].used)
-			v = i;
-	l->fix[v].ids.n = 0;
-	rc = eng_kv_copy_prefix(l->c, slot_seq(l, j, SQ_SUM), fixed_seq(l, v), (uint32_t)j->n_fixed, err);
-	for (size_t t = 0; rc == 0 && t < j->n_fixed; t++)
-		if (tok_ids_push(&l->fix[v].ids, j->pre.v[t]) != 0)
-			rc = dk_err_set(err, DK_ENOMEM, "out of memory");
-	if (rc != 0)
-		l->fix[v].ids.n = 0;
-	l->fix[v].used = ++l->clock;
-	return rc;
+	if (i < 0 && j->n_fixed > 0)
+		rc = fixed_claim(l, j, &i, err);
+	if (rc != 0 || i < 0)
+		return rc;
+	if (fixed_ready(l, i))
+		return fixed_copy(l, j, i, err);
+	j->wait_fix = i;
+	l->fix[i].waiters++;
+	return 0;
 }
 
 /* job_start - note 3: cut the text to fit, tokenize the shared prefix */
@@ -1274,7 +1325,7 @@ static int window_start(struct llm *l, struct job *j, struct stream *s, struct d
 		rc = DK_ENOMEM;
 	eng_kv_clear(l->c, s->seq);
 	/* note 8: the window's head is the documents' shared head */
-	if (rc == 0 && (i = fixed_find(l, &s->in, n_fixed)) >= 0) {
+	if (rc == 0 && (i = fixed_find(l, &s->in, n_fixed)) >= 0 && fixed_ready(l, i)) {
 		rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), s->seq, (uint32_t)n_fixed, err);
 		s->fed = s->pos = (uint32_t)n_fixed;
 		l->st.tok_fixed += n_fixed;
@@ -1329,7 +1380,6 @@ static int prefix_done(struct llm *l, struct job *j, struct dk_err *err)
 	int rc = 0;
 
 	j->prefix_ms = t - j->t_start;
-	rc = fixed_keep(l, j, err);
 	/* classify and entities copy the prefix before summarize appends to it */
 	for (int st = 0; rc == 0 && st < ST_N; st++)
 		if (j->only < 0 || j->only == st)
@@ -1340,7 +1390,7 @@ static int prefix_done(struct llm *l, struct job *j, struct dk_err *err)
 
 /* ---- batch assembly */
 
-static int add(struct llm *l, struct job *j, int32_t tok, int32_t pos, int32_t seq, int want)
+static int32_t add_entry(struct llm *l, int32_t tok, int32_t pos, int32_t seq, int want)
 {
 	uint32_t i = l->b_n++;
 
@@ -1348,8 +1398,13 @@ static int add(struct llm *l, struct job *j, int32_t tok, int32_t pos, int32_t s
 	l->b_pos[i] = pos;
 	l->b_seq[i] = seq;
 	l->b_want[i] = (int8_t)want;
-	j->in_batch = 1;
 	return (int32_t)i;
+}
+
+static int32_t add(struct llm *l, struct job *j, int32_t tok, int32_t pos, int32_t seq, int want)
+{
+	j->in_batch = 1;
+	return add_entry(l, tok, pos, seq, want);
 }
 
 /* add_label - note 4: label lab_i's tokens but the last after the classify prompt */
@@ -1382,8 +1437,9 @@ static void add_prompt(struct llm *l, struct job *j, struct stream *s)
 
 /*
  * build_batch - note 7: label scoring first (it must fit one batch), then
- * one token of every generating stream, then prompts, then prefixes,
- * while the batch has room
+ * one token of every generating stream, then prompts, then shared heads
+ * (note 8), then prefixes of jobs not waiting for theirs, while the batch
+ * has room
  */
 static void build_batch(struct llm *l)
 {
@@ -1408,10 +1464,18 @@ static void build_batch(struct llm *l)
 		for (int st = 0; l->slot[k] && st < ST_N; st++)
 			if (l->slot[k]->s[st].ph == PH_FEED && l->b_n < l->b_cap)
 				add_prompt(l, l->slot[k], &l->slot[k]->s[st]);
+	for (int i = 0; i < N_FIXED; i++) {
+		struct fixed_kv *f = &l->fix[i];
+
+		for (; f->fed < f->ids.n && l->b_n < l->b_cap; f->fed++, f->in_batch = 1) {
+			add_entry(l, f->ids.v[f->fed], (int32_t)f->fed, fixed_seq(l, i), 0);
+			l->st.tok_prefix++;
+		}
+	}
 	for (uint32_t k = 0; k < l->o.parallel; k++) {
 		struct job *j = l->slot[k];
 
-		while (j && j->pre_fed < j->pre.n && l->b_n < l->b_cap) {
+		while (j && j->wait_fix < 0 && j->pre_fed < j->pre.n && l->b_n < l->b_cap) {
 			add(l, j, j->pre.v[j->pre_fed], (int32_t)j->pre_fed, slot_seq(l, j, SQ_SUM), 0);
 			j->pre_fed++;
 			l->st.tok_prefix++;
@@ -1691,6 +1755,40 @@ static void admit(struct llm *l)
 	}
 }
 
+/* heads_copy - note 8: jobs whose head is now evaluated copy it */
+static void heads_copy(struct llm *l)
+{
+	for (uint32_t k = 0; k < l->o.parallel; k++) {
+		struct job *j = l->slot[k];
+		int rc;
+
+		if (j == NULL || j->wait_fix < 0 || !fixed_ready(l, j->wait_fix))
+			continue;
+		rc = fixed_copy(l, j, j->wait_fix, &j->err);
+		fixed_unwait(l, j);
+		if (rc != 0)
+			job_end(l, j, rc);
+	}
+}
+
+/* heads_decoded - note 8: a failed decode leaves the heads in it unusable */
+static void heads_decoded(struct llm *l, int rc)
+{
+	for (int i = 0; i < N_FIXED; i++) {
+		if (!l->fix[i].in_batch)
+			continue;
+		l->fix[i].in_batch = 0;
+		if (rc == 0)
+			continue;
+		l->fix[i].ids.n = 0;
+		l->fix[i].fed = 0;
+		/* its waiters evaluate their heads themselves */
+		for (uint32_t k = 0; k < l->o.parallel; k++)
+			if (l->slot[k] && l->slot[k]->wait_fix == i)
+				fixed_unwait(l, l->slot[k]);
+	}
+}
+
 /* llm_step - see llm.h and note 7 */
 int llm_step(struct llm *l, struct dk_err *err)
 {
@@ -1700,6 +1798,7 @@ int llm_step(struct llm *l, struct dk_err *err)
 	int rc, jrc;
 
 	admit(l);
+	heads_copy(l);
 	build_batch(l);
 	if (l->b_n == 0)
 		return 0;
@@ -1708,6 +1807,7 @@ int llm_step(struct llm *l, struct dk_err *err)
 	rc = eng_decode(l->c, &b, &e);
 	l->st.ms_decode += now_ms() - t;
 	l->st.steps++;
+	heads_decoded(l, rc);
 	for (uint32_t i = 0; i < l->b_n; i++)
 		l->st.rows += l->b_want[i] != 0;
 	for (uint32_t k = 0; k < l->o.parallel; k++) {
@@ -1810,6 +1910,7 @@ int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_e
 		return dk_err_set(err, DK_ENOMEM, "out of memory queueing a document");
 	j->tag = tag;
 	j->slot = -1;
+	j->wait_fix = -1;
 	j->only = -1;
 	dk_buf_init(&j->d.filled, 0);
 	j->text = g_strndup(d->text, d->len);
@@ -1912,6 +2013,7 @@ static struct job *replay_job(struct llm *l, int st, JsonObject *o, const char *
 		return NULL;
 	}
 	j->slot = -1;
+	j->wait_fix = -1;
 	j->only = st;
 	dk_buf_init(&j->d.filled, 0);
 	j->text = g_strndup(text, len);

@@ -15,6 +15,8 @@
 #        LLM_BENCH_MODELS   presets (default "qwen2.5-0.5b gemma3-4b"), Q4_K_M
 #        LLM_BENCH_THREADS  threads for docket and llama.cpp (default 2)
 #        LLM_BENCH_CTX      llm_ctx (default 4096; also llama.cpp's -c)
+#        LLM_BENCH_SET      more settings for docket batch, "key=value ..."
+#                           (e.g. "llm_parallel=8")
 #        LLAMA_CLI          llama-cli (or a stand-in taking -m -f -n -t -c, e.g.
 #                           tests/bench/llama-cli-node.mjs for gemma3)
 #        LLAMA_SIMPLE       llama-simple (prompt in argv; it picks its own
@@ -32,6 +34,8 @@ ndocs=${LLM_BENCH_DOCS:-0}
 models=${LLM_BENCH_MODELS:-qwen2.5-0.5b gemma3-4b}
 threads=${LLM_BENCH_THREADS:-2}
 ctx=${LLM_BENCH_CTX:-4096}
+sets=
+for kv in ${LLM_BENCH_SET:-}; do sets="$sets --set $kv"; done
 llama=${LLAMA_CLI:-${LLAMA_SIMPLE:-}}
 kind=cli
 [ -z "${LLAMA_CLI:-}" ] && kind=simple
@@ -78,10 +82,16 @@ calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 # run_docket MODEL DIR - docket batch; prints its summary, keeps DIR/db
 run_docket() {
 	inbox "$2/spool/inbox"
-	"$D" batch --spool "$2/spool" --db "$2/db" --model "$1" --set model_sha256= \
-		--set llm_ctx="$ctx" --threads "$threads" --set stable_seconds=0 2>"$2/err" >"$2/summary" ||
+	# the largest process's peak RSS (the engine's) when GNU time is there
+	timer=
+	[ -x /usr/bin/time ] && timer="/usr/bin/time -o $2/rss -f %M"
+	# shellcheck disable=SC2086
+	$timer "$D" batch --spool "$2/spool" --db "$2/db" --model "$1" --set model_sha256= \
+		--set llm_ctx="$ctx" --threads "$threads" --set stable_seconds=0 $sets \
+		2>"$2/err" >"$2/summary" ||
 		{ echo "bench-llm: docket batch failed: $(tail -1 "$2/err")" >&2; return 1; }
 	cat "$2/summary"
+	[ -s "$2/rss" ] && echo "  peak RSS of the largest process: $(($(tail -1 "$2/rss") / 1024)) MB${sets:+ (}${sets# }${sets:+)}"
 	# the engine process's accounting (stages/llm.c note 9), one field a line
 	sed -n 's/.*stage=engine docs=/docs=/p' "$2/err" | tr ' ' '\n' | sed 's/^/  engine /'
 }

@@ -5,7 +5,8 @@
 # here with SQLite's JSON functions against the limits read from the
 # schema file, not by docket's own grammar), every kept entity is the
 # stored text's bytes at its offsets, every label is one of the taxonomy's,
-# and "docket replay --all" at another thread count gives the same bytes.
+# "docket replay --all" at another thread count gives the same bytes, and
+# the instructions before the letter are evaluated once for all languages.
 # Random weights make the outputs nonsense, which is the point: the
 # guarantees must hold whatever the model says.
 . "$(dirname "$0")/lib.sh"
@@ -56,6 +57,9 @@ check_arch() {
 	"$D" batch --spool "$T_TMP/$a" --db "$db" --workers 1 --model "$m" --threads 1 \
 		--set llm_ctx=4096 --set stable_seconds=0 --quiet >/dev/null 2>"$T_TMP/err" ||
 		{ fail "${a}_batch" "$(tail -3 "$T_TMP/err")"; return; }
+	# the head before the letter names no language: evaluated once for all four
+	grep -q "stage=engine docs=$n_docs .* heads_evaluated=1 " "$T_TMP/err" && pass "${a}_one_head" ||
+		fail "${a}_one_head" "$(grep -o 'stage=engine.*heads_evaluated=[0-9]*' "$T_TMP/err")"
 	n=$(sqlite3 "$db" "SELECT count(*) FROM llm_stages WHERE status = 'done'")
 	[ "$n" = $((3 * n_docs)) ] && pass "${a}_stages_done" ||
 		fail "${a}_stages_done" "$n of $((3 * n_docs)): $(sqlite3 "$db" "SELECT * FROM llm_stages WHERE status != 'done'" | head -3)"
