@@ -118,15 +118,38 @@ static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
 				  _mm256_loadu_si256((const void *)b), 1);
 }
 
-/* scales_q45_K - from the 16 rows' block at p (row 0): sk[0..7] sub-block
+/* rows4x4 - bytes at offset o of the 16 rows' blocks (16 each, at at) as
+ * four vectors: v[d] lane r = dword d of row r's bytes (note 6) */
+static inline __attribute__((always_inline)) void rows4x4(const uint8_t *const r[16], size_t o, __m512i v[4])
+{
+	__m512i x[4], lo01, hi01, lo23, hi23;
+
+	/* x[k] 128-bit unit u: row 4u + k, so the 4x4 transposes of the
+	 * units put dword d of row 4u + e at lane 4u + e */
+	UNROLL for (int k = 0; k < 4; k++) {
+		x[k] = _mm512_castsi128_si512(_mm_loadu_si128((const void *)(r[k] + o)));
+		UNROLL for (int u = 1; u < 4; u++)
+			x[k] = _mm512_inserti32x4(x[k], _mm_loadu_si128((const void *)(r[4 * u + k] + o)), u);
+	}
+	lo01 = _mm512_unpacklo_epi32(x[0], x[1]);
+	hi01 = _mm512_unpackhi_epi32(x[0], x[1]);
+	lo23 = _mm512_unpacklo_epi32(x[2], x[3]);
+	hi23 = _mm512_unpackhi_epi32(x[2], x[3]);
+	v[0] = _mm512_unpacklo_epi64(lo01, lo23);
+	v[1] = _mm512_unpackhi_epi64(lo01, lo23);
+	v[2] = _mm512_unpacklo_epi64(hi01, hi23);
+	v[3] = _mm512_unpackhi_epi64(hi01, hi23);
+}
+
+/* scales_q45_K - from the 16 rows' blocks at at: sk[0..7] sub-block
  * scales, sk[8..11] min pairs (mn[2g] low, mn[2g + 1] high int16, for
  * vpdpwssd), sk[12] d, sk[13] dmin, lane = row (note 6) */
-static inline __attribute__((always_inline)) void scales_q45_K(__m512i vo, const uint8_t *p, __m512i *sk)
+static inline __attribute__((always_inline)) void scales_q45_K(const uint8_t *const r[16], size_t at, __m512i *sk)
 {
-	/* scales bytes 0-3, 4-7, 8-11 of each row as dword lanes */
-	__m512i qa = _mm512_i32gather_epi32(vo, (const void *)(p + 4), 1);
-	__m512i qb = _mm512_i32gather_epi32(vo, (const void *)(p + 8), 1);
-	__m512i qc = _mm512_i32gather_epi32(vo, (const void *)(p + 12), 1);
+	/* d and dmin, then scales bytes 0-3, 4-7, 8-11 of each row */
+	__m512i v[4];
+	rows4x4(r, at, v);
+	__m512i dd = v[0], qa = v[1], qb = v[2], qc = v[3];
 	__m512i m6 = _mm512_set1_epi32(63), m4d = _mm512_set1_epi32(15), sc[8], mn[8];
 	UNROLL for (int j = 0; j < 4; j++) {
 		__m512i a = _mm512_srli_epi32(qa, 8 * j), b = _mm512_srli_epi32(qb, 8 * j);
@@ -142,7 +165,6 @@ static inline __attribute__((always_inline)) void scales_q45_K(__m512i vo, const
 		sk[k] = sc[k];
 	UNROLL for (int g = 0; g < 4; g++)
 		sk[8 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
-	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)p, 1);	/* d, dmin */
 	sk[12] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
 	sk[13] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
@@ -171,23 +193,36 @@ cols_q45_K(const int FIVE, const uint8_t *const r[16], size_t at, int g, __m512i
 }
 
 /* pack_q45_K - pk: 64 columns (sub-block j at 8j), then scales_q45_K:
- * 78 of the PK vectors */
+ * 78 of the PK vectors. Q4_K transposes the packed bytes once for both
+ * nibbles (sub-blocks 2g and 2g + 1 share their bytes) */
 static inline __attribute__((always_inline)) void
 pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r);
 	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
 	size_t at = (size_t)b * bs;
+	__m512i m4 = _mm512_set1_epi8(0x0F);
 
+	rows16(w, rb, nr, r);
 	prefetch_tile(w, rb, at, bs);
 	for (int g = 0; g < 4; g++) {
 		__m512i lo[8], hi[8];
-		cols_q45_K(FIVE, r, at, g, lo, hi);
-		transpose8(lo, pk + 16 * g);
-		transpose8(hi, pk + 16 * g + 8);
+		if (FIVE) {
+			cols_q45_K(FIVE, r, at, g, lo, hi);
+			transpose8(lo, pk + 16 * g);
+			transpose8(hi, pk + 16 * g + 8);
+			continue;
+		}
+		size_t o = at + 16 + 32 * (size_t)g;
+		UNROLL for (int p = 0; p < 8; p++)
+			lo[p] = pair32(r[p] + o, r[p + 8] + o);
+		transpose8(lo, hi);
+		UNROLL for (int c = 0; c < 8; c++) {
+			pk[16 * g + c] = _mm512_and_si512(hi[c], m4);
+			pk[16 * g + 8 + c] = _mm512_and_si512(_mm512_srli_epi16(hi[c], 4), m4);
+		}
 	}
-	scales_q45_K(vo, r[0] + at, pk + 64);
+	scales_q45_K(r, at, pk + 64);
 }
 
 static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
@@ -200,17 +235,19 @@ static void pack_q5_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	pack_q45_K(1, w, rb, nr, b, pk);
 }
 
-/* scales_q6_K - from the 16 rows' block at p (row 0): sk[0..15] int8
+/* scales_q6_K - from the 16 rows' blocks at at: sk[0..15] int8
  * sub-block scales sign-extended, sk[16] d, lane = row (note 6) */
-static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const uint8_t *p, __m512i *sk)
+static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const uint8_t *const r[16], size_t at,
+							    __m512i *sk)
 {
-	UNROLL for (int q = 0; q < 4; q++) {
-		__m512i v = _mm512_i32gather_epi32(vo, (const void *)(p + 192 + 4 * q), 1);
+	__m512i v[4];
+
+	rows4x4(r, at + 192, v);
+	UNROLL for (int q = 0; q < 4; q++)
 		UNROLL for (int j = 0; j < 4; j++)
-			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * j), 24);
-	}
+			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v[q], 24 - 8 * j), 24);
 	/* the dword ending with d, so the gather stays inside the block */
-	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(p + 206), 1);
+	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 206), 1);
 	sk[16] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
 
@@ -245,7 +282,7 @@ static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 			cols_q6_K(r, at, h, k, z);
 			transpose8(z, pk + 8 * (4 * h + k));
 		}
-	scales_q6_K(vo, r[0] + at, pk + 64);
+	scales_q6_K(vo, r, at, pk + 64);
 }
 
 /* ------------------------------------------------------------- compute */
@@ -579,10 +616,10 @@ few_K(const int KIND, const uint8_t *w, size_t rb, int nr, const struct acts *A,
 		alignas(64) uint64_t scq[16];
 		prefetch_tile(w, rb, at, bs);
 		if (KIND == 2) {
-			scales_q6_K(vo, r[0] + at, sk);
+			scales_q6_K(vo, r, at, sk);
 			pairs_q6_K(sk, sp);
 		} else {
-			scales_q45_K(vo, r[0] + at, sk);
+			scales_q45_K(r, at, sk);
 			sc_q45_K(sk, scq);
 		}
 		for (uint32_t t = 0; t < n_tok; t += FEW) {
