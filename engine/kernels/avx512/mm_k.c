@@ -251,37 +251,45 @@ static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const 
 	sk[16] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
 
-/* cols_q6_K - row pairs (p, p + 8) of the block at at: elements
- * 128h + 32k + l, low 4 bits from ql, high 2 from qh (ggml), unsigned */
-static inline __attribute__((always_inline)) void
-cols_q6_K(const uint8_t *const r[16], size_t at, int h, int k, __m512i z[8])
+/* raw8 - bytes o..o + 31 of the 16 rows as 8 columns of dwords (lane =
+ * row): o[c] dword c, i.e. bytes 4c..4c + 3, of each row */
+static inline __attribute__((always_inline)) void raw8(const uint8_t *const r[16], size_t o, __m512i c[8])
 {
-	__m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
-	size_t ol = at + 64 * (size_t)h + 32 * (size_t)(k & 1), oh = at + 128 + 32 * (size_t)h;
+	__m512i z[8];
 
-	UNROLL for (int p = 0; p < 8; p++) {
-		__m512i ql = pair32(r[p] + ol, r[p + 8] + ol);
-		if (k >= 2)
-			ql = _mm512_srli_epi16(ql, 4);
-		__m512i qh = _mm512_srli_epi16(pair32(r[p] + oh, r[p + 8] + oh), 2 * k);
-		z[p] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4));
-	}
+	UNROLL for (int p = 0; p < 8; p++)
+		z[p] = pair32(r[p] + o, r[p + 8] + o);
+	transpose8(z, c);
 }
 
-/* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d */
+/* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d.
+ * The packed bytes are transposed as they lie (ql twice, qh once per
+ * half, ggml's layout): element 128h + 32k + l has its low 4 bits in ql
+ * byte 64h + 32(k & 1) + l (high nibble for k >= 2), its high 2 bits at
+ * bit 2k of qh byte 32h + l */
 static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
 	__m512i vo = rows16(w, rb, nr, r);
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
+	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
 
 	prefetch_tile(w, rb, at, sizeof(struct block_q6_K));
-	for (int h = 0; h < 2; h++)
-		UNROLL for (int k = 0; k < 4; k++) {
-			__m512i z[8];
-			cols_q6_K(r, at, h, k, z);
-			transpose8(z, pk + 8 * (4 * h + k));
+	for (int h = 0; h < 2; h++) {
+		__m512i l0[8], l1[8], qh[8];
+		raw8(r, at + 64 * (size_t)h, l0);
+		raw8(r, at + 64 * (size_t)h + 32, l1);
+		raw8(r, at + 128 + 32 * (size_t)h, qh);
+		__m512i *o = pk + 32 * h;
+		UNROLL for (int c = 0; c < 8; c++) {
+			/* (A & C) | B with B already masked to bits 4, 5 */
+			o[c] = _mm512_ternarylogic_epi32(l0[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 4), m30), m4, 0xEC);
+			o[8 + c] = _mm512_ternarylogic_epi32(l1[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 2), m30), m4, 0xEC);
+			o[16 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0[c], 4), _mm512_and_si512(qh[c], m30), m4, 0xEC);
+			o[24 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1[c], 4),
+							      _mm512_and_si512(_mm512_srli_epi16(qh[c], 2), m30), m4, 0xEC);
 		}
+	}
 	scales_q6_K(vo, r, at, pk + 64);
 }
 
