@@ -34,9 +34,10 @@
  *	   and -32 terms come lane = row as in the tile, and the float step is
  *	   the same code (fin_q4_K, fin_q6_K): any n_tok gives bitwise what
  *	   the tile gives (test_kernels, every batch size 1..9).
- *	6. Scales are decoded for all 16 rows at once: dword gathers of the
- *	   packed scale bytes (lane = row), then shifts and masks (scalar
- *	   decoding per row cost as much as the transposes).
+ *	6. Scales are decoded for all 16 rows at once: the packed scale
+ *	   bytes as dwords, lane = row (rows4x4; Q6_K's d by a gather), then
+ *	   shifts and masks (scalar decoding per row cost as much as the
+ *	   transposes).
  *	7. A tile's 16 rows are contiguous in memory, so both paths prefetch
  *	   the next tile as one sequential stream, a super-block's share per
  *	   step (prefetch_tile): 16 interleaved row streams left the hardware
@@ -51,6 +52,14 @@
  *	   2048 rows than on 16. The stored values are the same floats.
  *	   Chunks of 128 tokens (8 KB) repack half as often as chunks of 64:
  *	   +4-10% where the caller hands over that many (matmul TOK_CHUNK).
+ *	9. The tile runs a chunk's tokens 8 at a time and the rest (1..7) as
+ *	   one group, each weight column loaded once per group: run one at a
+ *	   time, a rest of 7 tokens cost as much as 7 groups of 8.
+ *	10. Packing costs as much as running 3 to 4 tokens, so it moves
+ *	   bytes as they lie: the scale bytes by rows4x4 (dword gathers
+ *	   were a third of it), Q4_K's packed nibbles transposed once for
+ *	   both sub-blocks that share them, Q6_K's ql and qh transposed
+ *	   before they are combined.
  */
 #include <string.h>
 
@@ -59,9 +68,11 @@
 
 #define PK 81	/* vectors per repacked super-block: 64 columns + scales */
 #define TCH 128	/* tokens per chunk of a tile's accumulators (note 8) */
-#define FEW_MAX 7	/* up to this many tokens take few_K (note 5); at 8 the
-			 * repacking tile is faster (from DRAM: 18 vs 24 ns per
-			 * Q4_K row and super-block, 26 vs 28 for Q6_K) */
+#define FEW_MAX 3	/* up to this many tokens take few_K (note 5); from 4 on
+			 * the repacking tile is faster now that its remainder
+			 * tokens go together (note 9): per token and 16-row
+			 * super-block, from L2, 4 tokens 41 vs 52 ns (Q4_K),
+			 * 59 vs 67 (Q6_K) */
 
 /* quantize - Q8_K super-blocks into the layout of note 4 */
 static inline void quantize(const float *x, void *dst, int64_t n, int six)
@@ -126,11 +137,11 @@ static inline __attribute__((always_inline)) void rows4x4(const uint8_t *const r
 
 	/* x[k] 128-bit unit u: row 4u + k, so the 4x4 transposes of the
 	 * units put dword d of row 4u + e at lane 4u + e */
-	UNROLL for (int k = 0; k < 4; k++) {
-		x[k] = _mm512_castsi128_si512(_mm_loadu_si128((const void *)(r[k] + o)));
-		UNROLL for (int u = 1; u < 4; u++)
-			x[k] = _mm512_inserti32x4(x[k], _mm_loadu_si128((const void *)(r[4 * u + k] + o)), u);
-	}
+#define LD16(j) _mm_loadu_si128((const void *)(r[j] + o))
+	UNROLL for (int k = 0; k < 4; k++)
+		x[k] = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
+			_mm512_castsi128_si512(LD16(k)), LD16(4 + k), 1), LD16(8 + k), 2), LD16(12 + k), 3);
+#undef LD16
 	lo01 = _mm512_unpacklo_epi32(x[0], x[1]);
 	hi01 = _mm512_unpackhi_epi32(x[0], x[1]);
 	lo23 = _mm512_unpacklo_epi32(x[2], x[3]);
@@ -389,8 +400,9 @@ run_q6_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 /* --------------------------------------------- few tokens (note 5) */
 
 /* FEW - tokens per pass over a super-block's rows (4 rows x FEW tokens of
- * accumulators stay in registers); more go in further passes */
-#define FEW 4
+ * accumulators stay in registers, up to 4); more would go in further
+ * passes, but FEW_MAX fits one */
+#define FEW FEW_MAX
 
 /* red4 - per-row dword partials a[i] of rows i < 4 into one vector whose
  * 128-bit units each hold [row 0, 1, 2, 3] (a quarter of each row's sum) */
@@ -638,11 +650,8 @@ few_K(const int KIND, const uint8_t *w, size_t rb, int nr, const struct acts *A,
 			case 2:
 				sb_K(KIND, 2, r, at, sk, scq, sp, A, t, b, f + t);
 				break;
-			case 3:
-				sb_K(KIND, 3, r, at, sk, scq, sp, A, t, b, f + t);
-				break;
 			default:
-				sb_K(KIND, 4, r, at, sk, scq, sp, A, t, b, f + t);
+				sb_K(KIND, 3, r, at, sk, scq, sp, A, t, b, f + t);
 				break;
 			}
 		}
@@ -711,8 +720,16 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 			pack(w, rb, nr, b, pk);					\
 			for (; t + 8 <= nt; t += 8)				\
 				name##_tok(8, pk, b, &A, t0 + t, acc + t, vb);	\
-			for (; t < nt; t++)					\
-				name##_tok(1, pk, b, &A, t0 + t, acc + t, vb);	\
+			switch (nt - t) {					\
+			case 0: break;						\
+			case 1: name##_tok(1, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 2: name##_tok(2, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 3: name##_tok(3, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 4: name##_tok(4, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 5: name##_tok(5, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 6: name##_tok(6, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			default: name##_tok(7, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			}							\
 		}								\
 		for (uint32_t t = 0; t < nt; t++)				\
 			_mm512_mask_storeu_ps(out + (size_t)(t0 + t) * os, m, _mm512_load_ps(acc[t])); \
