@@ -25,7 +25,9 @@
  *	   while they do not fit and each round shortens them; a round that
  *	   does not, as when the prompt leaves room for only a few bytes per
  *	   window, ends with the part that fits as the final window). Each
- *	   summary window generates at most summary_max_tokens tokens.
+ *	   summary window generates at most summary_max_tokens tokens. The
+ *	   room depends on every stage's prompt, so the summary's language is
+ *	   in every stage's params: a classify replay cuts where the run did.
  *	4. Classification: score(label) = sum of the log-probabilities of the
  *	   label's tokens after the prompt (no length normalisation: this is
  *	   the probability of the whole answer); confidence = softmax over the
@@ -65,14 +67,20 @@
  *	   the weights serves every document in flight. The job ends when its
  *	   streams are done (or at its first error, which fails that document
  *	   only); its result is assembled in stage order.
- *	8. Shared heads. The part of prefix.txt before {{document}} (the
- *	   instructions and the taxonomy, which depend only on the language)
- *	   is tokenized on its own, so its tokens are the same for every
- *	   document of that language. The KV of the last N_FIXED such heads
- *	   is kept on sequences of their own: a job whose prefix starts with
- *	   one copies it (eng_kv_copy_prefix) instead of evaluating it. The
- *	   copied cells are the very bits evaluation would write (same tokens,
- *	   same positions), so the output bytes do not depend on the cache.
+ *	8. Shared head. The part of prefix.txt before {{document}} holds all
+ *	   three tasks' instructions, the entity types and the taxonomy (one
+ *	   description per label, English first: taxonomy_block), and no
+ *	   per-document variable: the letter's language comes after the
+ *	   letter and the summary's language in summarize.txt. It is
+ *	   tokenized on its own, so its tokens are the same for every
+ *	   document of a run and it is evaluated once per run, not once per
+ *	   language. Its KV is kept on a sequence of its own (the last N_FIXED
+ *	   heads, for replays under another configuration): a job or a
+ *	   summary window whose prompt starts with it copies it
+ *	   (eng_kv_copy_prefix) instead of evaluating it. The copied cells are
+ *	   the very bits evaluation would write (same tokens, same positions),
+ *	   so the output bytes do not depend on the cache. The per-stage
+ *	   suffixes are a few tokens each ("Task: class.").
  *	9. Accounting. llm_close() logs where the engine's work went: steps,
  *	   tokens evaluated by kind (prefix, copied heads, stage prompts,
  *	   labels, generated per stage), logit rows, and the wall time of the
@@ -102,7 +110,7 @@
 #include "util/dk_path.h"
 
 enum { ST_CLASSIFY, ST_ENTITIES, ST_SUMMARIZE, ST_N };
-enum { N_FIXED = 8 };	/* fixed prompt heads kept evaluated (note 8) */
+enum { N_FIXED = 2 };	/* fixed prompt heads kept evaluated (note 8) */
 static const char *const stage_names[ST_N] = { "classify", "entities", "summarize" };
 
 struct tmpl {
@@ -540,14 +548,16 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 static void log_stats(const struct llm *l)
 {
 	const struct llm_stats *s = &l->st;
+	uint64_t evaluated = s->tok_prefix + s->tok_prompt + s->tok_label + s->tok_gen[ST_ENTITIES] +
+			     s->tok_gen[ST_SUMMARIZE];
 
-	log_info("stage=engine docs=%llu steps=%llu tokens_per_step=%.1f decode_s=%.1f "
+	log_info("stage=engine docs=%llu steps=%llu tokens_per_step=%.1f tokens_per_doc=%.0f decode_s=%.1f "
 		 "prefix_tokens=%llu head_tokens_copied=%llu prompt_tokens=%llu label_tokens=%llu "
 		 "gen_entities=%llu gen_summarize=%llu logit_rows=%llu start_s=%.2f fork_s=%.2f "
 		 "classify_s=%.2f entities_s=%.2f summarize_s=%.2f",
 		 (unsigned long long)s->docs, (unsigned long long)s->steps,
-		 (double)(s->tok_prefix + s->tok_prompt + s->tok_label + s->tok_gen[ST_ENTITIES] +
-			  s->tok_gen[ST_SUMMARIZE]) / (double)s->steps, s->ms_decode / 1e3,
+		 (double)evaluated / (double)s->steps,
+		 (double)evaluated / (double)(s->docs ? s->docs : 1), s->ms_decode / 1e3,
 		 (unsigned long long)s->tok_prefix, (unsigned long long)s->tok_fixed,
 		 (unsigned long long)s->tok_prompt, (unsigned long long)s->tok_label,
 		 (unsigned long long)s->tok_gen[ST_ENTITIES], (unsigned long long)s->tok_gen[ST_SUMMARIZE],
@@ -608,26 +618,31 @@ const char *const *llm_labels(const struct llm *l, size_t *n)
 
 /* ------------------------------------------------------------ prompts */
 
-/* taxonomy_block - "- label: description" lines in lang, else English */
-static char *taxonomy_block(const struct llm *l, const char *lang)
+/*
+ * taxonomy_block - "- label: description" lines, the English description
+ * (else the label's first): the same for every document, so the head
+ * that holds it is evaluated once per run (note 8)
+ */
+static char *taxonomy_block(const struct llm *l)
 {
 	GString *s = g_string_new(NULL);
 
 	for (size_t i = 0; i < l->tax.n_labels; i++) {
-		const char *lab = l->tax.labels[i], *d = NULL, *en = NULL;
+		const char *lab = l->tax.labels[i], *d = NULL, *first = NULL;
 
-		for (size_t j = 0; j < l->tax.n_entries; j++) {
+		for (size_t j = 0; j < l->tax.n_entries && d == NULL; j++) {
 			const struct taxonomy_entry *e = &l->tax.entries[j];
 
 			if (strcmp(e->label, lab) != 0)
 				continue;
-			if (lang && strcmp(e->lang, lang) == 0 && d == NULL)
+			if (first == NULL)
+				first = e->description;
+			if (strcmp(e->lang, "en") == 0)
 				d = e->description;
-			if (strcmp(e->lang, "en") == 0 && en == NULL)
-				en = e->description;
 		}
-		d = d ? d : en;
-		g_string_append_printf(s, "%s- %s%s%s", i ? "\n" : "", lab, d ? ": " : "", d ? d : "");
+		d = d ? d : first;
+		g_string_append_printf(s, "%s- %s%s%s", i ? "\n" : "", lab, d && *d ? ": " : "",
+				       d ? d : "");
 	}
 	return g_string_free(s, FALSE);
 }
@@ -669,10 +684,10 @@ static void language_name(const char *code, char *out, size_t n)
 static int fill_call(const struct llm *l, const char *t, const struct call *k, const char *text,
 		     size_t len, struct dk_buf *out, struct dk_err *err)
 {
-	char words[16], sum_lang[64];
-	char *tax = taxonomy_block(l, k->lang), *doc = g_strndup(text, len);
+	char words[16], sum_lang[64], lang[64];
+	char *tax = taxonomy_block(l), *doc = g_strndup(text, len);
 	struct var vars[] = {
-		{ "language", k->lang ? k->lang : "unknown" },
+		{ "language", lang },
 		{ "summary_language", sum_lang },
 		{ "taxonomy", tax },
 		{ "entity_types", l->entity_types },
@@ -683,6 +698,11 @@ static int fill_call(const struct llm *l, const char *t, const struct call *k, c
 
 	snprintf(words, sizeof words, "%u", k->max_words);
 	language_name(k->summary_lang, sum_lang, sizeof sum_lang);
+	/* params record only a code (params_json): replay must fill the same bytes */
+	if (lang_code(k->lang))
+		language_name(k->lang, lang, sizeof lang);
+	else
+		g_strlcpy(lang, "unknown", sizeof lang);
 	rc = fill(t, vars, sizeof vars / sizeof vars[0], out, err);
 	g_free(tax);
 	g_free(doc);
@@ -1047,8 +1067,11 @@ static char *params_json(const struct llm *l, int st, const struct call *k, size
 		g_string_append_printf(s, "\"grammar_sha256\":\"%s\",", l->gram_sha);
 	if (k->lang && strspn(k->lang, "abcdefghijklmnopqrstuvwxyz-") == strlen(k->lang))
 		g_string_append_printf(s, "\"language\":\"%s\",", k->lang);
-	/* call_defaults() let only a code through */
-	if (st == ST_SUMMARIZE && k->summary_lang)
+	/*
+	 * call_defaults() let only a code through; every stage records it: the
+	 * summarize prompt's length sets where a long document is cut (note 3)
+	 */
+	if (k->summary_lang)
 		g_string_append_printf(s, "\"summary_language\":\"%s\",", k->summary_lang);
 	g_string_append_printf(s, "\"n_ctx\":%u,\"entity_max_tokens\":%u,\"summary_max_tokens\":%u,"
 			       "\"max_words\":%u,\"sampler\":{\"temp\":0,\"top_k\":0,\"top_p\":1,"
@@ -1224,8 +1247,8 @@ static int window_start(struct llm *l, struct job *j, struct stream *s, struct d
 {
 	struct doc wd = { NULL, 0, DK_BUF_INIT, 0 };
 	struct samp_params sp = { 0.0f, 0, 1.0f, 0.0f, 1.0f, 64, 0 };
-	size_t n = s->cur_len - s->off;
-	int rc = 0;
+	size_t n = s->cur_len - s->off, n_fixed = 0;
+	int rc = 0, i;
 
 	if (s->joined != NULL)
 		rc = fit(l, s->cur + s->off, s->cur_len - s->off, &j->k, j->room, &n, err);
@@ -1240,7 +1263,7 @@ static int window_start(struct llm *l, struct job *j, struct stream *s, struct d
 	wd.text = s->cur + s->off;
 	wd.len = n;
 	if (rc == 0)
-		rc = prefix_ids(l, wd.text, n, &j->k, &wd.filled, &s->in, NULL, err);
+		rc = prefix_ids(l, wd.text, n, &j->k, &wd.filled, &s->in, &n_fixed, err);
 	if (rc == 0)
 		rc = suffix_ids(l, ST_SUMMARIZE, &j->k, &wd, &s->in, s->ck, err);
 	dk_buf_release(&wd.filled);
@@ -1250,6 +1273,13 @@ static int window_start(struct llm *l, struct job *j, struct stream *s, struct d
 	if (rc == 0 && !s->samp_on)
 		rc = DK_ENOMEM;
 	eng_kv_clear(l->c, s->seq);
+	/* note 8: the window's head is the documents' shared head */
+	if (rc == 0 && (i = fixed_find(l, &s->in, n_fixed)) >= 0) {
+		rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), s->seq, (uint32_t)n_fixed, err);
+		s->fed = s->pos = (uint32_t)n_fixed;
+		l->st.tok_fixed += n_fixed;
+		l->fix[i].used = ++l->clock;
+	}
 	s->ph = PH_FEED;
 	return rc;
 }

@@ -198,13 +198,13 @@ static void test_archs(void)
 			struct llm_rule_span rule = { "date", 160, 173 };
 
 			REQUIRE(m != NULL);
-			l = open_llm(m, 1, 1024, NULL, &e);
+			l = open_llm(m, 1, 2048, NULL, &e);
 			REQUIREF(l != NULL, "open %.200s: %.200s", m, e.msg);
 			REQUIREF(llm_run(l, letter, strlen(letter), "en", &rule, 1, NULL, 0, &r, &e) == 0,
 			       "%.200s: %.200s", m, e.msg);
 			check_result(l, &r, letter, strlen(letter));
 			replay_all(l, &r, letter, strlen(letter));
-			l2 = open_llm(m, 2, 1024, llm_model_sha256(l), &e);
+			l2 = open_llm(m, 2, 2048, llm_model_sha256(l), &e);
 			REQUIREF(l2 != NULL, "open 2 threads: %.200s", e.msg);
 			replay_all(l2, &r, letter, strlen(letter));
 			llm_close(l2);
@@ -226,6 +226,11 @@ static void test_long_document(void)
 	for (int i = 0; i < 12; i++)
 		g_string_append(s, letter);
 	taxonomy_file = short_taxonomy();
+	/*
+	 * a context the shared head nearly fills: a few bytes of text per
+	 * window, and where classify and entities cut the text depends on the
+	 * summarize prompt's length, which replay must restore for them too
+	 */
 	l = open_llm(fixture(MK_QWEN2, 1), 1, 1024, NULL, &e);
 	taxonomy_file = NULL;
 	REQUIREF(l != NULL, "open: %.200s", e.msg);
@@ -262,9 +267,9 @@ static void test_batched(void)
 	memset(r, 0, sizeof r);
 	taxonomy_file = short_taxonomy();
 	parallel = 3;
-	l1 = open_llm(fixture(MK_QWEN2, 1), 1, 1024, NULL, &e);
+	l1 = open_llm(fixture(MK_QWEN2, 1), 1, 2048, NULL, &e);
 	parallel = 0;
-	l2 = open_llm(fixture(MK_QWEN2, 1), 2, 1024, NULL, &e);
+	l2 = open_llm(fixture(MK_QWEN2, 1), 2, 2048, NULL, &e);
 	taxonomy_file = NULL;
 	REQUIREF(l1 && l2, "open: %.200s", e.msg);
 	for (uint64_t i = 0; i < 4; i++) {
@@ -369,7 +374,7 @@ static struct llm *summary_in(const char *sl, uint32_t max_tokens, struct llm_re
 	o.model = fixture(MK_LLAMA, 2);
 	o.datadir = top();
 	o.taxonomy = short_taxonomy();
-	o.n_ctx = 1024;
+	o.n_ctx = 2048;
 	o.entity_max_tokens = 24;
 	o.summary_max_tokens = max_tokens;
 	o.summary_language = sl;
@@ -440,7 +445,7 @@ static void test_prompt_matches(void)
 	taxonomy_file = short_taxonomy();
 	for (size_t a = 0; a < 2; a++) {
 		struct dk_err e;
-		struct llm *l = open_llm(fixture(archs[a], 1), 1, 1024, NULL, &e);
+		struct llm *l = open_llm(fixture(archs[a], 1), 1, 2048, NULL, &e);
 		struct llm_result r;
 
 		REQUIREF(l != NULL, "open: %.200s", e.msg);
