@@ -6,6 +6,8 @@
 #   make demo         dependencies, build, a batch run over samples/
 #   make bench        engine benchmarks on generated standard models
 #   make bench-pipeline  docket batch throughput on generated documents
+#   make bench-blas   OpenBLAS against the engine's own float kernels
+#                     (BLAS_ARGS: blasbench options, e.g. -r 1 --core Zen)
 #   make bench-llm    docket batch with the model stages on ../shared/eval/dev,
 #                     beside naive llama.cpp when LLAMA_CLI is set
 #   make fuzz         libFuzzer harnesses (clang) in build-fuzz/
@@ -78,7 +80,7 @@ FUZZ_REPLAY_BIN := $(patsubst tests/fuzz/fuzz_%.c,$(B)/tests/unit/test_fuzzrepla
 DOCKET := $(B)/bin/docket
 
 .SECONDARY:
-.PHONY: all check check-fast test-bins demo bench bench-pipeline bench-llm fuzz fuzz-smoke install clean deps
+.PHONY: all check check-fast test-bins demo bench bench-blas bench-pipeline bench-llm fuzz fuzz-smoke install clean deps
 all: $(DOCKET)
 
 $(B)/%.o: %.c
@@ -137,6 +139,11 @@ demo: deps all
 
 bench: all
 	sh tests/bench/bench.sh $(DOCKET)
+
+# F16 matmul and attention, case by case, engine against OpenBLAS under
+# several OPENBLAS_CORETYPE values (tests/tools/blasbench.c): one table.
+bench-blas: $(B)/tests/tools/blasbench
+	$(B)/tests/tools/blasbench $(BLAS_ARGS)
 
 # Pipeline throughput, extraction only (1-5 page PDFs): documents/minute.
 bench-pipeline: all test-bins
