@@ -36,16 +36,26 @@
  *	7. Generation and small batches (n_tok <= SN_RUNS * SN_MAX, in
  *	   passes of up to SN_MAX tokens) do not repay the repacking:
  *	   stream() decodes each block of the 16 rows into the
- *	   byte columns of note 1 in registers (row pairs and transpose8;
- *	   Q4_0/Q4_1 transpose the packed bytes before splitting nibbles, 8
- *	   shuffles instead of 24) and runs all n_tok tokens on them, so each
- *	   weight byte is read once per call. The row scales reach their lanes
- *	   by scalar moves through a ring on the stack, SC_AHEAD blocks before
- *	   use (a gather cost more than the rest of a Q4_0 block). Same exact
- *	   integer block dot, same float chain of note 3: bitwise the results
- *	   of the repacked tiles. It prefetches (T1) the next tile in memory
- *	   order, at least 16 KB ahead: the hardware prefetcher does not
- *	   follow 16 interleaved row streams.
+ *	   byte columns of note 1 in registers (Q8_0: row pairs, transpose4s;
+ *	   Q4_0/Q4_1/Q5_0/Q5_1 transpose the packed bytes before splitting
+ *	   nibbles, 8 shuffles instead of 24, and Q5 adds its fifth bits
+ *	   with shifts and logic, high5) and runs all n_tok tokens on them,
+ *	   so each weight byte is read once per call. The row scales (and Q5
+ *	   qh words) reach their lanes by scalar moves through a ring on the
+ *	   stack, SC_AHEAD blocks before use (a gather cost more than the
+ *	   rest of a Q4_0 block). Same exact integer block dot, same float
+ *	   chain of note 3: bitwise the results of the repacked tiles. It
+ *	   prefetches (T1) the next tile in memory order, at least 16 KB
+ *	   ahead: the hardware prefetcher does not follow 16 interleaved row
+ *	   streams.
+ *	8. On this Zen 5 a zmm vpdpbusd, FMA or multiply issues once a cycle
+ *	   on one pipe and every other vector op shares the second (measured:
+ *	   vpermt2q, vpshufb, kmov from a register and masked broadcasts also
+ *	   take cycles from the vpdpbusd pipe, unpack, shift, logic, vcvtdq2ps
+ *	   and vshufi64x2 barely do). At 8 tokens a block costs 64 vpdpbusd
+ *	   plus 8 multiplies and 8 FMAs on that pipe, so the decoding keeps
+ *	   to the other ops, and stream() loads the next block's weight bytes
+ *	   before this block's dots (their latency showed at 1 and 8 tokens).
  */
 #include <immintrin.h>
 #include <stdalign.h>
@@ -203,7 +213,7 @@ PACK(pack_q5_1, block_q5_1, pair_q5_1, 1)
 
 typedef __m512i (*pair_fn)(const void *a, const void *b);
 
-#define SC_AHEAD 4	/* blocks between copying scales and loading them */
+#define SC_AHEAD 2	/* blocks between copying scales and loading them */
 #define SC_RING 8
 
 /* rowp - row j of the tile at byte at: a full tile computes it (few
@@ -245,11 +255,8 @@ ld128(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, i
 	return _mm_loadu_si128((const void *)rowp(FULL, r, w, rb, j, at));
 }
 
-/* decode_q4 - 4-bit weights (Q4_0, Q4_1: qs at byte at) of the 16 rows
- * into o[k] = bytes 4k..4k+3 of every row as unsigned values, lane = row:
- * the packed bytes are transposed first (4 rows per vector, 4 x 4 dwords
- * per 128-bit unit), then split into nibbles, 8 shuffles where the row
- * pairs need 24 */
+/* load_q4 - the 16 bytes of 4-bit weights (qs at byte at) of the 16 rows:
+ * unit q of v[j] is row j + 4q. Loaded a block ahead of split_q4 (note 8) */
 static inline __attribute__((always_inline)) void
 load_q4(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, size_t at, __m512i v[4])
 {
@@ -262,6 +269,10 @@ load_q4(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb,
 	}
 }
 
+/* split_q4 - load_q4's bytes into o[k] = weights 4k..4k+3 of every row
+ * as unsigned values, lane = row: the packed bytes are transposed first
+ * (4 x 4 dwords per 128-bit unit), then split into nibbles, 8 shuffles
+ * where the row pairs need 24 */
 static inline __attribute__((always_inline)) void
 split_q4(const __m512i v[4], __m512i o[8])
 {
@@ -273,6 +284,7 @@ split_q4(const __m512i v[4], __m512i o[8])
 	t[1] = _mm512_unpackhi_epi64(a0, a2);
 	t[2] = _mm512_unpacklo_epi64(a1, a3);
 	t[3] = _mm512_unpackhi_epi64(a1, a3);
+	/* byte i of qs holds element i (low nibble) and i + 16 (high) */
 	UNROLL for (int k = 0; k < 4; k++) {
 		o[k] = _mm512_and_si512(t[k], lo);
 		o[k + 4] = _mm512_and_si512(_mm512_srli_epi16(t[k], 4), lo);
@@ -280,7 +292,9 @@ split_q4(const __m512i v[4], __m512i o[8])
 }
 
 /* transpose4s - z[p] = [row a(p) dwords 0..7 | row a(p) + 4 dwords 0..7],
- * a(p) = p for p < 4, p + 4 after, into o[k] = dword k of rows 0..15 */
+ * a(p) = p for p < 4, p + 4 after, into o[k] = dword k of rows 0..15.
+ * transpose8 with its rows paired so that the last step is vshufi64x2, not
+ * vpermt2q (which takes the vpdpbusd pipe, note 8): 8% at 8 tokens */
 static inline __attribute__((always_inline)) void transpose4s(const __m512i z[8], __m512i o[8])
 {
 	__m512i t[8], u[8];
@@ -302,7 +316,7 @@ static inline __attribute__((always_inline)) void transpose4s(const __m512i z[8]
 }
 
 /* high5 - bit 4 of the Q5_0/Q5_1 weights into the byte columns of
- * decode_q4: h holds the 16 rows' qh words (lane = row, bit e = element
+ * split_q4: h holds the 16 rows' qh words (lane = row, bit e = element
  * e), o[j] byte b needs bit 4j + b at bit 4. Two delta swaps (index bits
  * 0<->3, 1<->4) move bit 4j + b to bit 8b + c(j), c(j) = j1 + 2 j2 + 4 j0
  * for j = j0 + 2 j1 + 4 j2; then one shift by 4 - c(j) per column lines
