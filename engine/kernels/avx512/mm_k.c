@@ -34,9 +34,10 @@
  *	   and -32 terms come lane = row as in the tile, and the float step is
  *	   the same code (fin_q4_K, fin_q6_K): any n_tok gives bitwise what
  *	   the tile gives (test_kernels, every batch size 1..9).
- *	6. Scales are decoded for all 16 rows at once: dword gathers of the
- *	   packed scale bytes (lane = row), then shifts and masks (scalar
- *	   decoding per row cost as much as the transposes).
+ *	6. Scales are decoded for all 16 rows at once: the packed scale
+ *	   bytes as dwords, lane = row (rows4x4; Q6_K's d by a gather), then
+ *	   shifts and masks (scalar decoding per row cost as much as the
+ *	   transposes).
  *	7. A tile's 16 rows are contiguous in memory, so both paths prefetch
  *	   the next tile as one sequential stream, a super-block's share per
  *	   step (prefetch_tile): 16 interleaved row streams left the hardware
@@ -51,6 +52,14 @@
  *	   2048 rows than on 16. The stored values are the same floats.
  *	   Chunks of 128 tokens (8 KB) repack half as often as chunks of 64:
  *	   +4-10% where the caller hands over that many (matmul TOK_CHUNK).
+ *	9. The tile runs a chunk's tokens 8 at a time and the rest (1..7) as
+ *	   one group, each weight column loaded once per group: run one at a
+ *	   time, a rest of 7 tokens cost as much as 7 groups of 8.
+ *	10. Packing costs as much as running 3 to 4 tokens, so it moves
+ *	   bytes as they lie: the scale bytes by rows4x4 (dword gathers
+ *	   were a third of it), Q4_K's packed nibbles transposed once for
+ *	   both sub-blocks that share them, Q6_K's ql and qh transposed
+ *	   before they are combined.
  */
 #include <string.h>
 
@@ -59,9 +68,11 @@
 
 #define PK 81	/* vectors per repacked super-block: 64 columns + scales */
 #define TCH 128	/* tokens per chunk of a tile's accumulators (note 8) */
-#define FEW_MAX 7	/* up to this many tokens take few_K (note 5); at 8 the
-			 * repacking tile is faster (from DRAM: 18 vs 24 ns per
-			 * Q4_K row and super-block, 26 vs 28 for Q6_K) */
+#define FEW_MAX 3	/* up to this many tokens take few_K (note 5); from 4 on
+			 * the repacking tile is faster now that its remainder
+			 * tokens go together (note 9): per token and 16-row
+			 * super-block, from L2, 4 tokens 41 vs 52 ns (Q4_K),
+			 * 59 vs 67 (Q6_K) */
 
 /* quantize - Q8_K super-blocks into the layout of note 4 */
 static inline void quantize(const float *x, void *dst, int64_t n, int six)
@@ -118,15 +129,38 @@ static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
 				  _mm256_loadu_si256((const void *)b), 1);
 }
 
-/* scales_q45_K - from the 16 rows' block at p (row 0): sk[0..7] sub-block
+/* rows4x4 - bytes at offset o of the 16 rows' blocks (16 each, at at) as
+ * four vectors: v[d] lane r = dword d of row r's bytes (note 6) */
+static inline __attribute__((always_inline)) void rows4x4(const uint8_t *const r[16], size_t o, __m512i v[4])
+{
+	__m512i x[4], lo01, hi01, lo23, hi23;
+
+	/* x[k] 128-bit unit u: row 4u + k, so the 4x4 transposes of the
+	 * units put dword d of row 4u + e at lane 4u + e */
+#define LD16(j) _mm_loadu_si128((const void *)(r[j] + o))
+	UNROLL for (int k = 0; k < 4; k++)
+		x[k] = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
+			_mm512_castsi128_si512(LD16(k)), LD16(4 + k), 1), LD16(8 + k), 2), LD16(12 + k), 3);
+#undef LD16
+	lo01 = _mm512_unpacklo_epi32(x[0], x[1]);
+	hi01 = _mm512_unpackhi_epi32(x[0], x[1]);
+	lo23 = _mm512_unpacklo_epi32(x[2], x[3]);
+	hi23 = _mm512_unpackhi_epi32(x[2], x[3]);
+	v[0] = _mm512_unpacklo_epi64(lo01, lo23);
+	v[1] = _mm512_unpackhi_epi64(lo01, lo23);
+	v[2] = _mm512_unpacklo_epi64(hi01, hi23);
+	v[3] = _mm512_unpackhi_epi64(hi01, hi23);
+}
+
+/* scales_q45_K - from the 16 rows' blocks at at: sk[0..7] sub-block
  * scales, sk[8..11] min pairs (mn[2g] low, mn[2g + 1] high int16, for
  * vpdpwssd), sk[12] d, sk[13] dmin, lane = row (note 6) */
-static inline __attribute__((always_inline)) void scales_q45_K(__m512i vo, const uint8_t *p, __m512i *sk)
+static inline __attribute__((always_inline)) void scales_q45_K(const uint8_t *const r[16], size_t at, __m512i *sk)
 {
-	/* scales bytes 0-3, 4-7, 8-11 of each row as dword lanes */
-	__m512i qa = _mm512_i32gather_epi32(vo, (const void *)(p + 4), 1);
-	__m512i qb = _mm512_i32gather_epi32(vo, (const void *)(p + 8), 1);
-	__m512i qc = _mm512_i32gather_epi32(vo, (const void *)(p + 12), 1);
+	/* d and dmin, then scales bytes 0-3, 4-7, 8-11 of each row */
+	__m512i v[4];
+	rows4x4(r, at, v);
+	__m512i dd = v[0], qa = v[1], qb = v[2], qc = v[3];
 	__m512i m6 = _mm512_set1_epi32(63), m4d = _mm512_set1_epi32(15), sc[8], mn[8];
 	UNROLL for (int j = 0; j < 4; j++) {
 		__m512i a = _mm512_srli_epi32(qa, 8 * j), b = _mm512_srli_epi32(qb, 8 * j);
@@ -142,7 +176,6 @@ static inline __attribute__((always_inline)) void scales_q45_K(__m512i vo, const
 		sk[k] = sc[k];
 	UNROLL for (int g = 0; g < 4; g++)
 		sk[8 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
-	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)p, 1);	/* d, dmin */
 	sk[12] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
 	sk[13] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
@@ -171,23 +204,36 @@ cols_q45_K(const int FIVE, const uint8_t *const r[16], size_t at, int g, __m512i
 }
 
 /* pack_q45_K - pk: 64 columns (sub-block j at 8j), then scales_q45_K:
- * 78 of the PK vectors */
+ * 78 of the PK vectors. Q4_K transposes the packed bytes once for both
+ * nibbles (sub-blocks 2g and 2g + 1 share their bytes) */
 static inline __attribute__((always_inline)) void
 pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
-	__m512i vo = rows16(w, rb, nr, r);
 	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
 	size_t at = (size_t)b * bs;
+	__m512i m4 = _mm512_set1_epi8(0x0F);
 
+	rows16(w, rb, nr, r);
 	prefetch_tile(w, rb, at, bs);
 	for (int g = 0; g < 4; g++) {
 		__m512i lo[8], hi[8];
-		cols_q45_K(FIVE, r, at, g, lo, hi);
-		transpose8(lo, pk + 16 * g);
-		transpose8(hi, pk + 16 * g + 8);
+		if (FIVE) {
+			cols_q45_K(FIVE, r, at, g, lo, hi);
+			transpose8(lo, pk + 16 * g);
+			transpose8(hi, pk + 16 * g + 8);
+			continue;
+		}
+		size_t o = at + 16 + 32 * (size_t)g;
+		UNROLL for (int p = 0; p < 8; p++)
+			lo[p] = pair32(r[p] + o, r[p + 8] + o);
+		transpose8(lo, hi);
+		UNROLL for (int c = 0; c < 8; c++) {
+			pk[16 * g + c] = _mm512_and_si512(hi[c], m4);
+			pk[16 * g + 8 + c] = _mm512_and_si512(_mm512_srli_epi16(hi[c], 4), m4);
+		}
 	}
-	scales_q45_K(vo, r[0] + at, pk + 64);
+	scales_q45_K(r, at, pk + 64);
 }
 
 static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
@@ -200,52 +246,62 @@ static void pack_q5_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	pack_q45_K(1, w, rb, nr, b, pk);
 }
 
-/* scales_q6_K - from the 16 rows' block at p (row 0): sk[0..15] int8
+/* scales_q6_K - from the 16 rows' blocks at at: sk[0..15] int8
  * sub-block scales sign-extended, sk[16] d, lane = row (note 6) */
-static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const uint8_t *p, __m512i *sk)
+static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const uint8_t *const r[16], size_t at,
+							    __m512i *sk)
 {
-	UNROLL for (int q = 0; q < 4; q++) {
-		__m512i v = _mm512_i32gather_epi32(vo, (const void *)(p + 192 + 4 * q), 1);
+	__m512i v[4];
+
+	rows4x4(r, at + 192, v);
+	UNROLL for (int q = 0; q < 4; q++)
 		UNROLL for (int j = 0; j < 4; j++)
-			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * j), 24);
-	}
+			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v[q], 24 - 8 * j), 24);
 	/* the dword ending with d, so the gather stays inside the block */
-	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(p + 206), 1);
+	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 206), 1);
 	sk[16] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
 
-/* cols_q6_K - row pairs (p, p + 8) of the block at at: elements
- * 128h + 32k + l, low 4 bits from ql, high 2 from qh (ggml), unsigned */
-static inline __attribute__((always_inline)) void
-cols_q6_K(const uint8_t *const r[16], size_t at, int h, int k, __m512i z[8])
+/* raw8 - bytes o..o + 31 of the 16 rows as 8 columns of dwords (lane =
+ * row): o[c] dword c, i.e. bytes 4c..4c + 3, of each row */
+static inline __attribute__((always_inline)) void raw8(const uint8_t *const r[16], size_t o, __m512i c[8])
 {
-	__m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
-	size_t ol = at + 64 * (size_t)h + 32 * (size_t)(k & 1), oh = at + 128 + 32 * (size_t)h;
+	__m512i z[8];
 
-	UNROLL for (int p = 0; p < 8; p++) {
-		__m512i ql = pair32(r[p] + ol, r[p + 8] + ol);
-		if (k >= 2)
-			ql = _mm512_srli_epi16(ql, 4);
-		__m512i qh = _mm512_srli_epi16(pair32(r[p] + oh, r[p + 8] + oh), 2 * k);
-		z[p] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4));
-	}
+	UNROLL for (int p = 0; p < 8; p++)
+		z[p] = pair32(r[p] + o, r[p + 8] + o);
+	transpose8(z, c);
 }
 
-/* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d */
+/* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d.
+ * The packed bytes are transposed as they lie (ql twice, qh once per
+ * half, ggml's layout): element 128h + 32k + l has its low 4 bits in ql
+ * byte 64h + 32(k & 1) + l (high nibble for k >= 2), its high 2 bits at
+ * bit 2k of qh byte 32h + l */
 static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
 	__m512i vo = rows16(w, rb, nr, r);
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
+	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
 
 	prefetch_tile(w, rb, at, sizeof(struct block_q6_K));
-	for (int h = 0; h < 2; h++)
-		UNROLL for (int k = 0; k < 4; k++) {
-			__m512i z[8];
-			cols_q6_K(r, at, h, k, z);
-			transpose8(z, pk + 8 * (4 * h + k));
+	for (int h = 0; h < 2; h++) {
+		__m512i l0[8], l1[8], qh[8];
+		raw8(r, at + 64 * (size_t)h, l0);
+		raw8(r, at + 64 * (size_t)h + 32, l1);
+		raw8(r, at + 128 + 32 * (size_t)h, qh);
+		__m512i *o = pk + 32 * h;
+		UNROLL for (int c = 0; c < 8; c++) {
+			/* (A & C) | B with B already masked to bits 4, 5 */
+			o[c] = _mm512_ternarylogic_epi32(l0[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 4), m30), m4, 0xEC);
+			o[8 + c] = _mm512_ternarylogic_epi32(l1[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 2), m30), m4, 0xEC);
+			o[16 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0[c], 4), _mm512_and_si512(qh[c], m30), m4, 0xEC);
+			o[24 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1[c], 4),
+							      _mm512_and_si512(_mm512_srli_epi16(qh[c], 2), m30), m4, 0xEC);
 		}
-	scales_q6_K(vo, r[0] + at, pk + 64);
+	}
+	scales_q6_K(vo, r, at, pk + 64);
 }
 
 /* ------------------------------------------------------------- compute */
@@ -344,8 +400,9 @@ run_q6_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 /* --------------------------------------------- few tokens (note 5) */
 
 /* FEW - tokens per pass over a super-block's rows (4 rows x FEW tokens of
- * accumulators stay in registers); more go in further passes */
-#define FEW 4
+ * accumulators stay in registers, up to 4); more would go in further
+ * passes, but FEW_MAX fits one */
+#define FEW FEW_MAX
 
 /* red4 - per-row dword partials a[i] of rows i < 4 into one vector whose
  * 128-bit units each hold [row 0, 1, 2, 3] (a quarter of each row's sum) */
@@ -579,10 +636,10 @@ few_K(const int KIND, const uint8_t *w, size_t rb, int nr, const struct acts *A,
 		alignas(64) uint64_t scq[16];
 		prefetch_tile(w, rb, at, bs);
 		if (KIND == 2) {
-			scales_q6_K(vo, r[0] + at, sk);
+			scales_q6_K(vo, r, at, sk);
 			pairs_q6_K(sk, sp);
 		} else {
-			scales_q45_K(vo, r[0] + at, sk);
+			scales_q45_K(r, at, sk);
 			sc_q45_K(sk, scq);
 		}
 		for (uint32_t t = 0; t < n_tok; t += FEW) {
@@ -593,11 +650,8 @@ few_K(const int KIND, const uint8_t *w, size_t rb, int nr, const struct acts *A,
 			case 2:
 				sb_K(KIND, 2, r, at, sk, scq, sp, A, t, b, f + t);
 				break;
-			case 3:
-				sb_K(KIND, 3, r, at, sk, scq, sp, A, t, b, f + t);
-				break;
 			default:
-				sb_K(KIND, 4, r, at, sk, scq, sp, A, t, b, f + t);
+				sb_K(KIND, 3, r, at, sk, scq, sp, A, t, b, f + t);
 				break;
 			}
 		}
@@ -666,8 +720,16 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 			pack(w, rb, nr, b, pk);					\
 			for (; t + 8 <= nt; t += 8)				\
 				name##_tok(8, pk, b, &A, t0 + t, acc + t, vb);	\
-			for (; t < nt; t++)					\
-				name##_tok(1, pk, b, &A, t0 + t, acc + t, vb);	\
+			switch (nt - t) {					\
+			case 0: break;						\
+			case 1: name##_tok(1, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 2: name##_tok(2, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 3: name##_tok(3, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 4: name##_tok(4, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 5: name##_tok(5, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 6: name##_tok(6, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			default: name##_tok(7, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			}							\
 		}								\
 		for (uint32_t t = 0; t < nt; t++)				\
 			_mm512_mask_storeu_ps(out + (size_t)(t0 + t) * os, m, _mm512_load_ps(acc[t])); \
