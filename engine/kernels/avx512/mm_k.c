@@ -129,8 +129,8 @@ static inline __m512i pair32(const uint8_t *a, const uint8_t *b)
 				  _mm256_loadu_si256((const void *)b), 1);
 }
 
-/* rows4x4 - bytes at offset o of the 16 rows' blocks (16 each, at at) as
- * four vectors: v[d] lane r = dword d of row r's bytes (note 6) */
+/* rows4x4 - the 16 bytes at offset o of each of the 16 rows as four
+ * vectors: v[d] lane r = dword d of row r's bytes (note 6) */
 static inline __attribute__((always_inline)) void rows4x4(const uint8_t *const r[16], size_t o, __m512i v[4])
 {
 	__m512i x[4], lo01, hi01, lo23, hi23;
@@ -203,6 +203,17 @@ cols_q45_K(const int FIVE, const uint8_t *const r[16], size_t at, int g, __m512i
 	}
 }
 
+/* raw8 - bytes o..o + 31 of the 16 rows as 8 columns of dwords (lane =
+ * row): c[k] dword k, i.e. bytes 4k..4k + 3, of each row */
+static inline __attribute__((always_inline)) void raw8(const uint8_t *const r[16], size_t o, __m512i c[8])
+{
+	__m512i z[8];
+
+	UNROLL for (int p = 0; p < 8; p++)
+		z[p] = pair32(r[p] + o, r[p + 8] + o);
+	transpose8(z, c);
+}
+
 /* pack_q45_K - pk: 64 columns (sub-block j at 8j), then scales_q45_K:
  * 78 of the PK vectors. Q4_K transposes the packed bytes once for both
  * nibbles (sub-blocks 2g and 2g + 1 share their bytes) */
@@ -217,20 +228,18 @@ pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m51
 	rows16(w, rb, nr, r);
 	prefetch_tile(w, rb, at, bs);
 	for (int g = 0; g < 4; g++) {
-		__m512i lo[8], hi[8];
 		if (FIVE) {
+			__m512i lo[8], hi[8];
 			cols_q45_K(FIVE, r, at, g, lo, hi);
 			transpose8(lo, pk + 16 * g);
 			transpose8(hi, pk + 16 * g + 8);
 			continue;
 		}
-		size_t o = at + 16 + 32 * (size_t)g;
-		UNROLL for (int p = 0; p < 8; p++)
-			lo[p] = pair32(r[p] + o, r[p + 8] + o);
-		transpose8(lo, hi);
+		__m512i q[8];
+		raw8(r, at + 16 + 32 * (size_t)g, q);
 		UNROLL for (int c = 0; c < 8; c++) {
-			pk[16 * g + c] = _mm512_and_si512(hi[c], m4);
-			pk[16 * g + 8 + c] = _mm512_and_si512(_mm512_srli_epi16(hi[c], 4), m4);
+			pk[16 * g + c] = _mm512_and_si512(q[c], m4);
+			pk[16 * g + 8 + c] = _mm512_and_si512(_mm512_srli_epi16(q[c], 4), m4);
 		}
 	}
 	scales_q45_K(r, at, pk + 64);
@@ -260,17 +269,6 @@ static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const 
 	/* the dword ending with d, so the gather stays inside the block */
 	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 206), 1);
 	sk[16] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
-}
-
-/* raw8 - bytes o..o + 31 of the 16 rows as 8 columns of dwords (lane =
- * row): o[c] dword c, i.e. bytes 4c..4c + 3, of each row */
-static inline __attribute__((always_inline)) void raw8(const uint8_t *const r[16], size_t o, __m512i c[8])
-{
-	__m512i z[8];
-
-	UNROLL for (int p = 0; p < 8; p++)
-		z[p] = pair32(r[p] + o, r[p + 8] + o);
-	transpose8(z, c);
 }
 
 /* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d.
