@@ -265,15 +265,20 @@ load_q4(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb,
 	}
 }
 
-/* load_qh - the 16 rows' Q5 qh words (at byte at), lane = row: 16-byte
- * loads as load_q4, then dword 0 of each unit gathered by 3 unpacks
- * (measured 6% faster at 8 tokens than copying them through the ring) */
-static inline __attribute__((always_inline)) __m512i
-load_qh(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, size_t at)
+/* load_dh - the 16 rows' Q5 block heads (block at byte at), lane = row:
+ * dm = d (Q5_1: and m above it), h = the qh word (at byte QH). 16-byte
+ * loads as load_q4, dwords 0 and 1 gathered by 4 unpacks (measured 6%
+ * faster at 8 tokens than scalar copies through the ring, for qh alone) */
+static inline __attribute__((always_inline)) void
+load_dh(const int FULL, const size_t QH, const uint8_t *const r[16], const uint8_t *w, size_t rb, size_t at,
+	__m512i *dm, __m512i *h)
 {
 	__m512i v[4];
 	load_q4(FULL, r, w, rb, at, v);
-	return _mm512_unpacklo_epi64(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpacklo_epi32(v[2], v[3]));
+	__m512i a = _mm512_unpacklo_epi32(v[0], v[1]), c = _mm512_unpacklo_epi32(v[2], v[3]);
+	__m512i x0 = _mm512_unpacklo_epi64(a, c), x1 = _mm512_unpackhi_epi64(a, c);
+	*dm = x0;
+	*h = QH == 4 ? x1 : _mm512_or_si512(_mm512_srli_epi32(x0, 16), _mm512_slli_epi32(x1, 16));
 }
 
 /* split_q4 - load_q4's bytes into o[k] = weights 4k..4k+3 of every row
@@ -397,27 +402,37 @@ stream(const int MIN, const int FULL, const int TT, pair_fn pair, const size_t Q
 		row[u] = A->a + (size_t)(t + u) * A->stride;
 		f[u] = _mm512_setzero_ps();
 	}
-	for (int64_t b = 0; b < SC_AHEAD && b < A->nb; b++)
+	for (int64_t b = 0; b < SC_AHEAD && b < A->nb && !QH; b++)
 		copy_scales(MIN, FULL, r, w, rb, (size_t)b * bs, sd[b], sm[b]);
-	__m512i vq[4], vz[8];
-	__m512i vh = _mm512_setzero_si512();
-	if (QS)
+	__m512i vq[4], vz[8], vdm = _mm512_setzero_si512(), vh = _mm512_setzero_si512();
+	if (QS) {
 		load_q4(FULL, r, w, rb, QS, vq);
-	if (QH)
-		vh = load_qh(FULL, r, w, rb, QH);
-	else
+		if (QH)
+			load_dh(FULL, QH, r, w, rb, 0, &vdm, &vh);
+	} else {
 		UNROLL for (int p = 0; p < 8; p++)
 			vz[p] = pair(rowp(FULL, r, w, rb, p + (p & 4), 0), rowp(FULL, r, w, rb, p + (p & 4) + 4, 0));
+	}
 	for (int64_t b = 0; b < A->nb; b++) {
 		size_t at = (size_t)b * bs;
 		__m512i o[8], acc[SN_MAX];
-		if (b + SC_AHEAD < A->nb)
+		if (b + SC_AHEAD < A->nb && !QH)
 			copy_scales(MIN, FULL, r, w, rb, at + SC_AHEAD * bs, sd[(b + SC_AHEAD) % SC_RING],
 				    sm[(b + SC_AHEAD) % SC_RING]);
 		/* the tile is 16 * rb contiguous bytes, walked 16 * bs at a time;
 		 * T1 measured 2x the DRAM rate of T0 here */
 		UNROLL for (size_t l = 0; l < 16 * bs; l += 64)
 			_mm_prefetch((const char *)w + ahead + 16 * at + l, _MM_HINT_T1);
+		__m512 dw, mw = _mm512_setzero_ps();
+		if (QH) {
+			dw = scales16(vdm);
+			if (MIN)
+				mw = mins16(vdm);
+		} else {
+			dw = _mm512_cvtph_ps(_mm256_load_si256((const void *)sd[b % SC_RING]));
+			if (MIN)
+				mw = _mm512_cvtph_ps(_mm256_load_si256((const void *)sm[b % SC_RING]));
+		}
 		if (QS) {
 			split_q4(vq, o);
 			if (QH)
@@ -425,7 +440,7 @@ stream(const int MIN, const int FULL, const int TT, pair_fn pair, const size_t Q
 			if (b + 1 < A->nb) {
 				load_q4(FULL, r, w, rb, at + bs + QS, vq);
 				if (QH)
-					vh = load_qh(FULL, r, w, rb, at + bs + QH);
+					load_dh(FULL, QH, r, w, rb, at + bs, &vdm, &vh);
 			}
 		} else {
 			transpose4s(vz, o);
@@ -434,9 +449,6 @@ stream(const int MIN, const int FULL, const int TT, pair_fn pair, const size_t Q
 					vz[p] = pair(rowp(FULL, r, w, rb, p + (p & 4), at + bs),
 						     rowp(FULL, r, w, rb, p + (p & 4) + 4, at + bs));
 		}
-		__m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const void *)sd[b % SC_RING]));
-		__m512 mw = MIN ? _mm512_cvtph_ps(_mm256_load_si256((const void *)sm[b % SC_RING]))
-				: _mm512_setzero_ps();
 		dots(TT, row, oc + 4 * (size_t)b, oq + 32 * (size_t)b, o, acc);
 		UNROLL for (int u = 0; u < TT; u++) {
 			__m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(ldf(row[u] + 4 * (size_t)b)));
