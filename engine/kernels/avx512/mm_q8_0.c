@@ -40,11 +40,11 @@
  *	   Q4_0/Q4_1/Q5_0/Q5_1 transpose the packed bytes before splitting
  *	   nibbles, 8 shuffles instead of 24, and Q5 adds its fifth bits
  *	   with shifts and logic, high5) and runs all n_tok tokens on them,
- *	   so each weight byte is read once per call (the Q5 qh words by
- *	   16-byte loads overlapping the weights, load_qh). The row scales
- *	   reach their lanes by scalar moves through a ring on the stack,
- *	   SC_AHEAD blocks before use (a gather cost more than the rest of a
- *	   Q4_0 block). Same exact integer block dot, same float
+ *	   so each weight byte is read once per call. Q5 scales and qh words
+ *	   come from 16-byte loads of the block heads (load_dh); the other
+ *	   types' row scales reach their lanes by scalar moves through a ring
+ *	   on the stack, SC_AHEAD blocks before use (a gather cost more than
+ *	   the rest of a Q4_0 block; head loads were slower for Q8_0). Same exact integer block dot, same float
  *	   chain of note 3: bitwise the results of the repacked tiles. It
  *	   prefetches (T1) the next tile in memory order, at least 16 KB
  *	   ahead: the hardware prefetcher does not follow 16 interleaved row
