@@ -43,14 +43,35 @@
  *	   timed, while the engine's figure includes its softmax.
  *	4. Each repetition repeats the call until 50 ms have passed (not with
  *	   --tiny) and counts the time per call.
- *	5. Findings (tests/bench/blas.txt has the run): OpenBLAS sgemm wins
- *	   some large prompt shapes only with weights kept in F32 (twice the
- *	   F16 file's memory); with the conversion it needs per call it never
- *	   wins, and its one-token results differ from its many-token ones
- *	   (gemv, and sgemm with M = 1 in the affected shapes), so it cannot
- *	   serve prompt processing without breaking the batch-split rule.
- *	   The engine keeps its own kernels (engine/kernels/avx512/mm_f16.c
- *	   note 4).
+ *	5. Findings (make bench-blas twice, 2026-11-21, load 3.5-6 on the
+ *	   2 cores, so the engine's 2-thread rows barely beat 1 thread and
+ *	   single figures are rough; these held in both runs):
+ *	   - F16 matmul: the engine's tile wins n = 8 and 64 everywhere (2-5x
+ *	     at n = 8) and n = 1 from 896x4864 up (sgemm 5-20x behind, gemv
+ *	     2-4x); at n = 512 sgemm on weights kept in F32 (twice the F16
+ *	     file's memory) is even to 1.9x ahead, with the conversion even
+ *	     to 1.8x.
+ *	   - Attention of 64 tokens over 512-4096 positions: the two sgemm
+ *	     run 1.5-5x the engine's attn kernel, which takes one token at a
+ *	     time and so reads a KV head's cache (2 MB at head dim 256 and
+ *	     2048 positions, past L2) once per token. One token: the engine
+ *	     wins from 2048 positions at head dim 256, sgemm at 512 positions
+ *	     with head dim 64.
+ *	   - Bitwise: gemv never equals sgemm; sgemm's one-token rows differ
+ *	     from its n-token rows in several shapes (896x896, attention at
+ *	     512 positions); with OPENBLAS_CORETYPE=Zen results change with
+ *	     the thread count; in causal prompt processing each token has its
+ *	     own context length, on which OpenBLAS's split of the sum over
+ *	     positions (GEMM_Q blocks) depends.
+ *	   The wins that keep split and thr here (matmul at n = 512 from
+ *	   896x4864 up, attention at 2048-4096 positions; Cooperlake and
+ *	   SkylakeX kernels) would need the same sgemm for one token too:
+ *	   5-20x behind the engine in matmul, even to 5x behind in
+ *	   attention, whose causal lengths break the rule anyway. Not wired
+ *	   in (the weights would also need an F32 copy). The attention rows
+ *	   show what our own kernel lacks: blocking over tokens (a K/V tile
+ *	   read once for many tokens, every output's chain of operations
+ *	   unchanged).
  */
 #include <cblas.h>
 #include <immintrin.h>

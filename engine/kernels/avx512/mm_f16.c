@@ -20,14 +20,12 @@
  *	   fma chain per row became the limit (n 4864: 17 GB/s from DRAM on
  *	   one core), go 4 at a time for all tokens at once with the next 4
  *	   rows prefetched (T1): 24 GB/s.
- *	4. OpenBLAS (Debian 0.3.21, one thread, OPENBLAS_CORETYPE SkylakeX,
- *	   Zen or unset) measured against this tile on the busy 2-core Zen5,
- *	   16 x 896 x 4864-row shapes: with the F16 -> F32 weight conversion
- *	   it needs, sgemm ran 12-40 GFLOP/s against 33-55 here (64 and 512
- *	   tokens); sgemm alone won only with K = 4864 (81 vs 55). It also
- *	   may order a sum differently for one token than for many (its
- *	   small-matrix and GEMV paths), which would break the bitwise rule of
- *	   kernels.h between generation and prompt processing: not used.
+ *	4. OpenBLAS is measured against this tile case by case by make
+ *	   bench-blas (tests/tools/blasbench.c, note 5 there): its sgemm
+ *	   loses below 512 tokens (F16 weights), and its sums for one token differ from
+ *	   those for many (gemv; sgemm in some shapes), which would break the
+ *	   bitwise rule of kernels.h between generation and prompt
+ *	   processing: not used.
  */
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/avx512/tile16.h"

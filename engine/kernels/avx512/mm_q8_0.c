@@ -36,16 +36,27 @@
  *	7. Generation and small batches (n_tok <= SN_RUNS * SN_MAX, in
  *	   passes of up to SN_MAX tokens) do not repay the repacking:
  *	   stream() decodes each block of the 16 rows into the
- *	   byte columns of note 1 in registers (row pairs and transpose8;
- *	   Q4_0/Q4_1 transpose the packed bytes before splitting nibbles, 8
- *	   shuffles instead of 24) and runs all n_tok tokens on them, so each
- *	   weight byte is read once per call. The row scales reach their lanes
- *	   by scalar moves through a ring on the stack, SC_AHEAD blocks before
- *	   use (a gather cost more than the rest of a Q4_0 block). Same exact
- *	   integer block dot, same float chain of note 3: bitwise the results
- *	   of the repacked tiles. It prefetches (T1) the next tile in memory
- *	   order, at least 16 KB ahead: the hardware prefetcher does not
- *	   follow 16 interleaved row streams.
+ *	   byte columns of note 1 in registers (Q8_0: row pairs, transpose4s;
+ *	   Q4_0/Q4_1/Q5_0/Q5_1 transpose the packed bytes before splitting
+ *	   nibbles, 8 shuffles instead of 24, and Q5 adds its fifth bits
+ *	   with shifts and logic, high5) and runs all n_tok tokens on them,
+ *	   so each weight byte is read once per call. Q5 scales and qh words
+ *	   come from 16-byte loads of the block heads (load_dh); the other
+ *	   types' row scales reach their lanes by scalar moves through a ring
+ *	   on the stack, SC_AHEAD blocks before use (a gather cost more than
+ *	   the rest of a Q4_0 block; head loads were slower for Q8_0). Same exact integer block dot, same float
+ *	   chain of note 3: bitwise the results of the repacked tiles. It
+ *	   prefetches (T1) the next tile in memory order, at least 16 KB
+ *	   ahead: the hardware prefetcher does not follow 16 interleaved row
+ *	   streams.
+ *	8. On this Zen 5 a zmm vpdpbusd, FMA or multiply issues once a cycle
+ *	   on one pipe and every other vector op shares the second (measured:
+ *	   vpermt2q, vpshufb, kmov from a register and masked broadcasts also
+ *	   take cycles from the vpdpbusd pipe, unpack, shift, logic, vcvtdq2ps
+ *	   and vshufi64x2 barely do). At 8 tokens a block costs 64 vpdpbusd
+ *	   plus 8 multiplies and 8 FMAs on that pipe, so the decoding keeps
+ *	   to the other ops, and stream() loads the next block's weight bytes
+ *	   before this block's dots (their latency showed at 1 and 8 tokens).
  */
 #include <immintrin.h>
 #include <stdalign.h>
@@ -203,7 +214,7 @@ PACK(pack_q5_1, block_q5_1, pair_q5_1, 1)
 
 typedef __m512i (*pair_fn)(const void *a, const void *b);
 
-#define SC_AHEAD 4	/* blocks between copying scales and loading them */
+#define SC_AHEAD 2	/* blocks between copying scales and loading them */
 #define SC_RING 8
 
 /* rowp - row j of the tile at byte at: a full tile computes it (few
@@ -219,22 +230,17 @@ rowp(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, in
  * otherwise build the vector with inserts on the shuffle ports the
  * transposition needs; a gather cost more than the rest of the block) */
 static inline __attribute__((always_inline)) void
-copy_scales(const int MIN, const int FULL, const size_t QH, const uint8_t *const r[16], const uint8_t *w,
-	    size_t rb, size_t at, uint16_t sd[16], uint16_t sm[16], uint32_t sh[16])
+copy_scales(const int MIN, const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, size_t at,
+	    uint16_t sd[16], uint16_t sm[16])
 {
 	UNROLL for (int j = 0; j < 16; j++) {
 		const uint8_t *p = rowp(FULL, r, w, rb, j, at);
 		uint16_t d, mn;
-		uint32_t h;
 		memcpy(&d, p, 2);
 		*(volatile uint16_t *)&sd[j] = d;
 		if (MIN) {
 			memcpy(&mn, p + 2, 2);
 			*(volatile uint16_t *)&sm[j] = mn;
-		}
-		if (QH) {
-			memcpy(&h, p + QH, 4);
-			*(volatile uint32_t *)&sh[j] = h;
 		}
 	}
 }
@@ -245,11 +251,8 @@ ld128(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, i
 	return _mm_loadu_si128((const void *)rowp(FULL, r, w, rb, j, at));
 }
 
-/* decode_q4 - 4-bit weights (Q4_0, Q4_1: qs at byte at) of the 16 rows
- * into o[k] = bytes 4k..4k+3 of every row as unsigned values, lane = row:
- * the packed bytes are transposed first (4 rows per vector, 4 x 4 dwords
- * per 128-bit unit), then split into nibbles, 8 shuffles where the row
- * pairs need 24 */
+/* load_q4 - the 16 bytes of 4-bit weights (qs at byte at) of the 16 rows:
+ * unit q of v[j] is row j + 4q. Loaded a block ahead of split_q4 (note 8) */
 static inline __attribute__((always_inline)) void
 load_q4(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb, size_t at, __m512i v[4])
 {
@@ -262,6 +265,26 @@ load_q4(const int FULL, const uint8_t *const r[16], const uint8_t *w, size_t rb,
 	}
 }
 
+/* load_dh - the 16 rows' Q5 block heads (block at byte at), lane = row:
+ * dm = d (Q5_1: and m above it), h = the qh word (at byte QH). 16-byte
+ * loads as load_q4, dwords 0 and 1 gathered by 4 unpacks (measured 6%
+ * faster at 8 tokens than scalar copies through the ring, for qh alone) */
+static inline __attribute__((always_inline)) void
+load_dh(const int FULL, const size_t QH, const uint8_t *const r[16], const uint8_t *w, size_t rb, size_t at,
+	__m512i *dm, __m512i *h)
+{
+	__m512i v[4];
+	load_q4(FULL, r, w, rb, at, v);
+	__m512i a = _mm512_unpacklo_epi32(v[0], v[1]), c = _mm512_unpacklo_epi32(v[2], v[3]);
+	__m512i x0 = _mm512_unpacklo_epi64(a, c), x1 = _mm512_unpackhi_epi64(a, c);
+	*dm = x0;
+	*h = QH == 4 ? x1 : _mm512_or_si512(_mm512_srli_epi32(x0, 16), _mm512_slli_epi32(x1, 16));
+}
+
+/* split_q4 - load_q4's bytes into o[k] = weights 4k..4k+3 of every row
+ * as unsigned values, lane = row: the packed bytes are transposed first
+ * (4 x 4 dwords per 128-bit unit), then split into nibbles, 8 shuffles
+ * where the row pairs need 24 */
 static inline __attribute__((always_inline)) void
 split_q4(const __m512i v[4], __m512i o[8])
 {
@@ -273,6 +296,7 @@ split_q4(const __m512i v[4], __m512i o[8])
 	t[1] = _mm512_unpackhi_epi64(a0, a2);
 	t[2] = _mm512_unpacklo_epi64(a1, a3);
 	t[3] = _mm512_unpackhi_epi64(a1, a3);
+	/* byte i of qs holds element i (low nibble) and i + 16 (high) */
 	UNROLL for (int k = 0; k < 4; k++) {
 		o[k] = _mm512_and_si512(t[k], lo);
 		o[k + 4] = _mm512_and_si512(_mm512_srli_epi16(t[k], 4), lo);
@@ -280,7 +304,9 @@ split_q4(const __m512i v[4], __m512i o[8])
 }
 
 /* transpose4s - z[p] = [row a(p) dwords 0..7 | row a(p) + 4 dwords 0..7],
- * a(p) = p for p < 4, p + 4 after, into o[k] = dword k of rows 0..15 */
+ * a(p) = p for p < 4, p + 4 after, into o[k] = dword k of rows 0..15.
+ * transpose8 with its rows paired so that the last step is vshufi64x2, not
+ * vpermt2q (which takes the vpdpbusd pipe, note 8): 8% at 8 tokens */
 static inline __attribute__((always_inline)) void transpose4s(const __m512i z[8], __m512i o[8])
 {
 	__m512i t[8], u[8];
@@ -302,7 +328,7 @@ static inline __attribute__((always_inline)) void transpose4s(const __m512i z[8]
 }
 
 /* high5 - bit 4 of the Q5_0/Q5_1 weights into the byte columns of
- * decode_q4: h holds the 16 rows' qh words (lane = row, bit e = element
+ * split_q4: h holds the 16 rows' qh words (lane = row, bit e = element
  * e), o[j] byte b needs bit 4j + b at bit 4. Two delta swaps (index bits
  * 0<->3, 1<->4) move bit 4j + b to bit 8b + c(j), c(j) = j1 + 2 j2 + 4 j0
  * for j = j0 + 2 j1 + 4 j2; then one shift by 4 - c(j) per column lines
@@ -367,7 +393,6 @@ stream(const int MIN, const int FULL, const int TT, pair_fn pair, const size_t Q
 	__m512 f[SN_MAX];
 	size_t oc = 8 * (size_t)A->nb, oq = 12 * (size_t)A->nb;
 	alignas(32) uint16_t sd[SC_RING][16], sm[SC_RING][16];
-	alignas(64) uint32_t sh[SC_RING][16];
 	/* prefetch at least 16 KB ahead: one tile of short rows is too close */
 	size_t ahead = 16 * rb < 16384 ? 32 * rb : 16 * rb;
 
@@ -377,30 +402,46 @@ stream(const int MIN, const int FULL, const int TT, pair_fn pair, const size_t Q
 		row[u] = A->a + (size_t)(t + u) * A->stride;
 		f[u] = _mm512_setzero_ps();
 	}
-	for (int64_t b = 0; b < SC_AHEAD && b < A->nb; b++)
-		copy_scales(MIN, FULL, QH, r, w, rb, (size_t)b * bs, sd[b], sm[b], sh[b]);
-	__m512i vq[4], vz[8];
-	if (QS)
+	for (int64_t b = 0; b < SC_AHEAD && b < A->nb && !QH; b++)
+		copy_scales(MIN, FULL, r, w, rb, (size_t)b * bs, sd[b], sm[b]);
+	__m512i vq[4], vz[8], vdm = _mm512_setzero_si512(), vh = _mm512_setzero_si512();
+	if (QS) {
 		load_q4(FULL, r, w, rb, QS, vq);
-	else
+		if (QH)
+			load_dh(FULL, QH, r, w, rb, 0, &vdm, &vh);
+	} else {
 		UNROLL for (int p = 0; p < 8; p++)
 			vz[p] = pair(rowp(FULL, r, w, rb, p + (p & 4), 0), rowp(FULL, r, w, rb, p + (p & 4) + 4, 0));
+	}
 	for (int64_t b = 0; b < A->nb; b++) {
 		size_t at = (size_t)b * bs;
 		__m512i o[8], acc[SN_MAX];
-		if (b + SC_AHEAD < A->nb)
-			copy_scales(MIN, FULL, QH, r, w, rb, at + SC_AHEAD * bs, sd[(b + SC_AHEAD) % SC_RING],
-				    sm[(b + SC_AHEAD) % SC_RING], sh[(b + SC_AHEAD) % SC_RING]);
+		if (b + SC_AHEAD < A->nb && !QH)
+			copy_scales(MIN, FULL, r, w, rb, at + SC_AHEAD * bs, sd[(b + SC_AHEAD) % SC_RING],
+				    sm[(b + SC_AHEAD) % SC_RING]);
 		/* the tile is 16 * rb contiguous bytes, walked 16 * bs at a time;
 		 * T1 measured 2x the DRAM rate of T0 here */
 		UNROLL for (size_t l = 0; l < 16 * bs; l += 64)
 			_mm_prefetch((const char *)w + ahead + 16 * at + l, _MM_HINT_T1);
+		__m512 dw, mw = _mm512_setzero_ps();
+		if (QH) {
+			dw = scales16(vdm);
+			if (MIN)
+				mw = mins16(vdm);
+		} else {
+			dw = _mm512_cvtph_ps(_mm256_load_si256((const void *)sd[b % SC_RING]));
+			if (MIN)
+				mw = _mm512_cvtph_ps(_mm256_load_si256((const void *)sm[b % SC_RING]));
+		}
 		if (QS) {
 			split_q4(vq, o);
-			if (b + 1 < A->nb)
-				load_q4(FULL, r, w, rb, at + bs + QS, vq);
 			if (QH)
-				high5(_mm512_load_si512(sh[b % SC_RING]), o);
+				high5(vh, o);
+			if (b + 1 < A->nb) {
+				load_q4(FULL, r, w, rb, at + bs + QS, vq);
+				if (QH)
+					load_dh(FULL, QH, r, w, rb, at + bs, &vdm, &vh);
+			}
 		} else {
 			transpose4s(vz, o);
 			if (b + 1 < A->nb)
@@ -408,9 +449,6 @@ stream(const int MIN, const int FULL, const int TT, pair_fn pair, const size_t Q
 					vz[p] = pair(rowp(FULL, r, w, rb, p + (p & 4), at + bs),
 						     rowp(FULL, r, w, rb, p + (p & 4) + 4, at + bs));
 		}
-		__m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const void *)sd[b % SC_RING]));
-		__m512 mw = MIN ? _mm512_cvtph_ps(_mm256_load_si256((const void *)sm[b % SC_RING]))
-				: _mm512_setzero_ps();
 		dots(TT, row, oc + 4 * (size_t)b, oq + 32 * (size_t)b, o, acc);
 		UNROLL for (int u = 0; u < TT; u++) {
 			__m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(ldf(row[u] + 4 * (size_t)b)));
