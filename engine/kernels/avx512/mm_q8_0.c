@@ -309,18 +309,9 @@ split_q4(const __m512i v[4], __m512i o[8])
  * vpermt2q (which takes the vpdpbusd pipe, note 8): 8% at 8 tokens */
 static inline __attribute__((always_inline)) void transpose4s(const __m512i z[8], __m512i o[8])
 {
-	__m512i t[8], u[8];
+	__m512i u[8];
 
-	UNROLL for (int p = 0; p < 8; p += 2) {
-		t[p] = _mm512_unpacklo_epi32(z[p], z[p + 1]);
-		t[p + 1] = _mm512_unpackhi_epi32(z[p], z[p + 1]);
-	}
-	UNROLL for (int p = 0; p < 8; p += 4) {
-		u[p] = _mm512_unpacklo_epi64(t[p], t[p + 2]);
-		u[p + 1] = _mm512_unpackhi_epi64(t[p], t[p + 2]);
-		u[p + 2] = _mm512_unpacklo_epi64(t[p + 1], t[p + 3]);
-		u[p + 3] = _mm512_unpackhi_epi64(t[p + 1], t[p + 3]);
-	}
+	unpack4x4(z, u);
 	UNROLL for (int k = 0; k < 4; k++) {
 		o[k] = _mm512_shuffle_i64x2(u[k], u[k + 4], 0x88);
 		o[k + 4] = _mm512_shuffle_i64x2(u[k], u[k + 4], 0xDD);

@@ -28,11 +28,12 @@
  * row pairs, so their vectors live in registers (gcc left them in memory) */
 #define UNROLL _Pragma("GCC unroll 16")
 
-/* transpose8 - z[p] = [row p dwords 0..7 | row p+8 dwords 0..7] into
- * o[k] = [dword k of rows 0..7 | dword k of rows 8..15] */
-static inline void transpose8(const __m512i z[8], __m512i *o)
+/* unpack4x4 - the first two steps of a dword transpose: z[p] holds 8
+ * dwords of row p in each 256-bit half; u[k] (k < 4) and u[k + 4] hold
+ * dword k and k + 4 of rows 0..3 of each half, 4 dwords a 128-bit unit */
+static inline __attribute__((always_inline)) void unpack4x4(const __m512i z[8], __m512i u[8])
 {
-	__m512i t[8], u[8];
+	__m512i t[8];
 
 	UNROLL for (int p = 0; p < 8; p += 2) {
 		t[p] = _mm512_unpacklo_epi32(z[p], z[p + 1]);
@@ -44,6 +45,15 @@ static inline void transpose8(const __m512i z[8], __m512i *o)
 		u[p + 2] = _mm512_unpacklo_epi64(t[p + 1], t[p + 3]);
 		u[p + 3] = _mm512_unpackhi_epi64(t[p + 1], t[p + 3]);
 	}
+}
+
+/* transpose8 - z[p] = [row p dwords 0..7 | row p+8 dwords 0..7] into
+ * o[k] = [dword k of rows 0..7 | dword k of rows 8..15] */
+static inline void transpose8(const __m512i z[8], __m512i *o)
+{
+	__m512i u[8];
+
+	unpack4x4(z, u);
 	/* u[k] (rows 0..3) and u[k + 4] (rows 4..7) hold dwords k and k + 4
 	 * in their 128-bit units 0/2 and 1/3 */
 	const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
