@@ -10,8 +10,10 @@
  *	evaluated once and its KV cache forked for the three stages, and the
  *	decode steps of up to opts.parallel documents run together, one engine
  *	decode per step:
- *	- classify: log-likelihood of every label's verbalisation, all labels
- *	  in one batched decode; softmax over labels = confidence;
+ *	- classify: log-likelihood of every label's verbalisation (first
+ *	  tokens all from the prompt's logits; a longer label's other tokens
+ *	  ride in the following decodes, one label at a time, on the same
+ *	  cached prefix); softmax over labels = confidence;
  *	- entities: greedy decoding constrained by the schema's grammar, then
  *	  each item searched verbatim in the text (first occurrence);
  *	- summarize: bounded greedy generation, map-reduce over chunks when

@@ -92,7 +92,7 @@ run_docket() {
 		{ echo "bench-llm: docket batch failed: $(tail -1 "$2/err")" >&2; return 1; }
 	cat "$2/summary"
 	[ -s "$2/rss" ] && echo "  peak RSS of the largest process: $(($(tail -1 "$2/rss") / 1024)) MB${sets:+ (}${sets# }${sets:+)}"
-	# the engine process's accounting (stages/llm.c note 9), one field a line
+	# the engine process's accounting (stages/llm_impl.h note 9), one field a line
 	sed -n 's/.*stage=engine docs=/docs=/p' "$2/err" | tr ' ' '\n' | sed 's/^/  engine /'
 }
 

@@ -149,19 +149,21 @@ printf '[docket]\nspool = %s\ndb = %s\nstable_seconds = 0\nworkers = 1\nworker_m
 	"$sp3" "$T_TMP/db3" "$T_TMP/m.clf" >"$T_TMP/w.conf"
 "$DOCKET_BIN" watch --config "$T_TMP/w.conf" --quiet 2>"$T_TMP/watch.err" &
 wpid=$!
+# generous limits: they only bound a failing run; under load (a busy CI
+# machine, sanitizers) a respawned worker has taken more than 10 s
 wait_for() { t=$(( $1 * 10 )); shift; while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done; return 1; }
 cp "$sp/done/rechnung.txt" "$sp3/inbox/one.txt"
-wait_for 10 test -f "$sp3/done/one.txt"
+wait_for 60 test -f "$sp3/done/one.txt"
 printf '[docket]\nspool = %s\ndb = %s\nstable_seconds = 0\nworkers = 1\nworker_max_docs = 1\nclassifier = %s\n' \
 	"$sp3" "$T_TMP/db3" "$T_TMP/gone.clf" >"$T_TMP/w.conf"
 kill -HUP $wpid
-wait_for 5 grep -q 'classifier=disabled' "$T_TMP/watch.err"
+wait_for 30 grep -q 'classifier=disabled' "$T_TMP/watch.err"
 check hup_bad_classifier_logged [ $? -eq 0 ]
 cp "$sp/done/plainte.txt" "$sp3/inbox/two.txt"
-wait_for 10 test -f "$sp3/done/two.txt"
+wait_for 60 test -f "$sp3/done/two.txt"
 check hup_bad_classifier_still_done [ $? -eq 0 ]
 cp "$sp/done/mail.eml" "$sp3/inbox/three.eml"
-wait_for 10 test -f "$sp3/done/three.eml"
+wait_for 60 test -f "$sp3/done/three.eml"
 check hup_bad_classifier_next_done [ $? -eq 0 ]
 kill -TERM $wpid
 wait $wpid
