@@ -44,6 +44,14 @@
  *	   unmasked. The V sum runs the positions every row of the group
  *	   sees without masks and the ragged head and tail with a per-row
  *	   mask, so a row's chain holds exactly its own positions.
+ *	9. A score's lane reduction is the tree of _mm512_reduce_add_ps (GCC's
+ *	   avx512fintrin.h: high half + low half, then the quarters, then
+ *	   lanes 0+2 and 1+3, then their sum), taken for 16 accumulators at
+ *	   once by transposing them (hsum16): the same adds of the same
+ *	   operands, a quarter of the instructions. A row's maximum is taken
+ *	   16 lanes at a time: the largest of the same set, and where that
+ *	   could differ (the sign of a zero maximum) x - max is the same, so
+ *	   the probabilities are.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -169,6 +177,32 @@ static inline float *row_out(const struct eng_attn *a, int r)
 	return a->out + (size_t)(r / a->nq) * a->tok_stride + (size_t)(r % a->nq) * (size_t)a->D;
 }
 
+/* hsum16 - res[i] = _mm512_reduce_add_ps(v[i]) * scale for i < n <= 16,
+ * the same tree of adds for all n at once (note 9): lane 4 L + e of the
+ * last sum is v[4 e + L] */
+static inline __attribute__((always_inline)) void
+hsum16(const __m512 *v, const int n, float scale, float *res)
+{
+	__m512 s[8], u[4], w[2], z;
+	float out[16];
+
+	UNROLL for (int k = 0; k < 8; k++) {	/* 8 lanes: high half + low half */
+		__m512 x = 2 * k < n ? v[2 * k] : _mm512_setzero_ps();
+		__m512 y = 2 * k + 1 < n ? v[2 * k + 1] : _mm512_setzero_ps();
+		s[k] = _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0xee), _mm512_shuffle_f32x4(x, y, 0x44));
+	}
+	UNROLL for (int k = 0; k < 4; k++)	/* 4 lanes: high quarter + low quarter */
+		u[k] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0xdd),
+				     _mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0x88));
+	UNROLL for (int k = 0; k < 2; k++)	/* lanes 0 + 2 and 1 + 3 */
+		w[k] = _mm512_add_ps(_mm512_unpacklo_ps(u[2 * k], u[2 * k + 1]),
+				     _mm512_unpackhi_ps(u[2 * k], u[2 * k + 1]));
+	z = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x44), _mm512_shuffle_ps(w[0], w[1], 0xee));
+	_mm512_storeu_ps(out, _mm512_mul_ps(z, _mm512_set1_ps(scale)));
+	UNROLL for (int i = 0; i < n; i++)
+		res[i] = out[4 * (i % 4) + i / 4];
+}
+
 /* score_pos - att[r][j..j+P) for NR rows from r0: each K row widened once
  * for all NR rows, P positions' chains interleaved (note 6) */
 static inline __attribute__((always_inline)) void
@@ -191,12 +225,14 @@ score_pos(const struct eng_attn *a, int r0, const int NR, int32_t j, const int P
 				acc[r * P + p] = _mm512_fmadd_ps(q, kv[p], acc[r * P + p]);
 		}
 	}
+	float sc[2 * MAX_ROWS];
+	hsum16(acc, P * NR, a->scale, sc);
 	UNROLL for (int r = 0; r < NR; r++)
 		UNROLL for (int p = 0; p < P; p++) {
-			float sc = _mm512_reduce_add_ps(acc[r * P + p]) * a->scale;
+			float x = sc[r * P + p];
 			if (a->softcap > 0.0f)
-				sc = a->softcap * tanhf(sc / a->softcap);
-			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)(j + p)] = sc;
+				x = a->softcap * tanhf(x / a->softcap);
+			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)(j + p)] = x;
 		}
 }
 
@@ -300,16 +336,17 @@ vsum_block(const struct eng_attn *a, int r0, const int NR, int32_t jb, int32_t j
 		}									\
 	}
 
-/* softmax_row - row r's probabilities: its max over lo..hi taken in
- * ascending order (as the score loop once did), then softmax16 */
+/* softmax_row - row r's probabilities: its max over lo..hi (note 9; a
+ * NaN score is passed over, as a scalar x > max would), then softmax16 */
 static void softmax_row(const struct eng_attn *a, int r)
 {
-	float *att = a->att + (size_t)r * a->att_stride, max = -INFINITY;
+	float *att = a->att + (size_t)r * a->att_stride;
 	int32_t lo = eng_attn_lo(a, r / a->nq), hi = a->p + r / a->nq;
+	__m512 ninf = _mm512_set1_ps(-INFINITY), max = ninf;
 
-	for (int32_t j = lo; j <= hi; j++)
-		max = att[j] > max ? att[j] : max;
-	softmax16(att, lo, hi, max);
+	for (int32_t j = lo; j <= hi; j += 16)
+		max = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, tail_mask(hi + 1 - j), att + j), max);
+	softmax16(att, lo, hi, _mm512_reduce_max_ps(max));
 }
 
 /* attn - see struct eng_attn: Q to F16, scores block by block, softmax
