@@ -95,6 +95,11 @@
 			 * tokens go together (note 9): per token and 16-row
 			 * super-block, from L2, 4 tokens 41 vs 52 ns (Q4_K),
 			 * 59 vs 67 (Q6_K) */
+#define FEW_Q4_K 2	/* Q4_K, its packing cheaper (note 11), takes the
+			 * tile from 3 tokens: there 43-49 vs 52-66 ns from
+			 * L2, 44-53 vs 53-64 from DRAM (kbench on a loaded
+			 * machine); at 2 tokens the paths are even, at 1
+			 * few_K wins */
 
 /* quantize - Q8_K super-blocks into the layout of note 4 */
 static inline void quantize(const float *x, void *dst, int64_t n, int six)
@@ -724,7 +729,7 @@ static void few_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, 
 /* TILE - tokens in chunks of TCH (note 8); per super-block: repack, the
  * next tile's share prefetched (note 7), then
  * the chunk's tokens in groups of 8 */
-#define TILE(name, pack, RUN, few, bsz)							\
+#define TILE(name, pack, RUN, few, bsz, fewmax)							\
 static inline __attribute__((always_inline)) void				\
 name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uint32_t t, \
 	   float (*acc)[16], __m512 bias)						\
@@ -753,7 +758,7 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);		\
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps(); \
 										\
-	if (n_tok <= FEW_MAX) {							\
+	if (n_tok <= fewmax) {							\
 		few(w, rb, nr, &A, n_tok, out, os, m, vb);			\
 		return;								\
 	}									\
@@ -781,9 +786,9 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	}									\
 }
 
-TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K))
-TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K))
-TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K))
+TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
+TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
+TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
