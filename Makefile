@@ -80,7 +80,7 @@ FUZZ_REPLAY_BIN := $(patsubst tests/fuzz/fuzz_%.c,$(B)/tests/unit/test_fuzzrepla
 DOCKET := $(B)/bin/docket
 
 .SECONDARY:
-.PHONY: all check check-fast test-bins demo bench bench-blas bench-pipeline bench-llm fuzz fuzz-smoke install clean deps
+.PHONY: all check check-fast test-bins demo bench bench-blas bench-kernels bench-pipeline bench-llm fuzz fuzz-smoke install clean deps
 all: $(DOCKET)
 
 $(B)/%.o: %.c
@@ -144,6 +144,11 @@ bench: all
 # several OPENBLAS_CORETYPE values (tests/tools/blasbench.c): one table.
 bench-blas: $(B)/tests/tools/blasbench
 	$(B)/tests/tools/blasbench $(BLAS_ARGS)
+
+# The K-quant matrix tiles alone, one thread, weights from L2 and DRAM
+# (tests/tools/kbench.c): ns per token per 16 rows per super-block.
+bench-kernels: $(B)/tests/tools/kbench
+	$(B)/tests/tools/kbench $(KBENCH_ARGS)
 
 # Pipeline throughput, extraction only (1-5 page PDFs): documents/minute.
 bench-pipeline: all test-bins

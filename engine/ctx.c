@@ -89,10 +89,11 @@ int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 	c->act_q = alloc(ENG_MM_PARTS * B, c->act_row_bytes, &fail);	/* a slot per layout */
 	c->rope_cs = alloc(B * 2 * hp->n_rot, sizeof(float), &fail);
 	size_t G = hp->n_head / hp->n_head_kv;	/* heads per KV head */
-	c->att = alloc(T * G * C, sizeof(float), &fail);
+	size_t R = ENG_ATTN_TOKENS * G;		/* rows of one attention call */
+	c->att = alloc(T * R * C, sizeof(float), &fail);
 	c->att16 = alloc(T * C, sizeof(ggml_half), &fail);
 	c->q16 = alloc(T * hp->head_dim, sizeof(ggml_half), &fail);
-	c->qf = alloc(T * G * hp->head_dim, sizeof(float), &fail);
+	c->qf = alloc(T * R * hp->head_dim, sizeof(float), &fail);
 	c->logits = alloc(B * (size_t)hp->n_vocab, sizeof(float), &fail);
 	c->out_idx = alloc(B, sizeof(int32_t), &fail);
 	c->out_x = alloc(B * hp->n_embd, sizeof(float), &fail);

@@ -78,10 +78,10 @@ struct eng_ctx {
 	void *act_q;	/* (ENG_MM_PARTS, n_batch, act_row_bytes): widest input, any act type */
 	size_t act_row_bytes;
 	float *rope_cs;	/* (n_batch, 2 configs, n_rot/2, cos+sin) */
-	float *att;	/* (n_threads, n_head / n_head_kv, n_ctx) scores */
+	float *att;	/* (n_threads, ENG_ATTN_TOKENS * n_head / n_head_kv, n_ctx) scores */
 	ggml_half *att16;	/* (n_threads, n_ctx) probabilities in F16 */
 	ggml_half *q16;		/* (n_threads, head_dim) */
-	float *qf;	/* (n_threads, n_head / n_head_kv, head_dim) Q through F16 */
+	float *qf;	/* (n_threads, ENG_ATTN_TOKENS * n_head / n_head_kv, head_dim) Q through F16 */
 	/* logits: (n_batch, n_vocab); out_idx[i] = row of batch entry i or -1 */
 	float *logits;
 	int32_t *out_idx;	/* (n_batch) */

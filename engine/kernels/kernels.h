@@ -40,24 +40,41 @@ struct eng_mm {
 		     const float *bias);
 };
 
-/* struct eng_attn - attention for nq heads of one token that share a KV
- * head: out[r] = softmax(scale * q[r].K[j]) . V over positions j0 <= j <= p,
- * with Q and the probabilities rounded to F16 as llama.cpp does
- * (engine/ref/forward.c note 4). Row r's result does not depend on nq or
- * on the other rows */
+/* ENG_ATTN_TOKENS - most tokens the forward pass gives one eng_attn call
+ * (engine/ctx.c sizes the att and qf scratch for it) */
+#define ENG_ATTN_TOKENS 32
+
+/* struct eng_attn - attention for nt tokens of one sequence at consecutive
+ * positions p .. p + nt - 1, nq query heads each, that share a KV head.
+ * Row r = t * nq + h (token t, head h) sees positions lo(t) <= j <= p + t
+ * (eng_attn_lo) and gets out[r] = softmax(scale * q[r].K[j]) . V, with Q
+ * and the probabilities rounded to F16 as llama.cpp does
+ * (engine/ref/forward.c note 4). Row r's result does not depend on nt, nq
+ * or the other rows */
 struct eng_attn {
 	int64_t D;			/* head_dim */
-	int nq;				/* heads (rows of q, att, qf, out) */
-	const float *q;			/* (nq, D) */
+	int nq;				/* heads per token */
+	int nt;				/* tokens */
+	const float *q;			/* row (t, h) at q + t * tok_stride + h * D */
+	size_t tok_stride;		/* floats between tokens in q and out */
 	const ggml_half *k, *v;		/* position 0 of this KV head's cache rows */
 	size_t kv_stride;		/* halves between positions */
-	int32_t j0, p;
+	int32_t j0, p;			/* first position any row sees; token 0's position */
+	int32_t window;			/* > 0: token t sees no more than its last window positions */
 	float scale, softcap;		/* softcap 0: none */
-	float *att;			/* scratch (nq, att_stride), att_stride > p */
+	float *att;			/* scratch (nt * nq, att_stride), att_stride >= p + nt */
 	size_t att_stride;
-	float *qf;			/* scratch (nq, D) */
-	float *out;			/* (nq, D) */
+	float *qf;			/* scratch (nt * nq, D) */
+	float *out;			/* row (t, h) at out + t * tok_stride + h * D */
 };
+
+/* eng_attn_lo - first position token t of a sees: max(j0, p + t - window + 1) */
+static inline int32_t eng_attn_lo(const struct eng_attn *a, int t)
+{
+	int32_t lo = a->window > 0 ? a->p + t - a->window + 1 : a->j0;
+
+	return lo > a->j0 ? lo : a->j0;
+}
 
 struct eng_kernels {
 	const char *name;	/* "ref", "avx2", "avx512" */
@@ -72,9 +89,9 @@ struct eng_kernels {
 	void (*geglu)(int64_t n, const float *g, const float *u, float *out);
 	/* y[i] = x[i] in F16, bitwise as ggml_fp32_to_fp16 */
 	void (*f32_to_f16)(int64_t n, const float *x, ggml_half *y);
-	/* the heads of one token that share a KV head (struct eng_attn), one
-	 * fixed order of operations per head; NULL: the forward pass's own loop
-	 * over vec_dot and axpy_f16 */
+	/* the heads of a run of tokens that share a KV head (struct eng_attn),
+	 * one fixed order of operations per row; NULL: the forward pass's own
+	 * loop over vec_dot and axpy_f16 */
 	void (*attn)(const struct eng_attn *a);
 };
 

@@ -10,13 +10,18 @@
  * DESIGN NOTES
  *	1. eng_matmul() (engine/matmul.c) is the hot spot; its result does
  *	   not depend on the thread count or on how the batch is split.
- *	2. Attention work items are (token, KV head) pairs, split the same
- *	   way: the query heads sharing a KV head go together, so a kernel
- *	   reads each cache row once for all of them. Each item uses only its
- *	   thread's scratch (att, att16, q16, qf) and is one call of the
- *	   table's attn kernel (struct eng_attn) or, where the table has none,
- *	   attend_dots() per head; either is one fixed order of operations per
- *	   head, so the split never changes a logit.
+ *	2. Attention work items are (run, KV head) pairs: a run is up to
+ *	   ENG_ATTN_TOKENS consecutive batch entries of one sequence at
+ *	   consecutive positions (a prefill chunk), so a kernel call reads
+ *	   the sequence's cache rows once for all its tokens and for the
+ *	   query heads sharing the KV head. Items go to threads by their
+ *	   estimated cost (tokens times positions seen), contiguously, so a
+ *	   prompt's late tokens do not all land on one thread. Each item uses
+ *	   only its thread's scratch (att, att16, q16, qf) and is one call of
+ *	   the table's attn kernel (struct eng_attn) or, where the table has
+ *	   none, attend_dots() per row; either is one fixed order of
+ *	   operations per (token, head) whatever the run around it, so
+ *	   neither the runs nor the split ever change a logit.
  *	   SwiGLU and the F16 stores into the KV cache go through the table
  *	   too (vectorized; the F16 stores bitwise the reference).
  *	3. RoPE angles come from engine/rope.c (ggml's recipe), one table
@@ -75,16 +80,18 @@ struct att_job {
 	const int32_t *pos, *seq;
 };
 
-/* attend_dots - row r of struct eng_attn by the table's vec_dot and axpy_f16 */
-static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, int r, ggml_half *q16,
+/* attend_dots - row (t, h) of struct eng_attn by the table's vec_dot and axpy_f16 */
+static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, int t, int h, ggml_half *q16,
 			ggml_half *p16)
 {
 	ref_vec_dot_fn dot16 = c->kern->vec_dot[GGML_TYPE_F16];	/* F16 . F16 */
-	float *att = a->att, *out = a->out + (size_t)r * a->D;
+	size_t off = (size_t)t * a->tok_stride + (size_t)h * (size_t)a->D;
+	float *att = a->att, *out = a->out + off;
+	int32_t lo = eng_attn_lo(a, t), hi = a->p + t;
 
-	c->kern->f32_to_f16(a->D, a->q + (size_t)r * a->D, q16);
+	c->kern->f32_to_f16(a->D, a->q + off, q16);
 	float max = -INFINITY;
-	for (int32_t k = a->j0; k <= a->p; k++) {
+	for (int32_t k = lo; k <= hi; k++) {
 		float sc = dot16(a->D, a->k + (size_t)k * a->kv_stride, q16) * a->scale;
 		if (a->softcap > 0.0f)
 			sc = a->softcap * tanhf(sc / a->softcap);
@@ -92,56 +99,99 @@ static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, int r, ggml
 		max = fmaxf(max, sc);
 	}
 	double sum = 0.0;
-	for (int32_t k = a->j0; k <= a->p; k++) {
+	for (int32_t k = lo; k <= hi; k++) {
 		att[k] = expf(att[k] - max);
 		sum += att[k];
 	}
 	float inv = (float)(1.0 / sum);
-	for (int32_t k = a->j0; k <= a->p; k++)
+	for (int32_t k = lo; k <= hi; k++)
 		p16[k] = ggml_fp32_to_fp16(att[k] * inv);
 	memset(out, 0, (size_t)a->D * sizeof *out);
-	for (int32_t k = a->j0; k <= a->p; k++)
+	for (int32_t k = lo; k <= hi; k++)
 		c->kern->axpy_f16(a->D, ggml_fp16_to_fp32(p16[k]), a->v + (size_t)k * a->kv_stride, out);
 }
 
-/* attend - one (token, KV head): the G query heads that share it */
-static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t kvh, int ith)
+static int32_t seq_of(const struct att_job *j, uint32_t t)
+{
+	return j->seq ? j->seq[t] : 0;
+}
+
+/* run_end - one past the run from token t (note 2) */
+static uint32_t run_end(const struct att_job *j, uint32_t t)
+{
+	uint32_t e = t + 1;
+
+	while (e < j->n_tok && e - t < ENG_ATTN_TOKENS && seq_of(j, e) == seq_of(j, t) &&
+	       j->pos[e] == j->pos[e - 1] + 1)
+		e++;
+	return e;
+}
+
+/* window - positions a token of this layer sees at most; 0: all (a window
+ * past n_ctx never binds, and clamping it keeps position sums in range) */
+static int32_t window(const struct eng_ctx *c, const struct att_job *j)
+{
+	uint32_t w = c->m->hp.n_swa;
+
+	return j->L->swa && w <= c->p.n_ctx ? (int32_t)w : 0;
+}
+
+/* run_cost - tokens t..e-1 times the positions token t sees: the split's weight */
+static int64_t run_cost(const struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t e)
+{
+	int32_t w = window(c, j), lo = w > 0 && j->pos[t] >= w ? j->pos[t] - w + 1 : 0;
+
+	return (int64_t)(e - t) * (j->pos[e - 1] - lo + 1);
+}
+
+/* attend - one (run t..t+nt-1, KV head): the G query heads of each token that share it */
+static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t nt,
+		   uint32_t kvh, int ith)
 {
 	const struct eng_model *m = c->m;
 	const struct eng_hparams *hp = &m->hp;
 	uint32_t D = hp->head_dim, G = hp->n_head / hp->n_head_kv;
-	int32_t s = j->seq ? j->seq[t] : 0, p = j->pos[t];
-	size_t base = ((size_t)j->layer * c->p.n_seq_max + (size_t)s) * c->p.n_ctx;
+	size_t base = ((size_t)j->layer * c->p.n_seq_max + (size_t)seq_of(j, t)) * c->p.n_ctx;
 	size_t qoff = (size_t)t * m->q_dim + (size_t)kvh * G * D;
 	struct eng_attn a = {
-		.D = D, .nq = (int)G, .q = c->q + qoff,
+		.D = D, .nq = (int)G, .nt = (int)nt, .q = c->q + qoff, .tok_stride = m->q_dim,
 		.k = c->k_cache + base * m->kv_dim + (size_t)kvh * D,
 		.v = c->v_cache + base * m->kv_dim + (size_t)kvh * D,
-		.kv_stride = m->kv_dim, .j0 = 0, .p = p,
+		.kv_stride = m->kv_dim, .j0 = 0, .p = j->pos[t], .window = window(c, j),
 		.scale = hp->attn_scale, .softcap = hp->attn_softcap,
-		.att = c->att + (size_t)ith * G * c->p.n_ctx, .att_stride = c->p.n_ctx,
-		.qf = c->qf + (size_t)ith * G * D, .out = c->xb + qoff,
+		.att = c->att + (size_t)ith * ENG_ATTN_TOKENS * G * c->p.n_ctx, .att_stride = c->p.n_ctx,
+		.qf = c->qf + (size_t)ith * ENG_ATTN_TOKENS * G * D, .out = c->xb + qoff,
 	};
 
-	if (j->L->swa && (int32_t)hp->n_swa <= p)
-		a.j0 = p - (int32_t)hp->n_swa + 1;	/* sees p - n_swa + 1 .. p */
 	if (c->kern->attn != NULL) {
 		c->kern->attn(&a);
 		return;
 	}
-	for (int r = 0; r < a.nq; r++)
-		attend_dots(c, &a, r, c->q16 + (size_t)ith * D, c->att16 + (size_t)ith * c->p.n_ctx);
+	for (int r = 0; r < a.nt * a.nq; r++)
+		attend_dots(c, &a, r / a.nq, r % a.nq, c->q16 + (size_t)ith * D,
+			    c->att16 + (size_t)ith * c->p.n_ctx);
 }
 
+/* att_worker - the items whose cost midpoint falls in this thread's share
+ * of the total (note 2): runs in batch order, KV heads within a run */
 static void att_worker(void *arg, int ith, int nth)
 {
 	const struct att_job *j = arg;
-	uint32_t H = j->c->m->hp.n_head_kv;
-	int64_t lo, hi;
+	struct eng_ctx *c = j->c;
+	uint32_t H = c->m->hp.n_head_kv;
+	int64_t total = 0, done = 0;
 
-	thr_split((int64_t)j->n_tok * H, ith, nth, &lo, &hi);
-	for (int64_t i = lo; i < hi; i++)
-		attend(j->c, j, (uint32_t)(i / H), (uint32_t)(i % H), ith);
+	for (uint32_t t = 0, e; t < j->n_tok; t = e) {
+		e = run_end(j, t);
+		total += run_cost(c, j, t, e) * H;
+	}
+	for (uint32_t t = 0, e; t < j->n_tok; t = e) {
+		e = run_end(j, t);
+		int64_t w = run_cost(c, j, t, e);
+		for (uint32_t h = 0; h < H; h++, done += w)
+			if ((2 * done + w) * nth / (2 * total) == ith)
+				attend(c, j, t, e - t, h, ith);
+	}
 }
 
 /* --------------------------------------------------------------- forward */

@@ -323,7 +323,7 @@ static void att_worker(void *arg, int ith, int nth)
 	for (int64_t i = lo; i < hi; i++) {
 		size_t t = (size_t)(i / k->h), h = (size_t)(i % k->h), off = h * k->g * k->a;
 		struct eng_attn a = {
-			.D = k->a, .nq = k->g, .q = e->d->x + (e->t0 + t) * row + off,
+			.D = k->a, .nq = k->g, .nt = 1, .q = e->d->x + (e->t0 + t) * row + off,
 			.k = e->d->w16 + h * k->a, .v = e->d->w16 + (size_t)k->b * kv + h * k->a,
 			.kv_stride = kv, .j0 = 0, .p = (int32_t)k->b - 1,
 			.scale = 1.0f / sqrtf((float)k->a),

@@ -2,11 +2,12 @@
  * test_attn - the attention-side kernel entries of the fastest table
  * (engine/kernels/avx512/attn_avx512.c) against the reference: F16 stores
  * bitwise (ties, subnormals, overflow, tails), SwiGLU within float
- * rounding, and attention (the query heads of one KV head) against a
- * double-precision evaluation of the same F16-rounded recipe, over head
- * dims with tails, group sizes beyond the kernel's row block, sliding
- * windows, softcap and strided cache rows. Each head computed alone must
- * give the same bits as within its group (the basis of determinism).
+ * rounding, and attention (a run of tokens' query heads of one KV head)
+ * against a double-precision evaluation of the same F16-rounded recipe,
+ * over head dims with tails, group sizes beyond the kernel's row block,
+ * runs across K/V blocks, sliding windows inside the run, softcap and
+ * strided rows. Each row computed alone (one token, one head) must give
+ * the same bits as within its call (the basis of determinism).
  */
 #include <math.h>
 
@@ -62,16 +63,17 @@ static void test_swiglu(void)
 	}
 }
 
-enum { MAXD = 128, MAXP = 48, MAXQ = 11 };
+enum { MAXD = 256, MAXP = 160, MAXT = 40, MAXG = 7, MAXR = MAXT * MAXG };
 
-/* attn_double - row r of struct eng_attn in double over F16-rounded q
+/* attn_double - row (t, h) of struct eng_attn in double over F16-rounded q
  * and probabilities */
-static void attn_double(const struct eng_attn *a, int r, double *out)
+static void attn_double(const struct eng_attn *a, int t, int h, double *out)
 {
-	const float *q = a->q + (size_t)r * a->D;
+	const float *q = a->q + (size_t)t * a->tok_stride + (size_t)h * (size_t)a->D;
 	double s[MAXP], max = -INFINITY, sum = 0.0;
+	int32_t lo = eng_attn_lo(a, t), hi = a->p + t;
 
-	for (int32_t j = a->j0; j <= a->p; j++) {
+	for (int32_t j = lo; j <= hi; j++) {
 		double d = 0.0;
 		for (int64_t i = 0; i < a->D; i++)
 			d += (double)ggml_fp16_to_fp32(ggml_fp32_to_fp16(q[i])) *
@@ -82,74 +84,128 @@ static void attn_double(const struct eng_attn *a, int r, double *out)
 		s[j] = d;
 		max = fmax(max, d);
 	}
-	for (int32_t j = a->j0; j <= a->p; j++)
+	for (int32_t j = lo; j <= hi; j++)
 		sum += (s[j] = exp(s[j] - max));
 	for (int64_t i = 0; i < a->D; i++)
 		out[i] = 0.0;
-	for (int32_t j = a->j0; j <= a->p; j++) {
+	for (int32_t j = lo; j <= hi; j++) {
 		double pj = ggml_fp16_to_fp32(ggml_fp32_to_fp16((float)(s[j] / sum)));
 		for (int64_t i = 0; i < a->D; i++)
 			out[i] += pj * ggml_fp16_to_fp32(a->v[(size_t)j * a->kv_stride + (size_t)i]);
 	}
 }
 
-/* attn_case - one shape, nq heads; 0 if the kernel strays from the double
- * recipe or a head alone differs from the same head in the group */
-static int attn_case(const struct eng_kernels *fast, int64_t D, int nq, int32_t j0, int32_t p,
-		     float softcap)
+/* struct shape - one attention call: nt tokens from position p, nq heads */
+struct shape {
+	int64_t D;
+	int nq, nt;
+	int32_t j0, p, window;
+	float softcap;
+};
+
+/* attn_case - one shape; 0 if the kernel strays from the double recipe or
+ * a row computed alone (one token, one head) differs in any bit from the
+ * same row within the call */
+static int attn_case(const struct eng_kernels *fast, const struct shape *sh)
 {
 	static ggml_half k[MAXP * (2 * MAXD + 16)], v[MAXP * (2 * MAXD + 16)];
-	static float q[MAXQ * MAXD], att[MAXQ * MAXP], qf[MAXQ * MAXD], out[MAXQ * MAXD], one[MAXD];
+	static float q[MAXT * (MAXG + 1) * MAXD], att[MAXR * MAXP], qf[MAXR * MAXD];
+	static float out[MAXT * (MAXG + 1) * MAXD], one[MAXD + 16];
 	double want[MAXD];
-	size_t stride = (size_t)(2 * D + 16);	/* other heads' halves in between */
+	int64_t D = sh->D;
+	size_t stride = (size_t)(2 * D + 16);		/* other heads' halves in between */
+	size_t tok = (size_t)(sh->nq + 1) * (size_t)D;	/* another KV head's rows in between */
+	int32_t last = sh->p + sh->nt - 1;
 
-	for (size_t i = 0; i < (size_t)(p + 1) * stride; i++) {
+	for (size_t i = 0; i < (size_t)(last + 1) * stride; i++) {
 		k[i] = ggml_fp32_to_fp16(rndf() * 2.0f);
 		v[i] = ggml_fp32_to_fp16(rndf());
 	}
-	for (int64_t i = 0; i < nq * D; i++)
+	for (size_t i = 0; i < (size_t)sh->nt * tok; i++) {
 		q[i] = rndf() * 2.0f;
-	struct eng_attn a = { D, nq, q, k, v, stride, j0, p, 1.0f / sqrtf((float)D), softcap,
-			      att, MAXP, qf, out };
+		out[i] = 12345.0f;	/* rows of other heads must survive */
+	}
+	struct eng_attn a = {
+		.D = D, .nq = sh->nq, .nt = sh->nt, .q = q, .tok_stride = tok, .k = k, .v = v,
+		.kv_stride = stride, .j0 = sh->j0, .p = sh->p, .window = sh->window,
+		.scale = 1.0f / sqrtf((float)D), .softcap = sh->softcap,
+		.att = att, .att_stride = MAXP, .qf = qf, .out = out,
+	};
 	fast->attn(&a);
-	for (int r = 0; r < nq; r++) {
-		struct eng_attn a1 = a;
-		a1.nq = 1;
-		a1.q = q + (size_t)r * D;
-		a1.out = one;
-		fast->attn(&a1);
-		attn_double(&a, r, want);
-		for (int64_t i = 0; i < D; i++) {
-			float o = out[(size_t)r * D + (size_t)i];
-			if (fabs(o - want[i]) > 2e-3 || memcmp(&o, &one[i], sizeof o) != 0) {
-				printf("attn D=%lld nq=%d j0=%d p=%d softcap=%g: head %d out[%lld] %.7g, "
-				       "double %.7g, alone %.7g\n", (long long)D, nq, j0, p, softcap, r,
-				       (long long)i, o, want[i], one[i]);
-				return 0;
+	for (int t = 0; t < sh->nt; t++) {
+		if (out[(size_t)t * tok + (size_t)sh->nq * (size_t)D] != 12345.0f) {
+			printf("attn D=%lld nq=%d nt=%d: wrote past token %d's heads\n", (long long)D,
+			       sh->nq, sh->nt, t);
+			return 0;
+		}
+		for (int h = 0; h < sh->nq; h++) {
+			struct eng_attn a1 = a;
+			size_t off = (size_t)t * tok + (size_t)h * (size_t)D;
+			a1.nq = a1.nt = 1;
+			a1.q = q + off;
+			a1.p = sh->p + t;
+			a1.out = one;
+			one[D] = 12345.0f;
+			fast->attn(&a1);
+			attn_double(&a, t, h, want);
+			for (int64_t i = 0; i < D; i++) {
+				float o = out[off + (size_t)i];
+				if (fabs(o - want[i]) > 2e-3 || memcmp(&o, &one[i], sizeof o) != 0 ||
+				    one[D] != 12345.0f) {
+					printf("attn D=%lld nq=%d nt=%d j0=%d p=%d window=%d softcap=%g: "
+					       "token %d head %d out[%lld] %.9g, double %.9g, alone %.9g\n",
+					       (long long)D, sh->nq, sh->nt, sh->j0, sh->p, sh->window,
+					       sh->softcap, t, h, (long long)i, o, want[i], one[i]);
+					return 0;
+				}
 			}
 		}
 	}
 	return 1;
 }
 
+static int rnd_int(int n)
+{
+	rng = rng * 1664525u + 1013904223u;
+	return (int)((rng >> 8) % (uint32_t)n);
+}
+
+/* test_attn - fixed edge shapes, then random ones: head dims with and
+ * without tails, group sizes beyond the kernel's row block, runs of 1..40
+ * tokens, windows that start or end inside the run, j0 > 0, softcap,
+ * positions across several K/V blocks */
 static void test_attn(void)
 {
 	const struct eng_kernels *fast = eng_kernels_select(0);
-	static const int64_t dims[] = { 8, 64, 80, 128 };
-	static const int nqs[] = { 1, 3, 7, 11 };
-	static const int32_t ps[] = { 0, 1, 16, 17, 47 };
+	static const int64_t dims[] = { 8, 64, 72, 80, 128, 256 };
+	static const int nqs[] = { 1, 2, 4, 7 };
+	static const struct shape fixed[] = {
+		{ 64, 1, 1, 0, 0, 0, 0.0f },		/* one position */
+		{ 8, 7, 40, 0, 0, 0, 0.0f },		/* a prompt from position 0 */
+		{ 80, 2, 33, 0, 100, 0, 1.5f },		/* a run across blocks */
+		{ 256, 2, 40, 0, 110, 20, 0.0f },	/* window shorter than the run */
+		{ 128, 4, 17, 30, 40, 64, 0.0f },	/* j0 above the window's start */
+		{ 72, 7, 9, 5, 5, 3, 0.0f },		/* window of 3 from j0 */
+	};
 	int ok = 1;
 
 	if (fast->attn == NULL)
 		SKIP("table %s has no attention kernel", fast->name);
-	for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
-		for (size_t g = 0; g < sizeof nqs / sizeof nqs[0]; g++)
-			for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
-				ok &= attn_case(fast, dims[d], nqs[g], 0, ps[i], 0.0f);
-				ok &= attn_case(fast, dims[d], nqs[g], ps[i] / 2, ps[i], 0.0f);	/* window */
-				ok &= attn_case(fast, dims[d], nqs[g], 0, ps[i], 1.5f);
-			}
-	CHECKF(ok, "%s attention strays from the double-precision recipe (see above)", fast->name);
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		ok &= attn_case(fast, &fixed[i]);
+	for (int i = 0; i < 60 && ok; i++) {
+		struct shape sh = { dims[rnd_int(6)], nqs[rnd_int(4)], 1 + rnd_int(MAXT), 0, 0, 0, 0.0f };
+		sh.p = rnd_int(MAXP - sh.nt + 1);
+		if (rnd_int(2))
+			sh.window = 1 + rnd_int(sh.p + sh.nt + 8);	/* may end before, inside or after the run */
+		if (rnd_int(3) == 0)
+			sh.j0 = rnd_int(sh.p + 1);
+		if (rnd_int(3) == 0)
+			sh.softcap = 1.5f;
+		ok &= attn_case(fast, &sh);
+	}
+	CHECKF(ok, "%s attention strays from the double-precision recipe or from a row alone (see above)",
+	       fast->name);
 }
 
 int main(void)

@@ -5,7 +5,9 @@
  * F16, Q8_0 matrices) and, when ../shared is present, on a K-quant oracle
  * model. Batched decoding: NSEQ sequences advancing together (a prompt
  * batch holding all of them, then one entry per sequence per step) give
- * bitwise the logits of each sequence decoded alone.
+ * bitwise the logits of each sequence decoded alone. A long prompt (beyond
+ * the attention run, K/V block and sliding window) gives the same bits in
+ * one batch and split at other places amid other sequences' tokens.
  */
 #include "engine/engine.h"
 #include "tests/test.h"
@@ -128,6 +130,74 @@ static void check_batched(struct eng_model *m, const char *what)
 	free(b);
 }
 
+#define NLONG 100	/* beyond the attention run (32 tokens), K/V block and window (64) */
+#define NOTHER 3
+
+/* run_prefill - logits (NLONG, nv) of a long prompt in sequence 0 fed in
+ * chunks of `chunk`; with mix, every batch also holds the next token of
+ * sequences 1..NOTHER, placed amid the chunk so that it splits the
+ * prompt's run of positions */
+static int run_prefill(struct eng_model *m, uint32_t threads, uint32_t chunk, int mix, float *out)
+{
+	struct dk_err err = DK_ERR_INIT;
+	struct eng_ctx *c;
+	uint32_t nv = eng_model_hparams(m)->n_vocab, n_other = 0;
+	int32_t tok[NLONG + NOTHER], pos[NLONG + NOTHER], seq[NLONG + NOTHER];
+	int8_t want[NLONG + NOTHER];
+	int rc = 0;
+
+	struct eng_ctx_params cp = { 128, threads, 1 + NOTHER, NLONG + NOTHER };
+	if (eng_ctx_new(m, &cp, &c, &err) != 0)
+		return -1;
+	for (uint32_t i0 = 0; i0 < NLONG && rc == 0; i0 += chunk, n_other++) {
+		uint32_t k = NLONG - i0 < chunk ? NLONG - i0 : chunk, n = 0;
+		for (uint32_t i = 0; i <= k; i++) {
+			for (uint32_t s = 1; mix && i == k / 2 && s <= NOTHER; s++, n++) {
+				tok[n] = seq_tok(s, n_other, nv);
+				pos[n] = (int32_t)n_other;
+				seq[n] = (int32_t)s;
+				want[n] = 0;
+			}
+			if (i < k) {
+				tok[n] = seq_tok(0, i0 + i, nv);
+				pos[n] = (int32_t)(i0 + i);
+				seq[n] = 0;
+				want[n++] = 1;
+			}
+		}
+		struct eng_batch b = { n, tok, pos, seq, want };
+		rc = eng_decode(c, &b, &err);
+		for (uint32_t e = 0; e < n && rc == 0; e++)
+			if (want[e])
+				memcpy(out + (size_t)pos[e] * nv, eng_logits(c, e), nv * sizeof(float));
+	}
+	eng_ctx_free(c);
+	return rc;
+}
+
+/* check_prefill - the long prompt alone in one batch on one thread gives
+ * the bits of it split at other places, mixed with other sequences'
+ * tokens, on 2 and 3 threads */
+static void check_prefill(struct eng_model *m, const char *what)
+{
+	size_t bytes = (size_t)NLONG * eng_model_hparams(m)->n_vocab * sizeof(float);
+	float *a = malloc(bytes), *b = malloc(bytes);
+	static const struct { uint32_t threads, chunk; int mix; } v[] = {
+		{ 2, NLONG, 1 }, { 3, 45, 1 }, { 2, 33, 0 }, { 2, 7, 1 },
+	};
+
+	REQUIRE(a != NULL && b != NULL);
+	REQUIRE(run_prefill(m, 1, NLONG, 0, a) == 0);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		CHECKF(run_prefill(m, v[i].threads, v[i].chunk, v[i].mix, b) == 0, "%s: prefill failed", what);
+		CHECKF(memcmp(a, b, bytes) == 0,
+		       "%s: a %d-token prompt in chunks of %u%s on %u threads differs from one batch",
+		       what, NLONG, v[i].chunk, v[i].mix ? " amid other sequences" : "", v[i].threads);
+	}
+	free(a);
+	free(b);
+}
+
 static void test_tiny_models(void)
 {
 	static const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0 };
@@ -144,6 +214,7 @@ static void test_tiny_models(void)
 		REQUIRE(eng_model_load(path, &m, &err) == 0);
 		check_model(m, ggml_type_name(types[k]));
 		check_batched(m, ggml_type_name(types[k]));
+		check_prefill(m, ggml_type_name(types[k]));
 		eng_model_free(m);
 	}
 }
@@ -162,6 +233,7 @@ static void check_oracle_model(const char *name)
 	REQUIRE(eng_model_load(path, &m, &err) == 0);
 	check_model(m, name);
 	check_batched(m, name);
+	check_prefill(m, name);
 	eng_model_free(m);
 }
 

@@ -2,41 +2,65 @@
  * NAME
  *	attn_avx512 - AVX-512 attention, SwiGLU gate and F16 stores
  * DESIGN NOTES
- *	1. attn() is one token's query heads of one KV head. Q is rounded to
- *	   F16 once (into qf) and widened back: F16 times F16 is exact in
- *	   float, so each score is
- *	   the exact products summed in one fixed order (16 lanes per chunk of
- *	   the head, chunks in order, then the lane reduction). Probabilities
- *	   are rounded to F16 the same way before meeting V. Every output is
- *	   one fixed chain of operations over positions j0..p, whoever calls
- *	   and however the batch is split: threads never change a logit.
- *	2. The V sum keeps a 16-lane chunk of the output in a register over
- *	   all positions (position-major order per element, as the
- *	   reference's axpy loop), so out is written once per chunk instead of
- *	   once per position.
+ *	1. attn() is a run of tokens' query heads of one KV head. Q is rounded
+ *	   to F16 once (into qf) and widened back: F16 times F16 is exact in
+ *	   float, so each score is the exact products summed in one fixed
+ *	   order (16 lanes per chunk of the head, chunks in order, then the
+ *	   lane reduction). Probabilities are rounded to F16 the same way
+ *	   before meeting V. Every output is one fixed chain of operations
+ *	   over its row's positions lo..hi, whoever calls and however the
+ *	   batch is split: threads never change a logit.
+ *	2. The V sum of an output element is one chain of FMAs in ascending
+ *	   position from +0, as the reference's axpy loop. A 16-lane chunk of
+ *	   it stays in a register over a block of positions and goes back to
+ *	   out between blocks: a float stored and loaded is the same float,
+ *	   so blocking does not change the chain.
  *	3. v_exp is 2^n * e^r with n = round(x / ln 2), r = x - n ln 2 in two
  *	   parts (|r| <= ln 2 / 2), e^r by its Taylor polynomial of degree 7
  *	   (truncation below 2^-26 relative) and scalef for 2^n, which also
  *	   gives inf above ~88.7 and 0 below ~-103.9. Within 2 ulp of expf:
  *	   the results stay inside the oracle tolerances, not bitwise ref.
  *	4. Head dims that are not a multiple of 16 run with masked tails.
- *	5. The query heads sharing a KV head (GQA) go through together, up to
- *	   MAX_ROWS at a time: each K and V row is widened from F16 once for
- *	   all of them. Row r's chain of operations is the same whatever the
- *	   other rows, so grouping never changes a result.
+ *	5. Rows (token, head) go through in groups of up to MAX_ROWS: each K
+ *	   and V row is widened from F16 once for the whole group. Row r's
+ *	   chain of operations is the same whatever the other rows, so
+ *	   grouping never changes a result.
  *	6. Each score is a chain of dependent FMAs over the head and each
  *	   output element one over the positions, so one chain at a time
  *	   waits on FMA latency. With few rows, several positions' score
  *	   chains (P) and several chunks' output chains (C) go side by side;
  *	   every chain keeps its own order of operations, so the results are
  *	   bitwise those of one chain at a time.
+ *	7. Prefill is why a call holds many tokens: a sequence's K and V
+ *	   (4 KB a position a layer for gemma3-4b) outgrow L2 within a few
+ *	   hundred positions, and reading them once per token made attention
+ *	   memory bound. Scores and V sums walk the positions in blocks of
+ *	   BLOCK (32 KB of F16 at head dim 256, within L1) and every row group
+ *	   uses a block before the next is touched, so K and V come from
+ *	   memory once per call.
+ *	8. Rows of a group see different positions (causal limit p + t, the
+ *	   sliding window). Scores run over the group's union: a score
+ *	   outside a row's range lands in an att cell that row never reads
+ *	   unmasked. The V sum runs the positions every row of the group
+ *	   sees without masks and the ragged head and tail with a per-row
+ *	   mask, so a row's chain holds exactly its own positions.
+ *	9. A score's lane reduction is the tree of _mm512_reduce_add_ps (GCC's
+ *	   avx512fintrin.h: high half + low half, then the quarters, then
+ *	   lanes 0+2 and 1+3, then their sum), taken for 16 accumulators at
+ *	   once by transposing them (hsum16): the same adds of the same
+ *	   operands, a quarter of the instructions. A row's maximum is taken
+ *	   16 lanes at a time: the largest of the same set, and where that
+ *	   could differ (the sign of a zero maximum) x - max is the same, so
+ *	   the probabilities are.
  */
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "engine/kernels/kernels.h"
 
 #define MAX_ROWS 8	/* note 5: accumulators stay within the 32 registers */
+#define BLOCK 64	/* positions per K/V block (note 7) */
 #define UNROLL _Pragma("GCC unroll 16")	/* constant trip counts: arrays in registers */
 
 /* v_exp - e^x in 16 lanes (note 3) */
@@ -124,10 +148,65 @@ static inline __mmask16 chunk_mask(int64_t D, int64_t d)
 	return d >= D ? (__mmask16)0 : tail_mask(D - d);
 }
 
+/* struct span - positions rows r0 .. r0 + NR - 1 see: each row's lo..hi,
+ * their union ulo..uhi and the part clo..chi all of them see (note 8) */
+struct span {
+	int32_t lo[MAX_ROWS], hi[MAX_ROWS];
+	int32_t ulo, uhi, clo, chi;
+};
+
+static inline void span_of(const struct eng_attn *a, int r0, int NR, struct span *s)
+{
+	s->ulo = INT32_MAX;
+	s->uhi = -1;
+	s->clo = -1;
+	s->chi = INT32_MAX;
+	for (int r = 0; r < NR; r++) {
+		int t = (r0 + r) / a->nq;
+		s->lo[r] = eng_attn_lo(a, t);
+		s->hi[r] = a->p + t;
+		s->ulo = s->lo[r] < s->ulo ? s->lo[r] : s->ulo;
+		s->clo = s->lo[r] > s->clo ? s->lo[r] : s->clo;
+		s->uhi = s->hi[r] > s->uhi ? s->hi[r] : s->uhi;
+		s->chi = s->hi[r] < s->chi ? s->hi[r] : s->chi;
+	}
+}
+
+static inline float *row_out(const struct eng_attn *a, int r)
+{
+	return a->out + (size_t)(r / a->nq) * a->tok_stride + (size_t)(r % a->nq) * (size_t)a->D;
+}
+
+/* hsum16 - res[i] = _mm512_reduce_add_ps(v[i]) * scale for i < n <= 16,
+ * the same tree of adds for all n at once (note 9): lane 4 L + e of the
+ * last sum is v[4 e + L] */
+static inline __attribute__((always_inline)) void
+hsum16(const __m512 *v, const int n, float scale, float *res)
+{
+	__m512 s[8], u[4], w[2], z;
+	float out[16];
+
+	UNROLL for (int k = 0; k < 8; k++) {	/* 8 lanes: high half + low half */
+		__m512 x = 2 * k < n ? v[2 * k] : _mm512_setzero_ps();
+		__m512 y = 2 * k + 1 < n ? v[2 * k + 1] : _mm512_setzero_ps();
+		s[k] = _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0xee), _mm512_shuffle_f32x4(x, y, 0x44));
+	}
+	UNROLL for (int k = 0; k < 4; k++)	/* 4 lanes: high quarter + low quarter */
+		u[k] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0xdd),
+				     _mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0x88));
+	UNROLL for (int k = 0; k < 2; k++)	/* lanes 0 + 2 and 1 + 3 */
+		w[k] = _mm512_add_ps(_mm512_unpacklo_ps(u[2 * k], u[2 * k + 1]),
+				     _mm512_unpackhi_ps(u[2 * k], u[2 * k + 1]));
+	z = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x44), _mm512_shuffle_ps(w[0], w[1], 0xee));
+	_mm512_storeu_ps(out, _mm512_mul_ps(z, _mm512_set1_ps(scale)));
+	UNROLL for (int i = 0; i < n; i++)
+		res[i] = out[4 * (i % 4) + i / 4];
+}
+
 /* score_pos - att[r][j..j+P) for NR rows from r0: each K row widened once
  * for all NR rows, P positions' chains interleaved (note 6) */
 static inline __attribute__((always_inline)) void
-score_pos(const struct eng_attn *a, int r0, const int NR, int32_t j, const int P, float *max)
+score_pos(const struct eng_attn *a, int r0, const int NR, int32_t j, const int P)
 {
 	int64_t D = a->D;
 	const float *qf = a->qf + (size_t)r0 * D;
@@ -146,100 +225,159 @@ score_pos(const struct eng_attn *a, int r0, const int NR, int32_t j, const int P
 				acc[r * P + p] = _mm512_fmadd_ps(q, kv[p], acc[r * P + p]);
 		}
 	}
+	float sc[2 * MAX_ROWS];
+	hsum16(acc, P * NR, a->scale, sc);
 	UNROLL for (int r = 0; r < NR; r++)
 		UNROLL for (int p = 0; p < P; p++) {
-			float sc = _mm512_reduce_add_ps(acc[r * P + p]) * a->scale;
+			float x = sc[r * P + p];
 			if (a->softcap > 0.0f)
-				sc = a->softcap * tanhf(sc / a->softcap);
-			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)(j + p)] = sc;
-			max[r] = sc > max[r] ? sc : max[r];
+				x = a->softcap * tanhf(x / a->softcap);
+			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)(j + p)] = x;
 		}
 }
 
-/* scores - att[r][j] for NR rows from r0 over j0..p (notes 5, 6); always
- * inlined so that the accumulators live in registers */
+/* score_block - att[r][j] for NR rows from r0 over the positions of
+ * jb..je any of them sees (notes 5, 6, 8); always inlined so that the
+ * accumulators live in registers */
 static inline __attribute__((always_inline)) void
-scores(const struct eng_attn *a, int r0, const int NR, float *max)
+score_block(const struct eng_attn *a, int r0, const int NR, int32_t jb, int32_t je)
 {
 	const int P = NR <= 2 ? 8 : NR <= 4 ? 4 : 2;	/* P * NR <= 2 MAX_ROWS */
-	int32_t j = a->j0;
+	struct span s;
 
-	for (; j + P - 1 <= a->p; j += P)
-		score_pos(a, r0, NR, j, P, max);
-	for (; j <= a->p; j++)
-		score_pos(a, r0, NR, j, 1, max);
+	span_of(a, r0, NR, &s);
+	int32_t j = jb > s.ulo ? jb : s.ulo, hi = je < s.uhi ? je : s.uhi;
+	for (; j + P - 1 <= hi; j += P)
+		score_pos(a, r0, NR, j, P);
+	for (; j <= hi; j++)
+		score_pos(a, r0, NR, j, 1);
 }
 
-/* vsum - out[r] = sum over j of att[r][j] V[j], each V row widened once
- * for all NR rows, C 16-lane chunks of every out row held in registers
- * across all positions (notes 2, 6) */
+/* vsum_run - C chunks at d of NR rows' V sums over positions j..je;
+ * masked: row r only where it sees j (note 8) */
 static inline __attribute__((always_inline)) void
-vsum(const struct eng_attn *a, int r0, const int NR)
+vsum_run(const struct eng_attn *a, int r0, const int NR, const int C, int64_t d, const __mmask16 *m,
+	 __m512 *acc, const struct span *s, int32_t j, int32_t je, const int masked)
+{
+	const float *att = a->att + (size_t)r0 * a->att_stride;
+
+	for (; j <= je; j++) {
+		const ggml_half *v = a->v + (size_t)j * a->kv_stride + d;
+		__m512 vv[8];
+		UNROLL for (int c = 0; c < C; c++)
+			vv[c] = load_f16(m[c], v + 16 * c);
+		UNROLL for (int r = 0; r < NR; r++) {
+			__m512 w = _mm512_set1_ps(att[(size_t)r * a->att_stride + (size_t)j]);
+			if (masked) {
+				__mmask16 k = j >= s->lo[r] && j <= s->hi[r] ? (__mmask16)0xffff : 0;
+				UNROLL for (int c = 0; c < C; c++)
+					acc[r * C + c] = _mm512_mask3_fmadd_ps(w, vv[c], acc[r * C + c], k);
+			} else {
+				UNROLL for (int c = 0; c < C; c++)
+					acc[r * C + c] = _mm512_fmadd_ps(w, vv[c], acc[r * C + c]);
+			}
+		}
+	}
+}
+
+/* vsum_block - NR rows from r0: out[r] += att[r][j] V[j] over the
+ * positions of jb..je each row sees, each V row widened once for all NR
+ * rows, C 16-lane chunks of every out row in registers across the block
+ * (notes 2, 6, 8) */
+static inline __attribute__((always_inline)) void
+vsum_block(const struct eng_attn *a, int r0, const int NR, int32_t jb, int32_t je)
 {
 	int64_t D = a->D;
-	const float *att = a->att + (size_t)r0 * a->att_stride;
 	const int C = NR <= 2 ? 8 : NR <= 4 ? 4 : 2;	/* C * NR <= 2 MAX_ROWS */
+	struct span s;
+	float *o[MAX_ROWS];
 
+	span_of(a, r0, NR, &s);
+	int32_t lo = jb > s.ulo ? jb : s.ulo, hi = je < s.uhi ? je : s.uhi;
+	int32_t c0 = lo > s.clo ? lo : s.clo, c1 = hi < s.chi ? hi : s.chi;
+	if (lo > hi)
+		return;
+	if (c0 > c1) {	/* no position every row sees: all of lo..hi masked */
+		c0 = hi + 1;
+		c1 = hi;
+	}
+	UNROLL for (int r = 0; r < NR; r++)
+		o[r] = row_out(a, r0 + r);
 	for (int64_t d = 0; d < D; d += 16 * C) {
 		__mmask16 m[8];
 		__m512 acc[2 * MAX_ROWS];
 		UNROLL for (int c = 0; c < C; c++)
 			m[c] = chunk_mask(D, d + 16 * c);
-		UNROLL for (int i = 0; i < C * NR; i++)
-			acc[i] = _mm512_setzero_ps();
-		for (int32_t j = a->j0; j <= a->p; j++) {
-			const ggml_half *v = a->v + (size_t)j * a->kv_stride + d;
-			__m512 vv[8];
-			UNROLL for (int c = 0; c < C; c++)
-				vv[c] = load_f16(m[c], v + 16 * c);
-			UNROLL for (int r = 0; r < NR; r++) {
-				__m512 w = _mm512_set1_ps(att[(size_t)r * a->att_stride + (size_t)j]);
-				UNROLL for (int c = 0; c < C; c++)
-					acc[r * C + c] = _mm512_fmadd_ps(w, vv[c], acc[r * C + c]);
-			}
-		}
 		UNROLL for (int r = 0; r < NR; r++)
 			UNROLL for (int c = 0; c < C; c++)
-				_mm512_mask_storeu_ps(a->out + (size_t)(r0 + r) * D + d + 16 * c, m[c],
-						      acc[r * C + c]);
+				acc[r * C + c] = _mm512_maskz_loadu_ps(m[c], o[r] + d + 16 * c);
+		vsum_run(a, r0, NR, C, d, m, acc, &s, lo, c0 - 1, 1);
+		vsum_run(a, r0, NR, C, d, m, acc, &s, c0, c1, 0);
+		vsum_run(a, r0, NR, C, d, m, acc, &s, c1 + 1, hi, 1);
+		UNROLL for (int r = 0; r < NR; r++)
+			UNROLL for (int c = 0; c < C; c++)
+				_mm512_mask_storeu_ps(o[r] + d + 16 * c, m[c], acc[r * C + c]);
 	}
 }
 
-static inline __attribute__((always_inline)) void rows(const struct eng_attn *a, int r0, const int NR)
-{
-	float max[MAX_ROWS];
+/* FOR_GROUPS - fn(a, r0, NR, jb, je) for every group of up to MAX_ROWS
+ * rows, NR a constant in each call so that fn's arrays stay in registers */
+#define FOR_GROUPS(fn, a, R, jb, je)							\
+	for (int r0 = 0; r0 < (R); r0 += MAX_ROWS) {					\
+		switch ((R) - r0 < MAX_ROWS ? (R) - r0 : MAX_ROWS) {			\
+		case 1: fn(a, r0, 1, jb, je); break;					\
+		case 2: fn(a, r0, 2, jb, je); break;					\
+		case 3: fn(a, r0, 3, jb, je); break;					\
+		case 4: fn(a, r0, 4, jb, je); break;					\
+		case 5: fn(a, r0, 5, jb, je); break;					\
+		case 6: fn(a, r0, 6, jb, je); break;					\
+		case 7: fn(a, r0, 7, jb, je); break;					\
+		default: fn(a, r0, 8, jb, je); break;					\
+		}									\
+	}
 
-	for (int r = 0; r < NR; r++)
-		max[r] = -INFINITY;
-	scores(a, r0, NR, max);
-	for (int r = 0; r < NR; r++)
-		softmax16(a->att + (size_t)(r0 + r) * a->att_stride, a->j0, a->p, max[r]);
-	vsum(a, r0, NR);
+/* softmax_row - row r's probabilities: its max over lo..hi (note 9; a
+ * NaN score is passed over, as a scalar x > max would), then softmax16 */
+static void softmax_row(const struct eng_attn *a, int r)
+{
+	float *att = a->att + (size_t)r * a->att_stride;
+	int32_t lo = eng_attn_lo(a, r / a->nq), hi = a->p + r / a->nq;
+	__m512 ninf = _mm512_set1_ps(-INFINITY), max = ninf;
+
+	for (int32_t j = lo; j <= hi; j += 16)
+		max = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, tail_mask(hi + 1 - j), att + j), max);
+	softmax16(att, lo, hi, _mm512_reduce_max_ps(max));
 }
 
-/* attn - see struct eng_attn; rows in groups of up to MAX_ROWS (notes 1, 2, 5) */
+/* attn - see struct eng_attn: Q to F16, scores block by block, softmax
+ * per row, V sums block by block (notes 1, 2, 5, 7) */
 static void attn(const struct eng_attn *a)
 {
 	int64_t D = a->D;
+	int R = a->nt * a->nq;
+	int32_t ulo = eng_attn_lo(a, 0), uhi = a->p + a->nt - 1;
 
-	for (int r = 0; r < a->nq; r++)
+	for (int r = 0; r < R; r++) {
+		const float *q = a->q + (size_t)(r / a->nq) * a->tok_stride + (size_t)(r % a->nq) * D;
+		float *out = row_out(a, r);
 		for (int64_t d = 0; d < D; d += 16) {
 			__mmask16 m = tail_mask(D - d);
-			__m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, a->q + (size_t)r * D + d),
+			__m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, q + d),
 						    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 			_mm512_mask_storeu_ps(a->qf + (size_t)r * D + d, m, _mm512_cvtph_ps(h));
 		}
-	for (int r0 = 0; r0 < a->nq; r0 += MAX_ROWS) {
-		switch (a->nq - r0 < MAX_ROWS ? a->nq - r0 : MAX_ROWS) {
-		case 1: rows(a, r0, 1); break;
-		case 2: rows(a, r0, 2); break;
-		case 3: rows(a, r0, 3); break;
-		case 4: rows(a, r0, 4); break;
-		case 5: rows(a, r0, 5); break;
-		case 6: rows(a, r0, 6); break;
-		case 7: rows(a, r0, 7); break;
-		default: rows(a, r0, 8); break;
-		}
+		for (int64_t d = 0; d < D; d += 16)	/* +0: where every V chain starts */
+			_mm512_mask_storeu_ps(out + d, tail_mask(D - d), _mm512_setzero_ps());
+	}
+	for (int32_t jb = ulo; jb <= uhi; jb += BLOCK) {
+		int32_t je = uhi - jb < BLOCK ? uhi : jb + BLOCK - 1;
+		FOR_GROUPS(score_block, a, R, jb, je)
+	}
+	for (int r = 0; r < R; r++)
+		softmax_row(a, r);
+	for (int32_t jb = ulo; jb <= uhi; jb += BLOCK) {
+		int32_t je = uhi - jb < BLOCK ? uhi : jb + BLOCK - 1;
+		FOR_GROUPS(vsum_block, a, R, jb, je)
 	}
 }
 

@@ -42,7 +42,10 @@
  *	   the next tile as one sequential stream, a super-block's share per
  *	   step (prefetch_tile): 16 interleaved row streams left the hardware
  *	   prefetchers behind (one-token Q4_K from DRAM ran at a third of the
- *	   speed it reached from L2).
+ *	   speed it reached from L2). The tile issues them after packing,
+ *	   not before: a burst of 36-53 prefetches in front of the packing's
+ *	   own loads held those up, and Q6_K from DRAM ran 10-15% slower
+ *	   than from L2 at 16..32 tokens (now even; tests/tools/kbench).
  *	8. Between super-blocks a tile's float accumulators wait in acc, a
  *	   contiguous scratch for a chunk of up to TCH tokens, and go
  *	   to out once at the end. Waiting in out itself, at the caller's
@@ -60,6 +63,25 @@
  *	   were a third of it), Q4_K's packed nibbles transposed once for
  *	   both sub-blocks that share them, Q6_K's ql and qh transposed
  *	   before they are combined.
+ *	11. This machine is Zen 4 (family 25): a 512-bit vpdpbusd, vpmulld,
+ *	   vpdpwssd or vfmadd issues once a cycle, and they share the pipes,
+ *	   while a 512-bit store takes 2 cycles; logic, shifts and
+ *	   broadcast loads in a loop of vpdpbusd alone cost nothing (but see
+ *	   Q6_K below). Per token and
+ *	   16-row super-block Q4_K needs 64 vpdpbusd + 8 vpmulld + 4
+ *	   vpdpwssd + 4 float multiplies, 80 cycles (~23 ns); the tile runs
+ *	   at ~24 ns from 64 tokens on, so what is left is the packing. Q4_K
+ *	   stores its packed bytes as they are, 32 columns instead of 64,
+ *	   and run_q45_K takes the nibbles (packing 85 -> 59 ns, tile 1-3%
+ *	   faster at 8..32 tokens, tests/tools/kbench). Tried and dropped:
+ *	   raw8 by masked broadcast loads instead of inserts (even); Q6_K
+ *	   storing ql and qh as they lie and assembling the values in
+ *	   run_q6_K (packing 118 -> 79 ns, but the tile 15-20% slower:
+ *	   the assembly there is not free); embedded {1to16} broadcasts
+ *	   would save nothing (vpbroadcastd beside vpdpbusd is free).
+ *	   Narrower products do not help either: int16 partial sums of a
+ *	   32-element sub-block overflow (15 * 127 * 32 > 32767), so any
+ *	   form needs one multiply per sub-block and token, as vpmulld does.
  */
 #include <string.h>
 
@@ -214,19 +236,17 @@ static inline __attribute__((always_inline)) void raw8(const uint8_t *const r[16
 	transpose8(z, c);
 }
 
-/* pack_q45_K - pk: 64 columns (sub-block j at 8j), then scales_q45_K:
- * 78 of the PK vectors. Q4_K transposes the packed bytes once for both
- * nibbles (sub-blocks 2g and 2g + 1 share their bytes) */
+/* pack_q45_K - pk: Q5_K 64 columns (sub-block j at 8j), Q4_K the 32
+ * columns of packed bytes (sub-blocks 2g and 2g + 1 share those at 8g,
+ * note 11), then scales_q45_K at 64: up to 78 of the PK vectors */
 static inline __attribute__((always_inline)) void
 pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
 	size_t bs = FIVE ? sizeof(struct block_q5_K) : sizeof(struct block_q4_K);
 	size_t at = (size_t)b * bs;
-	__m512i m4 = _mm512_set1_epi8(0x0F);
 
 	rows16(w, rb, nr, r);
-	prefetch_tile(w, rb, at, bs);
 	for (int g = 0; g < 4; g++) {
 		if (FIVE) {
 			__m512i lo[8], hi[8];
@@ -235,12 +255,7 @@ pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m51
 			transpose8(hi, pk + 16 * g + 8);
 			continue;
 		}
-		__m512i q[8];
-		raw8(r, at + 16 + 32 * (size_t)g, q);
-		UNROLL for (int c = 0; c < 8; c++) {
-			pk[16 * g + c] = _mm512_and_si512(q[c], m4);
-			pk[16 * g + 8 + c] = _mm512_and_si512(_mm512_srli_epi16(q[c], 4), m4);
-		}
+		raw8(r, at + 16 + 32 * (size_t)g, pk + 8 * g);
 	}
 	scales_q45_K(r, at, pk + 64);
 }
@@ -283,7 +298,6 @@ static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
 	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
 
-	prefetch_tile(w, rb, at, sizeof(struct block_q6_K));
 	for (int h = 0; h < 2; h++) {
 		__m512i l0[8], l1[8], qh[8];
 		raw8(r, at + 64 * (size_t)h, l0);
@@ -342,25 +356,46 @@ static inline __m512 fin_q6_K(const __m512i *sk, __m512i isum, float da, __m512 
 	return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(da)), _mm512_cvtepi32_ps(isum), f);
 }
 
-/* run_q4_K - TT tokens at their super-block (note 3) */
+/* sub_q45_K - sub-block j of TT tokens into isum; Q4_K (RAW) takes its
+ * nibbles from the packed bytes at 8(j / 2), the high ones for odd j */
 static inline __attribute__((always_inline)) void
-run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+sub_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, int j, int hi, __m512i *isum)
 {
-	__m512i isum[8], imin[8], dp[8];
+	__m512i dp[8];
+
+	UNROLL for (int u = 0; u < TT; u++)
+		dp[u] = _mm512_setzero_si512();
+	UNROLL for (int c = 0; c < 8; c++) {
+		__m512i w = _mm512_load_si512(pk + (RAW ? 8 * (j / 2) : 8 * j) + c);
+		if (RAW)
+			w = _mm512_and_si512(hi ? _mm512_srli_epi16(w, 4) : w, _mm512_set1_epi8(0x0F));
+		UNROLL for (int u = 0; u < TT; u++)
+			dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
+	}
+	__m512i sc = _mm512_load_si512(pk + 64 + j);
+	UNROLL for (int u = 0; u < TT; u++)
+		isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+}
+
+/* run_q45_K - TT tokens at their super-block (note 3); RAW as sub_q45_K,
+ * its two sub-blocks of a byte column in one pass (the shift an
+ * immediate: by a register count the Q4_K tile ran 10% slower); Q5_K one
+ * sub-block a pass (two ran 20% slower) */
+static inline __attribute__((always_inline)) void
+run_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+{
+	__m512i isum[8], imin[8];
 
 	UNROLL for (int u = 0; u < TT; u++)
 		isum[u] = imin[u] = _mm512_setzero_si512();
-	for (int j = 0; j < 8; j++) {
-		UNROLL for (int u = 0; u < TT; u++)
-			dp[u] = _mm512_setzero_si512();
-		UNROLL for (int c = 0; c < 8; c++) {
-			__m512i w = _mm512_load_si512(pk + 8 * j + c);
-			UNROLL for (int u = 0; u < TT; u++)
-				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
+	if (RAW) {
+		for (int g = 0; g < 4; g++) {
+			sub_q45_K(RAW, TT, pk, k, 2 * g, 0, isum);
+			sub_q45_K(RAW, TT, pk, k, 2 * g + 1, 1, isum);
 		}
-		__m512i sc = _mm512_load_si512(pk + 64 + j);
-		UNROLL for (int u = 0; u < TT; u++)
-			isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+	} else {
+		for (int j = 0; j < 8; j++)
+			sub_q45_K(RAW, TT, pk, k, j, 0, isum);
 	}
 	for (int g = 0; g < 4; g++) {
 		__m512i mn = _mm512_load_si512(pk + 72 + g);
@@ -369,6 +404,16 @@ run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 	}
 	UNROLL for (int u = 0; u < TT; u++)
 		f[u] = fin_q4_K(pk + 64, isum[u], imin[u], ldf(k[u].row + k[u].od), f[u]);
+}
+
+static inline __attribute__((always_inline)) void run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+{
+	run_q45_K(1, TT, pk, k, f);
+}
+
+static inline __attribute__((always_inline)) void run_q5_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+{
+	run_q45_K(0, TT, pk, k, f);
 }
 
 /* run_q6_K - TT tokens at their super-block (note 3) */
@@ -676,9 +721,10 @@ static void few_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, 
 	few_K(2, w, rb, nr, A, n_tok, out, os, m, bias);
 }
 
-/* TILE - tokens in chunks of TCH (note 8); per super-block: repack, then
+/* TILE - tokens in chunks of TCH (note 8); per super-block: repack, the
+ * next tile's share prefetched (note 7), then
  * the chunk's tokens in groups of 8 */
-#define TILE(name, pack, RUN, few)							\
+#define TILE(name, pack, RUN, few, bsz)							\
 static inline __attribute__((always_inline)) void				\
 name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uint32_t t, \
 	   float (*acc)[16], __m512 bias)						\
@@ -716,6 +762,7 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 		for (int64_t b = 0; b < A.nb; b++) {				\
 			uint32_t t = 0;						\
 			pack(w, rb, nr, b, pk);					\
+			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
 			for (; t + 8 <= nt; t += 8)				\
 				name##_tok(8, pk, b, &A, t0 + t, acc + t, vb);	\
 			switch (nt - t) {					\
@@ -734,9 +781,9 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	}									\
 }
 
-TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K)
-TILE(tile_q5_K, pack_q5_K, run_q4_K, few_q5_K)
-TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K)
+TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K))
+TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K))
+TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K))
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
