@@ -19,7 +19,7 @@
  *	   transparent huge pages rather than mapping it. Generation reads
  *	   every weight once per token, so it is bound by memory bandwidth,
  *	   and on 4 KB pages the TLB misses cost a good part of it: reading
- *	   1 GB on this kind of machine (2 threads, Zen5) ran at 27.5 GB/s on
+ *	   1 GB on this kind of machine (2 threads, Zen 4) ran at 27.5 GB/s on
  *	   4 KB pages, 32 GB/s on 2 MB pages, and Q8_0 generation went from
  *	   55 to 73 tokens/s. The price is the copy at load (about 0.1 s per
  *	   400 MB from the page cache) and memory not shared with the page

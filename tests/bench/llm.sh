@@ -67,10 +67,11 @@ build_model() {
 	echo "$f"
 }
 
-# inbox DIR - the first ndocs documents of eval/dev (all when 0)
+# inbox DIR - the first ndocs documents of eval/dev (all when 0): the files
+# with a gold record (eval/dev also holds index.jsonl, which is none)
 inbox() {
 	mkdir -p "$1"
-	ls "$shared/eval/dev" | grep -v '\.json$' | sort |
+	ls "$shared/eval/dev" | sed -n 's/\.gold\.json$//p' | sort |
 		{ if [ "$ndocs" -gt 0 ]; then head -n "$ndocs"; else cat; fi; } |
 		while read -r f; do cp "$shared/eval/dev/$f" "$1/"; done
 }

@@ -6,7 +6,8 @@
  *	Times the kernel table's Q4_K, Q5_K and Q6_K tiles (engine/kernels/
  *	avx512/mm_k.c) on random weights of a model's shapes (gemma3-4b:
  *	2560x10240, 10240x2560, 2560x2048, 2560x262144 Q6_K; qwen2.5-0.5b:
- *	896x4864; Q5_K there too), for batches of N tokens (default 16, 24,
+ *	4864x896, its only K-quant shape (896 is no multiple of 256); Q5_K
+ *	there too), for batches of N tokens (default 16, 24,
  *	32, 40, 48, 64; at most 64). One row per type, shape and N: ns per
  *	token per 16 rows per super-block (256 inputs), the weights
  *	from L2 (a slice of <= 256 KB, walked again and again) and from DRAM
@@ -201,9 +202,9 @@ int main(int argc, char **argv)
 {
 	static const struct shape all[] = {
 		{ 2560, 10240, GGML_TYPE_Q4_K }, { 10240, 2560, GGML_TYPE_Q4_K },
-		{ 2560, 2048, GGML_TYPE_Q4_K }, { 896, 4864, GGML_TYPE_Q4_K },
+		{ 2560, 2048, GGML_TYPE_Q4_K }, { 4864, 896, GGML_TYPE_Q4_K },
 		{ 2560, 262144, GGML_TYPE_Q6_K }, { 10240, 2560, GGML_TYPE_Q6_K },
-		{ 896, 4864, GGML_TYPE_Q6_K }, { 896, 4864, GGML_TYPE_Q5_K },
+		{ 4864, 896, GGML_TYPE_Q6_K }, { 4864, 896, GGML_TYPE_Q5_K },
 	};
 	uint32_t ns[MAX_LIST] = { 16, 24, 32, 40, 48, 64 };
 	int n_ns = 6, reps = 3, l2_only = 0, type = -1;

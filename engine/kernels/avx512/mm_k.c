@@ -42,7 +42,10 @@
  *	   the next tile as one sequential stream, a super-block's share per
  *	   step (prefetch_tile): 16 interleaved row streams left the hardware
  *	   prefetchers behind (one-token Q4_K from DRAM ran at a third of the
- *	   speed it reached from L2).
+ *	   speed it reached from L2). The tile issues them after packing,
+ *	   not before: a burst of 36-53 prefetches in front of the packing's
+ *	   own loads held those up, and Q6_K from DRAM ran 10-15% slower
+ *	   than from L2 at 16..32 tokens (now even; tests/tools/kbench).
  *	8. Between super-blocks a tile's float accumulators wait in acc, a
  *	   contiguous scratch for a chunk of up to TCH tokens, and go
  *	   to out once at the end. Waiting in out itself, at the caller's
@@ -92,6 +95,11 @@
 			 * tokens go together (note 9): per token and 16-row
 			 * super-block, from L2, 4 tokens 41 vs 52 ns (Q4_K),
 			 * 59 vs 67 (Q6_K) */
+#define FEW_Q4_K 2	/* Q4_K, its packing cheaper (note 11), takes the
+			 * tile from 3 tokens: there 43-49 vs 52-66 ns from
+			 * L2, 44-53 vs 53-64 from DRAM (kbench on a loaded
+			 * machine); at 2 tokens the paths are even, at 1
+			 * few_K wins */
 
 /* quantize - Q8_K super-blocks into the layout of note 4 */
 static inline void quantize(const float *x, void *dst, int64_t n, int six)
@@ -244,7 +252,6 @@ pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m51
 	size_t at = (size_t)b * bs;
 
 	rows16(w, rb, nr, r);
-	prefetch_tile(w, rb, at, bs);
 	for (int g = 0; g < 4; g++) {
 		if (FIVE) {
 			__m512i lo[8], hi[8];
@@ -296,7 +303,6 @@ static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *p
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
 	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
 
-	prefetch_tile(w, rb, at, sizeof(struct block_q6_K));
 	for (int h = 0; h < 2; h++) {
 		__m512i l0[8], l1[8], qh[8];
 		raw8(r, at + 64 * (size_t)h, l0);
@@ -720,9 +726,10 @@ static void few_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, 
 	few_K(2, w, rb, nr, A, n_tok, out, os, m, bias);
 }
 
-/* TILE - tokens in chunks of TCH (note 8); per super-block: repack, then
+/* TILE - tokens in chunks of TCH (note 8); per super-block: repack, the
+ * next tile's share prefetched (note 7), then
  * the chunk's tokens in groups of 8 */
-#define TILE(name, pack, RUN, few)							\
+#define TILE(name, pack, RUN, few, bsz, fewmax)							\
 static inline __attribute__((always_inline)) void				\
 name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uint32_t t, \
 	   float (*acc)[16], __m512 bias)						\
@@ -751,7 +758,7 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);		\
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps(); \
 										\
-	if (n_tok <= FEW_MAX) {							\
+	if (n_tok <= fewmax) {							\
 		few(w, rb, nr, &A, n_tok, out, os, m, vb);			\
 		return;								\
 	}									\
@@ -760,6 +767,7 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 		for (int64_t b = 0; b < A.nb; b++) {				\
 			uint32_t t = 0;						\
 			pack(w, rb, nr, b, pk);					\
+			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
 			for (; t + 8 <= nt; t += 8)				\
 				name##_tok(8, pk, b, &A, t0 + t, acc + t, vb);	\
 			switch (nt - t) {					\
@@ -778,9 +786,9 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	}									\
 }
 
-TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K)
-TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K)
-TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K)
+TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
+TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
+TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)

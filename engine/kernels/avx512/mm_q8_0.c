@@ -49,7 +49,7 @@
  *	   prefetches (T1) the next tile in memory order, at least 16 KB
  *	   ahead: the hardware prefetcher does not follow 16 interleaved row
  *	   streams.
- *	8. On this Zen 5 a zmm vpdpbusd, FMA or multiply issues once a cycle
+ *	8. On this Zen 4 a zmm vpdpbusd, FMA or multiply issues once a cycle
  *	   on one pipe and every other vector op shares the second (measured:
  *	   vpermt2q, vpshufb, kmov from a register and masked broadcasts also
  *	   take cycles from the vpdpbusd pipe, unpack, shift, logic, vcvtdq2ps
