@@ -4,10 +4,13 @@
  * DESIGN NOTES
  *	1. All memory is allocated in eng_ctx_new(); eng_decode() only checks
  *	   the batch (at most n_batch entries) and calls eng_forward().
- *	2. The KV cache gives each sequence its own n_ctx cells per layer,
- *	   indexed by position: a sequence's state is exactly its length
- *	   seq_len[s]. Truncating is lowering the length; copying a prefix is
- *	   a memcpy per layer. No cell is shared, so no refcounts.
+ *	2. The KV cache gives each sequence its own n_ctx cells per layer and
+ *	   KV head, indexed by position: a sequence's state is exactly its
+ *	   length seq_len[s]. Truncating is lowering the length; copying a
+ *	   prefix is a memcpy per layer and KV head. No cell is shared, so no
+ *	   refcounts. A KV head's positions are contiguous because attention
+ *	   reads them in order, one head at a time (engine/kernels/avx512/
+ *	   attn_avx512.c note 10).
  *	3. A batch is checked completely before any state changes (positions
  *	   continue each sequence, tokens in range, room left), so a refused
  *	   batch leaves the cache untouched; eng_forward() cannot fail.
@@ -252,13 +255,14 @@ int eng_kv_copy_prefix(struct eng_ctx *c, int32_t src, int32_t dst, uint32_t n,
 	if (n > c->seq_len[src])
 		return dk_err_set(err, DK_EINVAL, "sequence %d holds %u positions, not %u", src, c->seq_len[src], n);
 	if (src != dst) {
-		for (uint32_t l = 0; l < m->hp.n_layer; l++) {
-			size_t so = ((size_t)l * c->p.n_seq_max + (size_t)src) * cells;
-			size_t d_o = ((size_t)l * c->p.n_seq_max + (size_t)dst) * cells;
-			size_t bytes = (size_t)n * m->kv_dim * sizeof(ggml_half);
-			memcpy(c->k_cache + d_o, c->k_cache + so, bytes);
-			memcpy(c->v_cache + d_o, c->v_cache + so, bytes);
-		}
+		size_t D = m->hp.head_dim, bytes = (size_t)n * D * sizeof(ggml_half);
+		for (uint32_t l = 0; l < m->hp.n_layer; l++)
+			for (size_t h = 0; h < m->hp.n_head_kv; h++) {	/* note 2 */
+				size_t so = ((size_t)l * c->p.n_seq_max + (size_t)src) * cells + h * c->p.n_ctx * D;
+				size_t d_o = ((size_t)l * c->p.n_seq_max + (size_t)dst) * cells + h * c->p.n_ctx * D;
+				memcpy(c->k_cache + d_o, c->k_cache + so, bytes);
+				memcpy(c->v_cache + d_o, c->v_cache + so, bytes);
+			}
 	}
 	c->seq_len[dst] = n;
 	return 0;

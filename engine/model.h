@@ -62,7 +62,7 @@ struct eng_ctx {
 	struct eng_ctx_params p;
 	struct thr_pool *pool;
 	const struct eng_kernels *kern;	/* dot products, chosen at creation */
-	/* KV cache: (n_layer, n_seq_max, n_ctx, kv_dim) F16 */
+	/* KV cache: (n_layer, n_seq_max, n_head_kv, n_ctx, head_dim) F16 (ctx.c note 2) */
 	ggml_half *k_cache, *v_cache;
 	uint32_t *seq_len;	/* (n_seq_max) */
 	uint32_t *seq_next;	/* (n_seq_max) lengths after the batch being checked */
