@@ -8,6 +8,7 @@
 #   make bench-pipeline  docket batch throughput on generated documents
 #   make bench-blas   OpenBLAS against the engine's own float kernels
 #                     (BLAS_ARGS: blasbench options, e.g. -r 1 --core Zen)
+#   make bench-kernels  the K-quant tiles alone (KBENCH_ARGS: kbench options)
 #   make bench-llm    docket batch with the model stages on ../shared/eval/dev,
 #                     beside naive llama.cpp when LLAMA_CLI is set
 #   make fuzz         libFuzzer harnesses (clang) in build-fuzz/
