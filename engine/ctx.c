@@ -248,7 +248,6 @@ int eng_kv_copy_prefix(struct eng_ctx *c, int32_t src, int32_t dst, uint32_t n,
 		       struct dk_err *err)
 {
 	const struct eng_model *m = c->m;
-	size_t cells = (size_t)c->p.n_ctx * m->kv_dim;
 
 	if (src < 0 || dst < 0 || (uint32_t)src >= c->p.n_seq_max || (uint32_t)dst >= c->p.n_seq_max)
 		return dk_err_set(err, DK_EINVAL, "no sequence %d or %d (the context has %u)", src, dst, c->p.n_seq_max);
@@ -257,9 +256,8 @@ int eng_kv_copy_prefix(struct eng_ctx *c, int32_t src, int32_t dst, uint32_t n,
 	if (src != dst) {
 		size_t D = m->hp.head_dim, bytes = (size_t)n * D * sizeof(ggml_half);
 		for (uint32_t l = 0; l < m->hp.n_layer; l++)
-			for (size_t h = 0; h < m->hp.n_head_kv; h++) {	/* note 2 */
-				size_t so = ((size_t)l * c->p.n_seq_max + (size_t)src) * cells + h * c->p.n_ctx * D;
-				size_t d_o = ((size_t)l * c->p.n_seq_max + (size_t)dst) * cells + h * c->p.n_ctx * D;
+			for (uint32_t h = 0; h < m->hp.n_head_kv; h++) {	/* note 2 */
+				size_t so = eng_kv_cell(c, l, src, h), d_o = eng_kv_cell(c, l, dst, h);
 				memcpy(c->k_cache + d_o, c->k_cache + so, bytes);
 				memcpy(c->v_cache + d_o, c->v_cache + so, bytes);
 			}

@@ -89,6 +89,16 @@ struct eng_ctx {
 	float *out_x;		/* (n_batch, n_embd) rows that want logits */
 };
 
+/* eng_kv_cell - offset in k_cache and v_cache of position 0 of KV head h
+ * of sequence s in layer l; the head's positions follow, head_dim halves
+ * apart (ctx.c note 2) */
+static inline size_t eng_kv_cell(const struct eng_ctx *c, uint32_t l, int32_t s, uint32_t h)
+{
+	size_t heads = c->m->hp.n_head_kv;
+
+	return (((size_t)l * c->p.n_seq_max + (size_t)s) * heads + h) * c->p.n_ctx * c->m->hp.head_dim;
+}
+
 /* eng_forward - evaluate n <= n_batch checked tokens; logits of the entries
  * with want[i] go to consecutive rows of c->logits (engine/ref/forward.c) */
 void eng_forward(struct eng_ctx *c, uint32_t n, const int32_t *token, const int32_t *pos,

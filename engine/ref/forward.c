@@ -151,12 +151,12 @@ static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint3
 	const struct eng_model *m = c->m;
 	const struct eng_hparams *hp = &m->hp;
 	uint32_t D = hp->head_dim, G = hp->n_head / hp->n_head_kv;
-	size_t base = (((size_t)j->layer * c->p.n_seq_max + (size_t)seq_of(j, t)) * hp->n_head_kv +
-		       kvh) * c->p.n_ctx * D;	/* ctx.c note 2 */
+	size_t base = eng_kv_cell(c, j->layer, seq_of(j, t), kvh);
 	size_t qoff = (size_t)t * m->q_dim + (size_t)kvh * G * D;
 	struct eng_attn a = {
 		.D = D, .nq = (int)G, .nt = (int)nt, .q = c->q + qoff, .tok_stride = m->q_dim,
-		.k = c->k_cache + base, .v = c->v_cache + base, .kv_stride = D, .j0 = 0, .p = j->pos[t], .window = window(c, j),
+		.k = c->k_cache + base, .v = c->v_cache + base, .kv_stride = D,
+		.j0 = 0, .p = j->pos[t], .window = window(c, j),
 		.scale = hp->attn_scale, .softcap = hp->attn_softcap,
 		.att = c->att + (size_t)ith * ENG_ATTN_TOKENS * G * c->p.n_ctx, .att_stride = c->p.n_ctx,
 		.qf = c->qf + (size_t)ith * ENG_ATTN_TOKENS * G * D, .out = c->xb + qoff,
@@ -355,9 +355,8 @@ static void qk_token(const struct fwd *f, uint32_t t)
 			q[i] *= s;
 	}
 	/* write K and V into this sequence's cells at pos, head by head (ctx.c note 2) */
-	size_t cell = (((size_t)f->l * c->p.n_seq_max + (size_t)(f->seq ? f->seq[t] : 0)) *
-		       hp->n_head_kv * c->p.n_ctx + (size_t)f->pos[t]) * D;
-	for (size_t h = 0; h < hp->n_head_kv; h++, cell += c->p.n_ctx * D) {
+	for (uint32_t h = 0; h < hp->n_head_kv; h++) {
+		size_t cell = eng_kv_cell(c, f->l, f->seq ? f->seq[t] : 0, h) + (size_t)f->pos[t] * D;
 		c->kern->f32_to_f16((int64_t)D, k + h * D, c->k_cache + cell);
 		c->kern->f32_to_f16((int64_t)D, v + h * D, c->v_cache + cell);
 	}

@@ -180,9 +180,10 @@ static inline void span_of(const struct eng_attn *a, int r0, int NR, struct span
 	}
 }
 
-static inline float *row_out(const struct eng_attn *a, int r)
+/* row_off - where row r (token r / nq, head r % nq) sits in q and in out */
+static inline size_t row_off(const struct eng_attn *a, int r)
 {
-	return a->out + (size_t)(r / a->nq) * a->tok_stride + (size_t)(r % a->nq) * (size_t)a->D;
+	return (size_t)(r / a->nq) * a->tok_stride + (size_t)(r % a->nq) * (size_t)a->D;
 }
 
 /* hsum16 - res[i] = _mm512_reduce_add_ps(v[i]) * scale for i < n <= 16,
@@ -316,7 +317,7 @@ vsum_block(const struct eng_attn *a, int r0, const int NR, int32_t jb, int32_t j
 		c1 = hi;
 	}
 	UNROLL for (int r = 0; r < NR; r++)
-		o[r] = row_out(a, r0 + r);
+		o[r] = a->out + row_off(a, r0 + r);
 	for (int64_t d = 0; d < D; d += 16 * C) {
 		__mmask16 m[8];
 		__m512 acc[2 * MAX_ROWS];
@@ -372,8 +373,8 @@ static void attn(const struct eng_attn *a)
 	int32_t ulo = eng_attn_lo(a, 0), uhi = a->p + a->nt - 1;
 
 	for (int r = 0; r < R; r++) {
-		const float *q = a->q + (size_t)(r / a->nq) * a->tok_stride + (size_t)(r % a->nq) * D;
-		float *out = row_out(a, r);
+		const float *q = a->q + row_off(a, r);
+		float *out = a->out + row_off(a, r);
 		for (int64_t d = 0; d < D; d += 16) {
 			__mmask16 m = tail_mask(D - d);
 			__m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, q + d),

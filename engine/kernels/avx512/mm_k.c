@@ -65,10 +65,9 @@
  *	   before they are combined.
  *	11. This machine is Zen 4 (family 25): a 512-bit vpdpbusd, vpmulld,
  *	   vpdpwssd or vfmadd issues once a cycle, and they share the pipes,
- *	   while a 512-bit store takes 2 cycles; logic, shifts and
- *	   broadcast loads in a loop of vpdpbusd alone cost nothing (but see
- *	   Q6_K below). Per token and
- *	   16-row super-block Q4_K needs 64 vpdpbusd + 8 vpmulld + 4
+ *	   while a 512-bit store takes 2 cycles; logic, shifts and broadcast
+ *	   loads in a loop of vpdpbusd alone cost nothing (but see Q6_K
+ *	   below). Per token and 16-row super-block Q4_K needs 64 vpdpbusd + 8 vpmulld + 4
  *	   vpdpwssd + 4 float multiplies, 80 cycles (~23 ns); the tile runs
  *	   at ~24 ns from 64 tokens on, so what is left is the packing. Q4_K
  *	   stores its packed bytes as they are, 32 columns instead of 64,
@@ -364,7 +363,8 @@ static inline __m512 fin_q6_K(const __m512i *sk, __m512i isum, float da, __m512 
 /* sub_q45_K - sub-block j of TT tokens into isum; Q4_K (RAW) takes its
  * nibbles from the packed bytes at 8(j / 2), the high ones for odd j */
 static inline __attribute__((always_inline)) void
-sub_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, int j, int hi, __m512i *isum)
+sub_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, int j, int hi,
+	  __m512i *isum)
 {
 	__m512i dp[8];
 
@@ -375,7 +375,8 @@ sub_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, i
 		if (RAW)
 			w = _mm512_and_si512(hi ? _mm512_srli_epi16(w, 4) : w, _mm512_set1_epi8(0x0F));
 		UNROLL for (int u = 0; u < TT; u++)
-			dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
+			dp[u] = _mm512_dpbusd_epi32(dp[u], w,
+						    _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
 	}
 	__m512i sc = _mm512_load_si512(pk + 64 + j);
 	UNROLL for (int u = 0; u < TT; u++)
@@ -411,12 +412,14 @@ run_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, _
 		f[u] = fin_q4_K(pk + 64, isum[u], imin[u], ldf(k[u].row + k[u].od), f[u]);
 }
 
-static inline __attribute__((always_inline)) void run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+static inline __attribute__((always_inline)) void
+run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 {
 	run_q45_K(1, TT, pk, k, f);
 }
 
-static inline __attribute__((always_inline)) void run_q5_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+static inline __attribute__((always_inline)) void
+run_q5_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 {
 	run_q45_K(0, TT, pk, k, f);
 }
