@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "engine/matmul.h"
+#include "engine/wpack.h"
 
 static size_t max_sz(size_t a, size_t b)
 {
@@ -90,6 +91,7 @@ int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 	c->hb2 = alloc(B * 2 * hp->n_ff, sizeof(float), &fail);
 	c->act_row_bytes = act_bytes(m);
 	c->act_q = alloc(ENG_MM_PARTS * B, c->act_row_bytes, &fail);	/* a slot per layout */
+	c->wrow = alloc(T, c->act_row_bytes, &fail);	/* F32 bounds any quantized row too */
 	c->rope_cs = alloc(B * 2 * hp->n_rot, sizeof(float), &fail);
 	size_t G = hp->n_head / hp->n_head_kv;	/* heads per KV head */
 	size_t R = ENG_ATTN_TOKENS * G;		/* rows of one attention call */
@@ -107,7 +109,8 @@ int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 				  c->p.n_ctx, c->p.n_seq_max, c->p.n_batch);
 	}
 	c->kern = eng_kernels_select(0);
-	if ((rc = thr_pool_new((int)c->p.n_threads, &c->pool, err)) != 0) {
+	if ((rc = thr_pool_new((int)c->p.n_threads, &c->pool, err)) != 0 ||
+	    (rc = eng_wpack_model(m, c->kern, c->pool, err)) != 0) {
 		eng_ctx_free(c);
 		return rc;
 	}
@@ -135,6 +138,7 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->hb);
 	free(c->hb2);
 	free(c->act_q);
+	free(c->wrow);
 	free(c->rope_cs);
 	free(c->att);
 	free(c->att16);
