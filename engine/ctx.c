@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "engine/matmul.h"
-#include "engine/wpack.h"
 
 static size_t max_sz(size_t a, size_t b)
 {
@@ -109,8 +108,7 @@ int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 				  c->p.n_ctx, c->p.n_seq_max, c->p.n_batch);
 	}
 	c->kern = eng_kernels_select(0);
-	if ((rc = thr_pool_new((int)c->p.n_threads, &c->pool, err)) != 0 ||
-	    (rc = eng_wpack_model(m, c->kern, c->pool, err)) != 0) {
+	if ((rc = thr_pool_new((int)c->p.n_threads, &c->pool, err)) != 0) {
 		eng_ctx_free(c);
 		return rc;
 	}

@@ -20,24 +20,29 @@
  *	   12). The layout has the file's size, so the transform is done in
  *	   place in the model's private resident copy (engine/gguf.c note 6),
  *	   writable only while it runs: no second copy of the weights.
- *	3. Who packs: eng_ctx_new(), for the first context whose kernel
- *	   table has a packed tile for the type (mm_packed); from then on
- *	   every context sees the packed flag. matmul runs the packed tile on
+ *	3. Who packs: eng_model_load(), for the types the CPU's kernel table
+ *	   (eng_kernels_select) has a packed tile for (mm_packed), so the
+ *	   model is immutable once loaded and every context sees the packed
+ *	   flag, whatever table it uses. matmul runs the packed tile on
  *	   full tiles and reads rows through eng_mat_row() everywhere else
  *	   (the reference table, a tail tile, types without a packed tile);
  *	   the embedding lookup uses eng_mat_dequant_row(). A tied output
  *	   shares tok_embd's bytes: packed once, both flags set.
  *	4. The packing is a plain transposition through a per-thread tile
- *	   buffer, tiles split over the context's pool.
+ *	   buffer, tiles split over a pool of up to PACK_THREADS (the online
+ *	   CPUs): gemma3-4b Q4_K_M (2.5 GB, 2.3 GB of it packed) adds about
+ *	   0.2 s of 2 threads to its load.
  */
 #include "engine/wpack.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/ref/quants.h"
 
 #define TILE_ROWS 16
+#define PACK_THREADS 8	/* most workers packing a model (note 4) */
 
 /* eng_wpack_tile - see wpack.h (note 1) */
 void eng_wpack_tile(uint8_t *w, size_t bs, int64_t nb, uint8_t *tmp)
@@ -149,12 +154,14 @@ static int wants(const struct eng_mat *w, const struct eng_kernels *k)
 }
 
 /* eng_wpack_model - see wpack.h (notes 2, 3) */
-int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct thr_pool *pool,
-		    struct dk_err *err)
+int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct dk_err *err)
 {
 	struct eng_mat **v = malloc((2 + 9 * (size_t)m->hp.n_layer) * sizeof *v);
+	struct thr_pool *pool = NULL;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int nth = cpus < 1 ? 1 : cpus > PACK_THREADS ? PACK_THREADS : (int)cpus;
 	size_t n, tmp = 0;
-	int any = 0;
+	int any = 0, rc;
 
 	if (v == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory packing the weights");
@@ -169,13 +176,18 @@ int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct thr
 		free(v);
 		return 0;
 	}
-	int nth = thr_pool_size(pool);
 	struct pack_job j = { .tmp = malloc((size_t)nth * tmp), .tmp_stride = tmp };
 	if (j.tmp == NULL) {
 		free(v);
 		return dk_err_set(err, DK_ENOMEM, "out of memory packing the weights");
 	}
+	if ((rc = thr_pool_new(nth, &pool, err)) != 0) {
+		free(j.tmp);
+		free(v);
+		return rc;
+	}
 	if (gguf_set_writable(m->g, 1) != 0) {
+		thr_pool_free(pool);
 		free(j.tmp);
 		free(v);
 		return dk_err_set(err, DK_EIO, "cannot make the weights writable to pack them");
@@ -193,6 +205,7 @@ int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct thr
 				v[o]->packed = 1;
 	}
 	(void)gguf_set_writable(m->g, 0);
+	thr_pool_free(pool);
 	free(j.tmp);
 	free(v);
 	return 0;

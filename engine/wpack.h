@@ -3,7 +3,7 @@
  *	wpack - K-quant weights in the matrix tiles' layout, packed once
  * SUMMARY
  *	eng_wpack_model() rewrites, in place and once per model, every
- *	matrix whose type the context's kernel table has a packed tile for
+ *	matrix whose type the kernel table has a packed tile for
  *	(mm_packed: Q4_K, Q6_K on AVX-512) into the tile layout of
  *	engine/wpack.c note 1, and marks it (struct eng_mat packed).
  *	eng_mat_row() and eng_mat_dequant_row() read one row of a matrix in
@@ -15,12 +15,11 @@
  * LIFETIME
  *	A packed matrix stays packed until the model is freed.
  * THREADS
- *	eng_wpack_model() runs on the pool and must not run while another
- *	context reads the model (eng_ctx_new: create contexts before using
- *	them concurrently); the readers are safe.
+ *	eng_wpack_model() runs its own workers, during eng_model_load() (the
+ *	model is immutable from then on); the readers are safe.
  * ERRORS
  *	eng_wpack_model(): DK_ENOMEM, DK_EIO (the weights cannot be made
- *	writable).
+ *	writable, no worker thread).
  */
 #ifndef ENGINE_WPACK_H
 #define ENGINE_WPACK_H
@@ -43,7 +42,6 @@ const uint8_t *eng_mat_row(const struct eng_mat *w, int64_t r, uint8_t *buf);
  * ref_dequant_row of the file's row */
 void eng_mat_dequant_row(const struct eng_mat *w, int64_t r, float *dst);
 
-int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct thr_pool *pool,
-		    struct dk_err *err);
+int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct dk_err *err);
 
 #endif
