@@ -112,6 +112,7 @@ int eng_ctx_new(struct eng_model *m, const struct eng_ctx_params *p,
 	c->hb2 = alloc(B * 2 * hp->n_ff, sizeof(float), &fail);
 	c->act_row_bytes = act_bytes(m);
 	c->act_q = alloc(ENG_MM_PARTS * B, c->act_row_bytes, &fail);	/* a slot per layout */
+	c->wrow = alloc(T, c->act_row_bytes, &fail);	/* F32 bounds any quantized row too */
 	c->rope_cs = alloc(B * 2 * hp->n_rot, sizeof(float), &fail);
 	size_t G = hp->n_head / hp->n_head_kv;	/* heads per KV head */
 	size_t R = ENG_ATTN_TOKENS * G;		/* rows of one attention call */
@@ -159,6 +160,7 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->hb);
 	free(c->hb2);
 	free(c->act_q);
+	free(c->wrow);
 	free(c->rope_cs);
 	free(c->att);
 	free(c->att16);

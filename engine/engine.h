@@ -5,7 +5,9 @@
  *	eng_model_load() maps a GGUF file and checks that it is a model docket
  *	runs (architectures llama, qwen2, qwen3, gemma3, phi3; tensor types
  *	F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K). Weights stay
- *	in the read-only mapping in ggml's block layout.
+ *	in the read-only mapping in ggml's block layout, except K-quant
+ *	matrices the CPU's matrix tiles read packed: those are rewritten once,
+ *	in place, at load (engine/wpack.c).
  *	eng_ctx_new() allocates everything evaluation needs (KV cache for
  *	n_seq_max sequences of n_ctx positions, scratch for n_batch tokens,
  *	logits for n_batch outputs, n_threads - 1 worker threads); eng_decode()

@@ -483,6 +483,14 @@ int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 	return finish_open(g, out, err);
 }
 
+/* gguf_set_writable - see gguf.h */
+int gguf_set_writable(struct gguf *g, int on)
+{
+	if (g->mapped == 0)
+		return -1;
+	return mprotect((void *)g->base, g->mapped, on ? PROT_READ | PROT_WRITE : PROT_READ);
+}
+
 /* gguf_free - unmap and release; NULL is fine */
 void gguf_free(struct gguf *g)
 {

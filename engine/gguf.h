@@ -90,6 +90,10 @@ struct gguf {
 int gguf_open(const char *path, struct gguf **out, struct dk_err *err);
 int gguf_open_buffer(const void *buf, size_t size, struct gguf **out, struct dk_err *err);
 void gguf_free(struct gguf *g);
+/* gguf_set_writable - our resident copy writable (on) or read-only again,
+ * for an in-place transform of the weights (engine/wpack.c): 0, or -1 for
+ * a borrowed buffer or a failed mprotect */
+int gguf_set_writable(struct gguf *g, int on);
 
 /* gguf_find_key - the kv with that key, or NULL */
 const struct gguf_kv *gguf_find_key(const struct gguf *g, const char *key);

@@ -26,10 +26,16 @@
  *	   large share of one token's serial work: a single token is
  *	   quantized (and prepped) by the caller itself, which the split
  *	   would have given all of it anyway.
+ *	6. A packed matrix (engine/wpack.c note 1) runs the table's packed
+ *	   tile on its full 16-row tiles and the ordinary tile on a tail; with
+ *	   no packed tile (the reference table) it goes row by row, each row
+ *	   unpacked into the thread's c->wrow first: the same bytes, so the
+ *	   same results as before the packing.
  */
 #include "engine/matmul.h"
 
 #include "engine/ref/quants.h"
+#include "engine/wpack.h"
 
 /* tokens per pass over a thread's tiles: 64 rows of the widest input
  * (n_ff 4864 int8) keep well inside a 1 MB L2 */
@@ -47,6 +53,7 @@ struct layout {
 struct part {
 	const struct eng_mat *w;
 	const struct eng_mm *mm;	/* NULL: vec_dot per row */
+	eng_tile_fn packed;		/* w packed: mm's tile for full tiles (note 6) */
 	ref_vec_dot_fn dot;
 	eng_vec_dot4_fn dot4;		/* NULL: none for this type */
 	const struct layout *act;
@@ -65,6 +72,8 @@ struct group_job {
 	struct part part[ENG_MM_PARTS];
 	int n_parts;
 	const struct eng_mm_hooks *hooks;
+	uint8_t *wrow;		/* (nth, wrow_bytes) packed rows unpacked (note 6) */
+	size_t wrow_bytes;
 };
 
 /* quant_token - prep token t, then write it in every layout */
@@ -94,14 +103,15 @@ static void quant_worker(void *arg, int ith, int nth)
 		quant_token(j, (uint32_t)t);
 }
 
-/* run_rows - output rows [r0, r1) of a part by vec_dot (notes 1, 2) */
-static void run_rows(const struct part *p, uint32_t n_tok, int64_t r0, int64_t r1)
+/* run_rows - output rows [r0, r1) of a part by vec_dot (notes 1, 2, 6),
+ * buf a row's room */
+static void run_rows(const struct part *p, uint32_t n_tok, int64_t r0, int64_t r1, uint8_t *buf)
 {
 	const uint8_t *act = p->act->dst;
 	size_t as = p->act->stride;
 
 	for (int64_t r = r0; r < r1; r++) {
-		const uint8_t *row = p->w->data + (size_t)r * p->w->row_bytes;
+		const uint8_t *row = eng_mat_row(p->w, r, buf);
 		float b = p->bias ? p->bias[r] : 0.0f, o4[4];
 		uint32_t t = 0;
 		for (; p->dot4 != NULL && t + 4 <= n_tok; t += 4) {
@@ -124,10 +134,10 @@ static void run_tiles(const struct part *p, uint32_t n_tok, int64_t r0, int64_t 
 		uint32_t nt = n_tok - t0 < TOK_CHUNK ? n_tok - t0 : TOK_CHUNK;
 		for (int64_t r = r0; r < r1; r += 16) {
 			int nr = r1 - r < 16 ? (int)(r1 - r) : 16;
-			p->mm->tile(w->n_in, w->data + (size_t)r * w->row_bytes, w->row_bytes, nr,
-				    p->act->dst + (size_t)t0 * as, as, nt,
-				    p->out + (size_t)t0 * p->out_stride + r, p->out_stride,
-				    p->bias ? p->bias + r : NULL);
+			eng_tile_fn tile = w->packed && nr == 16 ? p->packed : p->mm->tile;
+			tile(w->n_in, w->data + (size_t)r * w->row_bytes, w->row_bytes, nr,
+			     p->act->dst + (size_t)t0 * as, as, nt, p->out + (size_t)t0 * p->out_stride + r,
+			     p->out_stride, p->bias ? p->bias + r : NULL);
 		}
 	}
 }
@@ -147,7 +157,7 @@ static void group_worker(void *arg, int ith, int nth)
 		if (p->mm != NULL)
 			run_tiles(p, j->n_tok, r0, r1);
 		else
-			run_rows(p, j->n_tok, r0, r1);
+			run_rows(p, j->n_tok, r0, r1, p->w->packed ? j->wrow + (size_t)ith * j->wrow_bytes : NULL);
 	}
 	if (j->hooks != NULL && j->hooks->epi != NULL && r0 < r1)
 		j->hooks->epi(j->hooks->arg, j->n_tok, r0, r1);
@@ -180,13 +190,16 @@ void eng_matmul_group(struct eng_ctx *c, const struct eng_mm_part *parts, int n_
 		      const struct eng_mm_hooks *hooks)
 {
 	struct group_job j = { .x = x, .x_stride = x_stride, .n_in = parts[0].w->n_in,
-			       .n_tok = n_tok, .n_parts = n_parts, .hooks = hooks };
+			       .n_tok = n_tok, .n_parts = n_parts, .hooks = hooks, .wrow = c->wrow,
+			       .wrow_bytes = c->act_row_bytes };
 
 	for (int i = 0; i < n_parts; i++) {
 		const struct eng_mat *w = parts[i].w;
-		const struct eng_mm *mm = c->kern->mm[w->type].tile != NULL ? &c->kern->mm[w->type] : NULL;
+		eng_tile_fn packed = c->kern->mm_packed[w->type];
+		const struct eng_mm *mm = c->kern->mm[w->type].tile != NULL && (!w->packed || packed != NULL)
+						  ? &c->kern->mm[w->type] : NULL;
 		enum ggml_type vdt = ggml_type_traits(w->type)->vec_dot_type;
-		j.part[i] = (struct part){ w, mm, c->kern->vec_dot[w->type], c->kern->vec_dot4[w->type],
+		j.part[i] = (struct part){ w, mm, packed, c->kern->vec_dot[w->type], c->kern->vec_dot4[w->type],
 					   layout_for(c, &j, mm, vdt, w->n_in), parts[i].out,
 					   parts[i].out_stride, parts[i].bias };
 	}

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "engine/ref/quants.h"
+#include "engine/wpack.h"
 
 static const char *const arch_names[] = { "llama", "qwen2", "qwen3", "gemma3", "phi3" };
 
@@ -348,7 +349,8 @@ int eng_model_load(const char *path, struct eng_model **out, struct dk_err *err)
 		return dk_err_set(err, DK_ENOMEM, "out of memory loading '%s'", path);
 	if ((rc = gguf_open(path, &m->g, err)) != 0 ||
 	    (rc = read_hparams(m->g, &m->hp, err)) != 0 ||
-	    (rc = load_weights(m, err)) != 0) {
+	    (rc = load_weights(m, err)) != 0 ||
+	    (rc = eng_wpack_model(m, eng_kernels_select(0), err)) != 0) {
 		eng_model_free(m);
 		return rc;
 	}

@@ -28,6 +28,7 @@ struct eng_mat {
 	enum ggml_type type;
 	int64_t n_in, n_out;
 	size_t row_bytes;
+	int packed;		/* full 16-row tiles in the tile layout (engine/wpack.c) */
 };
 
 struct eng_layer {
@@ -90,6 +91,7 @@ struct eng_ctx {
 	float *hb, *hb2; /* (n_batch, 2 n_ff) */
 	void *act_q;	/* (ENG_MM_PARTS, n_batch, act_row_bytes): widest input, any act type */
 	size_t act_row_bytes;
+	uint8_t *wrow;	/* (n_threads, act_row_bytes) a packed weight row as in the file (matmul.c) */
 	float *rope_cs;	/* (n_batch, 2 configs, n_rot/2, cos+sin) */
 	float *att;	/* (n_threads, ENG_ATTN_TOKENS * n_head / n_head_kv, n_ctx) scores */
 	ggml_half *att16;	/* (n_threads, n_ctx) probabilities in F16 */

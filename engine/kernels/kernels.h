@@ -32,12 +32,14 @@ typedef void (*eng_vec_dot4_fn)(int64_t n, const void *w, const void *a, size_t 
  * (+ bias[j]) for rows j < nr <= 16 of w and tokens t < n_tok. Each output
  * is one fixed sequence of float operations whatever n_tok, nr and the
  * other rows of the tile: batching and threads never change a logit */
+typedef void (*eng_tile_fn)(int64_t n, const uint8_t *w, size_t row_bytes, int nr, const void *act,
+			    size_t act_stride, uint32_t n_tok, float *out, size_t out_stride,
+			    const float *bias);
+
 struct eng_mm {
 	size_t (*act_bytes)(int64_t n);
 	void (*quantize)(const float *x, void *dst, int64_t n);
-	void (*tile)(int64_t n, const uint8_t *w, size_t row_bytes, int nr, const void *act,
-		     size_t act_stride, uint32_t n_tok, float *out, size_t out_stride,
-		     const float *bias);
+	eng_tile_fn tile;
 };
 
 /* ENG_ATTN_TOKENS - most tokens the forward pass gives one eng_attn call
@@ -108,6 +110,10 @@ struct eng_kernels {
 	ref_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
 	eng_vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];	/* NULL: 4 vec_dot calls */
 	struct eng_mm mm[GGML_TYPE_COUNT];	/* tile NULL: vec_dot per row */
+	/* the type's tile for a full 16-row tile in the tile layout
+	 * (engine/wpack.c), same activations as mm[type]; NULL: the type's
+	 * weights stay as in the file */
+	eng_tile_fn mm_packed[GGML_TYPE_COUNT];
 	/* y[i] += x[i] * w, bitwise as ref_axpy_f16 */
 	void (*axpy_f16)(int64_t n, float w, const ggml_half *x, float *y);
 	/* out[i] = silu(g[i]) * u[i]; out may be u */

@@ -48,6 +48,7 @@
 #include "engine/model.h"
 #include "engine/ref/quants.h"
 #include "engine/rope.h"
+#include "engine/wpack.h"
 
 /* ---------------------------------------------------------------- blocks */
 
@@ -257,8 +258,7 @@ static void embed(const struct fwd *f, uint32_t t)
 	size_t E = hp->n_embd, R = hp->n_rot;
 	float *x = f->c->x + t * E, *cs = f->c->rope_cs + t * 2 * R;
 
-	ref_dequant_row(m->tok_embd.type, m->tok_embd.data + (size_t)f->token[t] * m->tok_embd.row_bytes,
-			x, (int64_t)E);
+	eng_mat_dequant_row(&m->tok_embd, f->token[t], x);	/* either layout (engine/wpack.c) */
 	if (f->gemma) {
 		float s = sqrtf((float)E);
 		for (size_t i = 0; i < E; i++)

@@ -341,7 +341,7 @@ static double eng_call(void *arg)
 	double t0 = now_s();
 
 	if (k->kind == MM) {
-		struct eng_mat w = { (const uint8_t *)e->d->w16, GGML_TYPE_F16, k->a, k->b, (size_t)k->a * 2 };
+		struct eng_mat w = { (const uint8_t *)e->d->w16, GGML_TYPE_F16, k->a, k->b, (size_t)k->a * 2, 0 };
 		eng_matmul(&e->c, &w, e->d->x + (size_t)e->t0 * k->a, (size_t)k->a, e->n, e->out,
 			   (size_t)k->b, NULL);
 	} else {

@@ -3,6 +3,7 @@
  *	kbench - the K-quant matrix tiles alone, one thread
  * SUMMARY
  *	kbench [-r R] [--type q4_K|q5_K|q6_K] [--n LIST] [--shape INxOUT] [--l2-only]
+ *	       [--file-layout]
  *	Times the kernel table's Q4_K, Q5_K and Q6_K tiles (engine/kernels/
  *	avx512/mm_k.c) on random weights of a model's shapes (gemma3-4b:
  *	2560x10240, 10240x2560, 2560x2048, 2560x262144 Q6_K; qwen2.5-0.5b:
@@ -25,6 +26,10 @@
  *	   DRAM figures still feel the other core's memory traffic.
  *	3. The weights sit in huge pages where the kernel grants them, as
  *	   the engine's do (engine/gguf.c).
+ *	5. Types the table has a packed tile for (mm_packed) run as the
+ *	   engine runs them: the weights packed once into the tile layout
+ *	   (engine/wpack.c) before timing, outside it; --file-layout keeps the
+ *	   file's layout and the ordinary tile (the hashes must agree).
  *	4. Weights are random bytes with fixed d and dmin (the tiles' work
  *	   does not depend on the values), activations random in [-1, 1);
  *	   one fixed seed, so the hashes are the same from run to run.
@@ -37,6 +42,7 @@
 
 #include "engine/ggml_types.h"
 #include "engine/kernels/kernels.h"
+#include "engine/wpack.h"
 
 #define MAX_LIST 16	/* batch sizes per run */
 #define MAX_TOK 64	/* tokens per batch */
@@ -89,14 +95,13 @@ static void fill_rows(uint8_t *w, int t, int64_t n, size_t nr, uint64_t *s)
 	}
 }
 
-/* run_rows - the tile over rows [0, nr) of w, 16 at a time */
-static void run_rows(const struct eng_mm *mm, int64_t n, const uint8_t *w, size_t rb, size_t nr,
+/* run_rows - the tile over rows [0, nr) of w, 16 at a time (nr a
+ * multiple of 16) */
+static void run_rows(eng_tile_fn tile, int64_t n, const uint8_t *w, size_t rb, size_t nr,
 		     const void *act, size_t as, uint32_t nt, float *out, size_t os)
 {
-	for (size_t r = 0; r < nr; r += 16) {
-		int k = nr - r < 16 ? (int)(nr - r) : 16;
-		mm->tile(n, w + r * rb, rb, k, act, as, nt, out + (r % os), os, NULL);
-	}
+	for (size_t r = 0; r < nr; r += 16)
+		tile(n, w + r * rb, rb, 16, act, as, nt, out + (r % os), os, NULL);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -107,7 +112,7 @@ static int cmp_d(const void *a, const void *b)
 }
 
 /* measure - median ns per token per 16 rows per super-block */
-static double measure(const struct eng_mm *mm, int64_t n, const uint8_t *w, size_t rb, size_t nr,
+static double measure(eng_tile_fn tile, int64_t n, const uint8_t *w, size_t rb, size_t nr,
 		      const void *act, size_t as, uint32_t nt, float *out, size_t os, int reps, int once)
 {
 	double t[MAX_REPS];
@@ -117,7 +122,7 @@ static double measure(const struct eng_mm *mm, int64_t n, const uint8_t *w, size
 		int calls = 0;
 		double t0 = now_s(), t1;
 		do {
-			run_rows(mm, n, w, rb, nr, act, as, nt, out, os);
+			run_rows(tile, n, w, rb, nr, act, as, nt, out, os);
 			calls++;
 			t1 = now_s();
 		} while (!once && t1 - t0 < 0.02);
@@ -141,9 +146,10 @@ static uint64_t hash(const float *out, size_t os, uint32_t nt)
 }
 
 static int bench_shape(const struct eng_kernels *k, struct shape sh, const uint32_t *ns, int n_ns,
-		       int reps, int l2_only)
+		       int reps, int l2_only, int file_layout)
 {
 	const struct eng_mm *mm = &k->mm[sh.type];
+	eng_tile_fn tile = file_layout || k->mm_packed[sh.type] == NULL ? mm->tile : k->mm_packed[sh.type];
 	size_t rb = ggml_row_size(sh.type, sh.in), as = mm->act_bytes(sh.in);
 	size_t nl2 = L2_BYTES / rb / 16 * 16, nd = l2_only ? 0 : DRAM_BYTES / rb / 16 * 16;
 	uint64_t s = 0x9E3779B97F4A7C15ull;
@@ -164,16 +170,28 @@ static int bench_shape(const struct eng_kernels *k, struct shape sh, const uint3
 	}
 	(void)madvise(w, wb, MADV_HUGEPAGE);	/* note 3 */
 	fill_rows(w, sh.type, sh.in, nd, &s);
+	if (tile != mm->tile) {	/* note 5 */
+		uint8_t *tmp = malloc(16 * rb);
+		if (tmp == NULL) {
+			fprintf(stderr, "kbench: out of memory\n");
+			free(w), free(x), free(act), free(out);
+			return -1;
+		}
+		for (size_t r = 0; r < nd; r += 16)
+			eng_wpack_tile(w + r * rb, ggml_type_traits((uint32_t)sh.type)->type_size,
+				       sh.in / QK_K, tmp);
+		free(tmp);
+	}
 	for (int64_t i = 0; i < sh.in * MAX_TOK; i++)
 		x[i] = (float)(int64_t)(rnd(&s) % 2000001 - 1000000) * 1e-6f;
 	for (int t = 0; t < MAX_TOK; t++)
 		mm->quantize(x + (size_t)t * (size_t)sh.in, act + (size_t)t * as, sh.in);
 	for (int i = 0; i < n_ns; i++) {
 		uint32_t nt = ns[i];
-		run_rows(mm, sh.in, w, rb, 64, act, as, nt, out, 64);
+		run_rows(tile, sh.in, w, rb, 64, act, as, nt, out, 64);
 		uint64_t h = hash(out, 64, nt);
-		double l2 = measure(mm, sh.in, w, rb, nl2, act, as, nt, out, 64, reps, 0);
-		double dr = l2_only ? 0 : measure(mm, sh.in, w, rb, nd, act, as, nt, out, 64, reps, 1);
+		double l2 = measure(tile, sh.in, w, rb, nl2, act, as, nt, out, 64, reps, 0);
+		double dr = l2_only ? 0 : measure(tile, sh.in, w, rb, nd, act, as, nt, out, 64, reps, 1);
 		printf("%-5s %6lldx%-6lld N=%-3u l2 %7.2f ns  dram %7.2f ns  hash %016llx\n",
 		       ggml_type_name((uint32_t)sh.type), (long long)sh.in, (long long)sh.out, nt, l2, dr,
 		       (unsigned long long)h);
@@ -207,13 +225,15 @@ int main(int argc, char **argv)
 		{ 4864, 896, GGML_TYPE_Q6_K }, { 4864, 896, GGML_TYPE_Q5_K },
 	};
 	uint32_t ns[MAX_LIST] = { 16, 24, 32, 40, 48, 64 };
-	int n_ns = 6, reps = 3, l2_only = 0, type = -1;
+	int n_ns = 6, reps = 3, l2_only = 0, type = -1, file_layout = 0;
 	int64_t in = 0, out = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--l2-only") == 0) {
 			l2_only = 1;
+		} else if (strcmp(argv[i], "--file-layout") == 0) {
+			file_layout = 1;
 		} else if (v != NULL && strcmp(argv[i], "-r") == 0) {
 			reps = atoi(v), i++;
 		} else if (v != NULL && strcmp(argv[i], "--n") == 0) {
@@ -231,7 +251,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (n_ns <= 0 || reps < 1 || reps > MAX_REPS || type == -2 || in < 0) {
-		fprintf(stderr, "usage: kbench [-r R] [--type q4_K|q5_K|q6_K] [--n LIST] [--shape INxOUT] [--l2-only]\n");
+		fprintf(stderr, "usage: kbench [-r R] [--type q4_K|q5_K|q6_K] [--n LIST] [--shape INxOUT] [--l2-only] [--file-layout]\n");
 		return 64;
 	}
 	const struct eng_kernels *k = eng_kernels_select(0);
@@ -239,10 +259,10 @@ int main(int argc, char **argv)
 	       k->name, reps);
 	if (in > 0) {
 		struct shape sh = { in, out, type < 0 ? GGML_TYPE_Q4_K : type };
-		return bench_shape(k, sh, ns, n_ns, reps, l2_only) ? 70 : 0;
+		return bench_shape(k, sh, ns, n_ns, reps, l2_only, file_layout) ? 70 : 0;
 	}
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-		if ((type < 0 || all[i].type == type) && bench_shape(k, all[i], ns, n_ns, reps, l2_only))
+		if ((type < 0 || all[i].type == type) && bench_shape(k, all[i], ns, n_ns, reps, l2_only, file_layout))
 			return 70;
 	return 0;
 }

@@ -10,6 +10,10 @@
  * rows, must give bitwise what a many-token tile gives; so must every
  * batch size from 1 to 9 at odd tile heights (mm_splits), and every
  * token of batches of 9 to 130 must equal it alone (mm_batches).
+ * Weights packed into the tile layout (engine/wpack.c) must give through
+ * the packed tile bitwise what the file's layout gives through the
+ * ordinary tile, for every batch size, and read back as the file's rows
+ * (eng_mat_row, eng_mat_dequant_row).
  * The GEGLU gate (table lookup) must be bitwise the per-element GELU
  * through F16 on every F16 input, the clamps and values between halves.
  */
@@ -18,6 +22,7 @@
 #include <string.h>
 
 #include "engine/kernels/kernels.h"
+#include "engine/wpack.h"
 #include "tests/test.h"
 
 static uint32_t rng = 99;
@@ -425,6 +430,79 @@ static void test_mm_tiles(void)
 	       compared);
 }
 
+/* pk_case - one packable type, n elements per row: MM_ROWS rows (two
+ * full tiles packed, a tail of 5 left as in the file) through the packed
+ * and the ordinary tile, batches of 1..9 and MM_TOK tokens; the packed
+ * rows read back as the file's */
+static int pk_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	const struct ggml_type_traits *tt = ggml_type_traits(t);
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MM_ROWS * rb), *wp = malloc(MM_ROWS * rb), *act = malloc(MM_TOK * ab);
+	uint8_t *tmp = malloc(16 * rb), *row = malloc(rb);
+	float *x = malloc((size_t)n * sizeof *x), *f0 = malloc((size_t)n * sizeof *f0);
+	float *f1 = malloc((size_t)n * sizeof *f1);
+	float all[MM_TOK][MM_ROWS], got[MM_TOK][MM_ROWS], bias[MM_ROWS];
+	int bad = 0;
+
+	for (int r = 0; r < MM_ROWS; r++) {
+		random_row(t, w + r * rb, n);
+		bias[r] = rndf();
+	}
+	for (int k = 0; k < MM_TOK; k++) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = rndf() * (float)(k % 5 + 1);
+		mm->quantize(x, act + k * ab, n);
+	}
+	memcpy(wp, w, MM_ROWS * rb);
+	for (int r = 0; r + 16 <= MM_ROWS; r += 16)
+		eng_wpack_tile(wp + r * rb, tt->type_size, n / tt->blck_size, tmp);
+	CHECKF(memcmp(wp, w, 32 * rb) != 0, "%s: packing changed nothing", tt->name);
+	for (int r = 0; r < MM_ROWS; r += 16)
+		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act, ab, MM_TOK,
+			 &all[0][r], MM_ROWS, bias + r);
+	for (uint32_t nt = 1; nt <= MM_TOK && !bad; nt = nt == 9 ? MM_TOK : nt + 1) {
+		uint32_t t0 = (nt * 7) % (MM_TOK - nt + 1);
+		for (int r = 0; r < MM_ROWS; r += 16)
+			(r + 16 <= MM_ROWS ? fast->mm_packed[t] : mm->tile)(n, wp + r * rb, rb,
+				MM_ROWS - r < 16 ? MM_ROWS - r : 16, act + t0 * ab, ab, nt, &got[0][r], MM_ROWS,
+				bias + r);
+		for (uint32_t k = 0; k < nt && !bad; k++)
+			if (memcmp(got[k], all[t0 + k], sizeof got[k]) != 0) {
+				CHECKF(0, "%s n=%lld: packed, %u tokens (token %u) differ from the file's layout",
+				       tt->name, (long long)n, nt, t0 + k);
+				bad = 1;
+			}
+	}
+	struct eng_mat m = { wp, t, n, MM_ROWS, rb, 1 };
+	for (int r = 0; r < MM_ROWS && !bad; r++) {
+		ref_dequant_row(t, w + r * rb, f0, n);
+		eng_mat_dequant_row(&m, r, f1);
+		if (memcmp(eng_mat_row(&m, r, row), w + r * rb, rb) != 0 || memcmp(f0, f1, (size_t)n * sizeof *f0)) {
+			CHECKF(0, "%s n=%lld: packed row %d reads back differently", tt->name, (long long)n, r);
+			bad = 1;
+		}
+	}
+	free(w), free(wp), free(act), free(tmp), free(row), free(x), free(f0), free(f1);
+	return !bad;
+}
+
+static void test_mm_packed(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	int compared = 0;
+
+	for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++)
+		if (fast->mm_packed[t] != NULL) {
+			compared += pk_case(fast, (enum ggml_type)t, 256);
+			compared += pk_case(fast, (enum ggml_type)t, 3 * 256);
+		}
+	if (compared == 0)
+		SKIP("no packed tiles on this CPU");
+	printf("kernels: %s packed tiles bitwise the file layout's on %d matrices\n", fast->name, compared);
+}
+
 /* Q2_K and Q3_K at the ends of their ranges: every scale and value at its
  * largest and smallest (Q3_K: scale -32 times value -4, the one product
  * of +128), activations at +-127: SIMD dot and tile against the reference */
@@ -555,6 +633,7 @@ int main(void)
 	RUN(test_dot4);
 	RUN(test_mm_quantize);
 	RUN(test_mm_tiles);
+	RUN(test_mm_packed);
 	RUN(test_q23_extremes);
 	RUN(test_mm_batches);
 	return TEST_END();

@@ -81,6 +81,19 @@
  *	   Narrower products do not help either: int16 partial sums of a
  *	   32-element sub-block overflow (15 * 127 * 32 > 32767), so any
  *	   form needs one multiply per sub-block and token, as vpmulld does.
+ *	12. Packed weights (engine/wpack.c note 1: a full tile's super-block
+ *	   as dword columns, lane = row, the file's size): tile_q4_K_p and
+ *	   tile_q6_K_p run the same code as the tiles above on what
+ *	   pack_q4_K_p / pack_q6_K_p give. Q4_K reads its nibble columns
+ *	   where they lie and decodes only the scales (4 columns, note 6
+ *	   without the transposes); Q6_K still combines ql and qh into pk
+ *	   (the tile needs whole 6-bit values, note 11) but from columns
+ *	   loaded as they are. Same integers, same float chain: bitwise the
+ *	   file layout's results (test_kernels). They serve every n_tok: a
+ *	   token's work no longer carries a repacking, and from L2 one token
+ *	   costs less than few_K's (Q4_K 66 vs 101 ns per 16-row
+ *	   super-block, Q6_K 128 vs 172; tests/tools/kbench). few_K stays for
+ *	   tail tiles and Q5_K.
  */
 #include <string.h>
 
@@ -178,14 +191,14 @@ static inline __attribute__((always_inline)) void rows4x4(const uint8_t *const r
 	v[3] = _mm512_unpackhi_epi64(hi01, hi23);
 }
 
-/* scales_q45_K - from the 16 rows' blocks at at: sk[0..7] sub-block
- * scales, sk[8..11] min pairs (mn[2g] low, mn[2g + 1] high int16, for
- * vpdpwssd), sk[12] d, sk[13] dmin, lane = row (note 6) */
-static inline __attribute__((always_inline)) void scales_q45_K(const uint8_t *const r[16], size_t at, __m512i *sk)
+/* dec_q45_K, scales_q45_K - from the 16 rows' headers (v[k] lane r = dword k
+ * of row r's d, dmin and scales: rows4x4 of the blocks at at, or columns
+ * 0..3 of the tile layout): sk[0..7] sub-block scales, sk[8..11] min pairs
+ * (mn[2g] low, mn[2g + 1] high int16, for vpdpwssd), sk[12] d, sk[13]
+ * dmin, lane = row (note 6) */
+static inline __attribute__((always_inline)) void dec_q45_K(const __m512i v[4], __m512i *sk)
 {
 	/* d and dmin, then scales bytes 0-3, 4-7, 8-11 of each row */
-	__m512i v[4];
-	rows4x4(r, at, v);
 	__m512i dd = v[0], qa = v[1], qb = v[2], qc = v[3];
 	__m512i m6 = _mm512_set1_epi32(63), m4d = _mm512_set1_epi32(15), sc[8], mn[8];
 	UNROLL for (int j = 0; j < 4; j++) {
@@ -204,6 +217,14 @@ static inline __attribute__((always_inline)) void scales_q45_K(const uint8_t *co
 		sk[8 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
 	sk[12] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
 	sk[13] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+}
+
+static inline __attribute__((always_inline)) void scales_q45_K(const uint8_t *const r[16], size_t at, __m512i *sk)
+{
+	__m512i v[4];
+
+	rows4x4(r, at, v);
+	dec_q45_K(v, sk);
 }
 
 /* cols_q45_K - row pairs (p, p + 8) of the block at at, group g of 64
@@ -243,7 +264,7 @@ static inline __attribute__((always_inline)) void raw8(const uint8_t *const r[16
 /* pack_q45_K - pk: Q5_K 64 columns (sub-block j at 8j), Q4_K the 32
  * columns of packed bytes (sub-blocks 2g and 2g + 1 share those at 8g,
  * note 11), then scales_q45_K at 64: up to 78 of the PK vectors */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) const uint8_t *
 pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
@@ -262,16 +283,46 @@ pack_q45_K(const int FIVE, const uint8_t *w, size_t rb, int nr, int64_t b, __m51
 		raw8(r, at + 16 + 32 * (size_t)g, pk + 8 * g);
 	}
 	scales_q45_K(r, at, pk + 64);
+	return (const uint8_t *)pk;
 }
 
-static void pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+static const uint8_t *pack_q4_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
-	pack_q45_K(0, w, rb, nr, b, pk);
+	return pack_q45_K(0, w, rb, nr, b, pk);
 }
 
-static void pack_q5_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+static const uint8_t *pack_q5_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
-	pack_q45_K(1, w, rb, nr, b, pk);
+	return pack_q45_K(1, w, rb, nr, b, pk);
+}
+
+/* col - column k of a super-block in the tile layout (engine/wpack.c):
+ * dword k of the 16 rows, lane = row */
+static inline __m512i col(const uint8_t *p, int k)
+{
+	return _mm512_loadu_si512((const void *)(p + 64 * (size_t)k));
+}
+
+/* pack_q4_K_p - a full tile in the tile layout (note 12): the scales
+ * decoded from columns 0..3 into pk + 64; the tile reads the nibble
+ * columns 4..35 where they lie */
+static const uint8_t *pack_q4_K_p(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	const uint8_t *p = w + 16 * (size_t)b * sizeof(struct block_q4_K);
+	__m512i v[4] = { col(p, 0), col(p, 1), col(p, 2), col(p, 3) };
+
+	(void)rb, (void)nr;
+	dec_q45_K(v, pk + 64);
+	return p + 64 * 4;
+}
+
+/* dec_q6_K - the 16 rows' scale bytes (v[q] lane r = dword q of row r's
+ * scales) as sk[0..15], int8 sign-extended, lane = row */
+static inline __attribute__((always_inline)) void dec_q6_K(const __m512i v[4], __m512i *sk)
+{
+	UNROLL for (int q = 0; q < 4; q++)
+		UNROLL for (int j = 0; j < 4; j++)
+			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v[q], 24 - 8 * j), 24);
 }
 
 /* scales_q6_K - from the 16 rows' blocks at at: sk[0..15] int8
@@ -282,42 +333,71 @@ static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const 
 	__m512i v[4];
 
 	rows4x4(r, at + 192, v);
-	UNROLL for (int q = 0; q < 4; q++)
-		UNROLL for (int j = 0; j < 4; j++)
-			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v[q], 24 - 8 * j), 24);
+	dec_q6_K(v, sk);
 	/* the dword ending with d, so the gather stays inside the block */
 	__m512i dd = _mm512_i32gather_epi32(vo, (const void *)(r[0] + at + 206), 1);
 	sk[16] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
 
-/* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d.
- * The packed bytes are transposed as they lie (ql twice, qh once per
- * half, ggml's layout): element 128h + 32k + l has its low 4 bits in ql
- * byte 64h + 32(k & 1) + l (high nibble for k >= 2), its high 2 bits at
- * bit 2k of qh byte 32h + l */
-static void pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+/* comb_q6_K - half h of pk from its transposed ql (l0: bytes 64h..64h+31,
+ * l1: the next 32) and qh (bytes 128 + 32h..) columns. ggml's layout:
+ * element 128h + 32k + l has its low 4 bits in ql byte 64h + 32(k & 1) + l
+ * (high nibble for k >= 2), its high 2 bits at bit 2k of qh byte 32h + l */
+static inline __attribute__((always_inline)) void
+comb_q6_K(const __m512i l0[8], const __m512i l1[8], const __m512i qh[8], __m512i *o)
+{
+	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+
+	UNROLL for (int c = 0; c < 8; c++) {
+		/* (A & C) | B with B already masked to bits 4, 5 */
+		o[c] = _mm512_ternarylogic_epi32(l0[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 4), m30), m4, 0xEC);
+		o[8 + c] = _mm512_ternarylogic_epi32(l1[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 2), m30), m4, 0xEC);
+		o[16 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0[c], 4), _mm512_and_si512(qh[c], m30), m4, 0xEC);
+		o[24 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1[c], 4),
+						      _mm512_and_si512(_mm512_srli_epi16(qh[c], 2), m30), m4, 0xEC);
+	}
+}
+
+/* pack_q6_K - pk: 64 columns (sub-block s of 16 at 4s), 16 scales, d;
+ * the packed bytes transposed as they lie (ql twice, qh once per half) */
+static const uint8_t *pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
 {
 	const uint8_t *r[16];
 	__m512i vo = rows16(w, rb, nr, r);
 	size_t at = (size_t)b * sizeof(struct block_q6_K);
-	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
 
 	for (int h = 0; h < 2; h++) {
 		__m512i l0[8], l1[8], qh[8];
 		raw8(r, at + 64 * (size_t)h, l0);
 		raw8(r, at + 64 * (size_t)h + 32, l1);
 		raw8(r, at + 128 + 32 * (size_t)h, qh);
-		__m512i *o = pk + 32 * h;
-		UNROLL for (int c = 0; c < 8; c++) {
-			/* (A & C) | B with B already masked to bits 4, 5 */
-			o[c] = _mm512_ternarylogic_epi32(l0[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 4), m30), m4, 0xEC);
-			o[8 + c] = _mm512_ternarylogic_epi32(l1[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 2), m30), m4, 0xEC);
-			o[16 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0[c], 4), _mm512_and_si512(qh[c], m30), m4, 0xEC);
-			o[24 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1[c], 4),
-							      _mm512_and_si512(_mm512_srli_epi16(qh[c], 2), m30), m4, 0xEC);
-		}
+		comb_q6_K(l0, l1, qh, pk + 32 * h);
 	}
 	scales_q6_K(vo, r, at, pk + 64);
+	return (const uint8_t *)pk;
+}
+
+/* pack_q6_K_p - a full tile in the tile layout (note 12): ql and qh
+ * already transposed (columns 16h.. and 32 + 8h..), so only combined as
+ * pack_q6_K does; scales from columns 48..51, d from the 16 halves after */
+static const uint8_t *pack_q6_K_p(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	const uint8_t *p = w + 16 * (size_t)b * sizeof(struct block_q6_K);
+	__m512i v[4] = { col(p, 48), col(p, 49), col(p, 50), col(p, 51) };
+
+	(void)rb, (void)nr;
+	for (int h = 0; h < 2; h++) {
+		__m512i l0[8], l1[8], qh[8];
+		UNROLL for (int c = 0; c < 8; c++) {
+			l0[c] = col(p, 16 * h + c);
+			l1[c] = col(p, 16 * h + 8 + c);
+			qh[c] = col(p, 32 + 8 * h + c);
+		}
+		comb_q6_K(l0, l1, qh, pk + 32 * h);
+	}
+	dec_q6_K(v, pk + 64);
+	pk[80] = _mm512_castps_si512(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)(p + 64 * 52))));
+	return (const uint8_t *)pk;
 }
 
 /* ------------------------------------------------------------- compute */
@@ -360,25 +440,26 @@ static inline __m512 fin_q6_K(const __m512i *sk, __m512i isum, float da, __m512 
 	return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(da)), _mm512_cvtepi32_ps(isum), f);
 }
 
-/* sub_q45_K - sub-block j of TT tokens into isum; Q4_K (RAW) takes its
- * nibbles from the packed bytes at 8(j / 2), the high ones for odd j */
+/* sub_q45_K - sub-block j of TT tokens into isum, the columns at nib, the
+ * scales sk (scales_q45_K); Q4_K (RAW) takes its nibbles from the packed
+ * bytes at column 8(j / 2), the high ones for odd j */
 static inline __attribute__((always_inline)) void
-sub_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, int j, int hi,
-	  __m512i *isum)
+sub_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, int j,
+	  int hi, __m512i *isum)
 {
 	__m512i dp[8];
 
 	UNROLL for (int u = 0; u < TT; u++)
 		dp[u] = _mm512_setzero_si512();
 	UNROLL for (int c = 0; c < 8; c++) {
-		__m512i w = _mm512_load_si512(pk + (RAW ? 8 * (j / 2) : 8 * j) + c);
+		__m512i w = col(nib, (RAW ? 8 * (j / 2) : 8 * j) + c);
 		if (RAW)
 			w = _mm512_and_si512(hi ? _mm512_srli_epi16(w, 4) : w, _mm512_set1_epi8(0x0F));
 		UNROLL for (int u = 0; u < TT; u++)
 			dp[u] = _mm512_dpbusd_epi32(dp[u], w,
 						    _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
 	}
-	__m512i sc = _mm512_load_si512(pk + 64 + j);
+	__m512i sc = _mm512_load_si512(sk + j);
 	UNROLL for (int u = 0; u < TT; u++)
 		isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
 }
@@ -388,7 +469,7 @@ sub_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, i
  * immediate: by a register count the Q4_K tile ran 10% slower); Q5_K one
  * sub-block a pass (two ran 20% slower) */
 static inline __attribute__((always_inline)) void
-run_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], imin[8];
 
@@ -396,37 +477,38 @@ run_q45_K(const int RAW, const int TT, const __m512i *pk, const struct tok *k, _
 		isum[u] = imin[u] = _mm512_setzero_si512();
 	if (RAW) {
 		for (int g = 0; g < 4; g++) {
-			sub_q45_K(RAW, TT, pk, k, 2 * g, 0, isum);
-			sub_q45_K(RAW, TT, pk, k, 2 * g + 1, 1, isum);
+			sub_q45_K(RAW, TT, nib, sk, k, 2 * g, 0, isum);
+			sub_q45_K(RAW, TT, nib, sk, k, 2 * g + 1, 1, isum);
 		}
 	} else {
 		for (int j = 0; j < 8; j++)
-			sub_q45_K(RAW, TT, pk, k, j, 0, isum);
+			sub_q45_K(RAW, TT, nib, sk, k, j, 0, isum);
 	}
 	for (int g = 0; g < 4; g++) {
-		__m512i mn = _mm512_load_si512(pk + 72 + g);
+		__m512i mn = _mm512_load_si512(sk + 8 + g);
 		UNROLL for (int u = 0; u < TT; u++)
 			imin[u] = _mm512_dpwssd_epi32(imin[u], mn, _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * g)));
 	}
 	UNROLL for (int u = 0; u < TT; u++)
-		f[u] = fin_q4_K(pk + 64, isum[u], imin[u], ldf(k[u].row + k[u].od), f[u]);
+		f[u] = fin_q4_K(sk, isum[u], imin[u], ldf(k[u].row + k[u].od), f[u]);
 }
 
 static inline __attribute__((always_inline)) void
-run_q4_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q4_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
 {
-	run_q45_K(1, TT, pk, k, f);
+	run_q45_K(1, TT, nib, sk, k, f);
 }
 
 static inline __attribute__((always_inline)) void
-run_q5_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q5_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
 {
-	run_q45_K(0, TT, pk, k, f);
+	run_q45_K(0, TT, nib, sk, k, f);
 }
 
-/* run_q6_K - TT tokens at their super-block (note 3) */
+/* run_q6_K - TT tokens at their super-block (note 3), the 64 columns at
+ * nib, the scales sk (scales_q6_K) */
 static inline __attribute__((always_inline)) void
-run_q6_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q6_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], dp[8];
 
@@ -436,16 +518,16 @@ run_q6_K(const int TT, const __m512i *pk, const struct tok *k, __m512 *f)
 		UNROLL for (int u = 0; u < TT; u++)
 			dp[u] = _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * s));
 		UNROLL for (int c = 0; c < 4; c++) {
-			__m512i w = _mm512_load_si512(pk + 4 * s + c);
+			__m512i w = col(nib, 4 * s + c);
 			UNROLL for (int u = 0; u < TT; u++)
 				dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 16 * s + 4 * c)));
 		}
-		__m512i sc = _mm512_load_si512(pk + 64 + s);
+		__m512i sc = _mm512_load_si512(sk + s);
 		UNROLL for (int u = 0; u < TT; u++)
 			isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
 	}
 	UNROLL for (int u = 0; u < TT; u++)
-		f[u] = fin_q6_K(pk + 64, isum[u], ldf(k[u].row + k[u].od), f[u]);
+		f[u] = fin_q6_K(sk, isum[u], ldf(k[u].row + k[u].od), f[u]);
 }
 
 /* --------------------------------------------- few tokens (note 5) */
@@ -729,13 +811,13 @@ static void few_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, 
 	few_K(2, w, rb, nr, A, n_tok, out, os, m, bias);
 }
 
-/* TILE - tokens in chunks of TCH (note 8); per super-block: repack, the
- * next tile's share prefetched (note 7), then
- * the chunk's tokens in groups of 8 */
+/* TILE - tokens in chunks of TCH (note 8); per super-block: repack (pack
+ * returns where the columns are, the scales at pk + 64), the next tile's
+ * share prefetched (note 7), then the chunk's tokens in groups of 8 */
 #define TILE(name, pack, RUN, few, bsz, fewmax)							\
 static inline __attribute__((always_inline)) void				\
-name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uint32_t t, \
-	   float (*acc)[16], __m512 bias)						\
+name##_tok(const int TT, const uint8_t *nib, const __m512i *sk, int64_t b, const struct acts *A, \
+	   uint32_t t, float (*acc)[16], __m512 bias)					\
 {										\
 	struct tok k[8];							\
 	__m512 f[8];								\
@@ -744,7 +826,7 @@ name##_tok(const int TT, const __m512i *pk, int64_t b, const struct acts *A, uin
 		k[u] = tok_at(A, t + u, b);					\
 		f[u] = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc[u]);	\
 	}									\
-	RUN(TT, pk, k, f);							\
+	RUN(TT, nib, sk, k, f);							\
 	UNROLL for (int u = 0; u < TT; u++) {						\
 		if (b + 1 == A->nb)						\
 			f[u] = _mm512_add_ps(f[u], bias);			\
@@ -761,7 +843,7 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 	__mmask16 m = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);		\
 	__m512 vb = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps(); \
 										\
-	if (n_tok <= fewmax) {							\
+	if (fewmax > 0 && n_tok <= fewmax) {					\
 		few(w, rb, nr, &A, n_tok, out, os, m, vb);			\
 		return;								\
 	}									\
@@ -769,19 +851,19 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 		uint32_t nt = n_tok - t0 < TCH ? n_tok - t0 : TCH;		\
 		for (int64_t b = 0; b < A.nb; b++) {				\
 			uint32_t t = 0;						\
-			pack(w, rb, nr, b, pk);					\
+			const uint8_t *nib = pack(w, rb, nr, b, pk);		\
 			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
 			for (; t + 8 <= nt; t += 8)				\
-				name##_tok(8, pk, b, &A, t0 + t, acc + t, vb);	\
+				name##_tok(8, nib, pk + 64, b, &A, t0 + t, acc + t, vb);	\
 			switch (nt - t) {					\
 			case 0: break;						\
-			case 1: name##_tok(1, pk, b, &A, t0 + t, acc + t, vb); break;	\
-			case 2: name##_tok(2, pk, b, &A, t0 + t, acc + t, vb); break;	\
-			case 3: name##_tok(3, pk, b, &A, t0 + t, acc + t, vb); break;	\
-			case 4: name##_tok(4, pk, b, &A, t0 + t, acc + t, vb); break;	\
-			case 5: name##_tok(5, pk, b, &A, t0 + t, acc + t, vb); break;	\
-			case 6: name##_tok(6, pk, b, &A, t0 + t, acc + t, vb); break;	\
-			default: name##_tok(7, pk, b, &A, t0 + t, acc + t, vb); break;	\
+			case 1: name##_tok(1, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
+			case 2: name##_tok(2, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
+			case 3: name##_tok(3, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
+			case 4: name##_tok(4, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
+			case 5: name##_tok(5, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
+			case 6: name##_tok(6, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
+			default: name##_tok(7, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
 			}							\
 		}								\
 		for (uint32_t t = 0; t < nt; t++)				\
@@ -792,6 +874,8 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
 TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
 TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
+TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, few_q4_K, sizeof(struct block_q4_K), 0)
+TILE(tile_q6_K_p, pack_q6_K_p, run_q6_K, few_q6_K, sizeof(struct block_q6_K), 0)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
@@ -799,4 +883,6 @@ void eng_kernels_mm_k_fill(struct eng_kernels *k)
 	k->mm[GGML_TYPE_Q4_K] = (struct eng_mm){ q8_K_act_bytes, quantize_q4_K, tile_q4_K };
 	k->mm[GGML_TYPE_Q5_K] = (struct eng_mm){ q8_K_act_bytes, quantize_q4_K, tile_q5_K };
 	k->mm[GGML_TYPE_Q6_K] = (struct eng_mm){ q8_K_act_bytes, quantize_q6_K, tile_q6_K };
+	k->mm_packed[GGML_TYPE_Q4_K] = tile_q4_K_p;
+	k->mm_packed[GGML_TYPE_Q6_K] = tile_q6_K_p;
 }
