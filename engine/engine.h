@@ -16,7 +16,8 @@
  *	sequence, positions must continue that sequence exactly: the first
  *	entry for seq s has pos == eng_kv_seq_len(ctx, s), the next pos + 1,
  *	and so on (entries of different sequences may interleave). Rewind
- *	with eng_kv_truncate(); fork a shared prefix with eng_kv_copy_prefix().
+ *	with eng_kv_truncate(); fork a shared prefix with eng_kv_share_prefix()
+ *	(by reference) or eng_kv_copy_prefix() (a copy).
  * NUMERICS
  *	Activations are quantized per matrix product to the weight type's
  *	ggml "vec_dot_type" (Q8_0/Q8_1/Q8_K blocks, F16/BF16 rows), as
@@ -32,6 +33,13 @@
  * LIFETIME
  *	eng_logits() rows stay valid until the next eng_decode() or
  *	eng_ctx_free() on that context. hparams and gguf live as the model.
+ *	A sequence given positions by eng_kv_share_prefix() reads them from
+ *	the cells of the sequences that evaluated them (resolved at the call)
+ *	until it is cleared or truncated below them: meanwhile such an owner
+ *	cannot be cleared or truncated below the positions read, nor be the
+ *	destination of a copy or share (DK_EINVAL naming the reader; see
+ *	eng_kv_shared_len()). Clear or truncate the readers first;
+ *	eng_kv_clear(c, -1) clears everything at once.
  * THREADS
  *	A model is immutable after load: share it freely between contexts and
  *	threads. A context is single-caller (it runs its own workers inside
@@ -129,13 +137,23 @@ const float *eng_logits(const struct eng_ctx *c, uint32_t i);
 
 /* eng_kv_seq_len - positions held for seq (the next pos to decode) */
 uint32_t eng_kv_seq_len(const struct eng_ctx *c, int32_t seq);
-/* eng_kv_clear - forget seq, or every sequence when seq < 0 */
-void eng_kv_clear(struct eng_ctx *c, int32_t seq);
-/* eng_kv_truncate - keep positions [0, pos) of seq */
+/* eng_kv_clear - forget seq, or every sequence when seq < 0 (refused
+ * while another sequence reads seq: LIFETIME) */
+int eng_kv_clear(struct eng_ctx *c, int32_t seq, struct dk_err *err);
+/* eng_kv_truncate - keep positions [0, pos) of seq (refused below what
+ * another sequence reads of seq: LIFETIME) */
 int eng_kv_truncate(struct eng_ctx *c, int32_t seq, uint32_t pos, struct dk_err *err);
 /* eng_kv_copy_prefix - dst becomes a copy of positions [0, n) of src */
 int eng_kv_copy_prefix(struct eng_ctx *c, int32_t src, int32_t dst, uint32_t n,
 		       struct dk_err *err);
+/* eng_kv_share_prefix - dst becomes positions [0, n) of src by reference:
+ * no copy, the same logits as eng_kv_copy_prefix(); dst's own cells from n
+ * on. Chains resolve to the cells' owners; DK_ELIMIT past ENG_KV_PARTS
+ * (engine/model.h) ranges of different owners */
+int eng_kv_share_prefix(struct eng_ctx *c, int32_t src, int32_t dst, uint32_t n,
+			struct dk_err *err);
+/* eng_kv_shared_len - most positions of seq another sequence reads (0: none) */
+uint32_t eng_kv_shared_len(const struct eng_ctx *c, int32_t seq);
 
 /* eng_logsumexp - log(sum(exp(logits))) computed in double */
 double eng_logsumexp(const float *logits, uint32_t n);

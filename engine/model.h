@@ -58,6 +58,17 @@ struct eng_model {
 	uint32_t q_dim, kv_dim;		/* n_head * head_dim, n_head_kv * head_dim */
 };
 
+/* ENG_KV_PARTS - most ranges a sequence reads from other sequences'
+ * cells (ctx.c note 4): a chain head -> base -> stage -> label needs 3 */
+#define ENG_KV_PARTS 6
+
+/* struct eng_kv_part - a sequence's positions from the previous part's end
+ * (0 for the first) up to end are owner's own cells there (ctx.c note 4) */
+struct eng_kv_part {
+	uint32_t end;
+	int32_t owner;
+};
+
 struct eng_ctx {
 	struct eng_model *m;
 	struct eng_ctx_params p;
@@ -67,6 +78,8 @@ struct eng_ctx {
 	ggml_half *k_cache, *v_cache;
 	uint32_t *seq_len;	/* (n_seq_max) */
 	uint32_t *seq_next;	/* (n_seq_max) lengths after the batch being checked */
+	struct eng_kv_part *kv_part;	/* (n_seq_max, ENG_KV_PARTS) shared ranges, ascending */
+	uint8_t *kv_nparts;	/* (n_seq_max) parts in use; own cells from the last one's end */
 	int8_t *want;		/* (n_batch) entry wants logits */
 	/* run state for one ubatch of up to n_batch tokens */
 	float *x;	/* (n_batch, n_embd) residual stream */

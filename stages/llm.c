@@ -204,7 +204,7 @@ static int open_model(struct llm *l, struct dk_err *err)
 	l->n_vocab = eng_model_hparams(l->m)->n_vocab;
 	cp.n_ctx = l->o.n_ctx;
 	cp.n_threads = l->o.n_threads;
-	l->seqs_per_slot = 3;
+	l->seqs_per_slot = 4;
 	cp.n_seq_max = l->o.parallel * l->seqs_per_slot + N_FIXED;
 	rc = eng_ctx_new(l->m, &cp, &l->c, err);
 	if (rc != 0)
@@ -307,7 +307,7 @@ static void log_stats(const struct llm *l)
 			     s->tok_gen[ST_SUMMARIZE];
 
 	log_info("stage=engine docs=%llu steps=%llu tokens_per_step=%.1f tokens_per_doc=%.0f heads_evaluated=%llu decode_s=%.1f "
-		 "prefix_tokens=%llu head_tokens_copied=%llu prompt_tokens=%llu label_tokens=%llu "
+		 "prefix_tokens=%llu head_tokens_shared=%llu prompt_tokens=%llu label_tokens=%llu "
 		 "gen_entities=%llu gen_summarize=%llu logit_rows=%llu start_s=%.2f fork_s=%.2f "
 		 "classify_s=%.2f entities_s=%.2f summarize_s=%.2f",
 		 (unsigned long long)s->docs, (unsigned long long)s->steps,

@@ -15,17 +15,23 @@
  *	   + TAIL, where HEAD and TAIL are what chat_render() puts around a
  *	   message (found by rendering "X" and "Y" and diffing). The document
  *	   sits in the shared part, so its tokens are evaluated once, on the
- *	   document's first sequence, and classify and entities fork that KV
- *	   prefix (eng_kv_copy_prefix) onto their own sequences; summarize
- *	   goes on on the first one. HEAD and TAIL are tokenized with special-token
+ *	   document's prefix sequence, and each stage shares that KV prefix
+ *	   (eng_kv_share_prefix: by reference, nothing copied) on a sequence
+ *	   of its own. HEAD and TAIL are tokenized with special-token
  *	   parsing; the filled templates never are, so a letter that contains
  *	   "<|im_start|>" cannot forge a turn. Every template may use every
  *	   variable (fill_call).
- *	2. Sequences: each of the opts.parallel slots owns 3 sequences from
- *	   base = slot * 3: base + 0 the prefix, then summarize; base + 1
- *	   entities; base + 2 classify and its labels. n_seq_max = parallel *
- *	   3 + N_FIXED. The KV cache is allocated for all of them, but only
- *	   the positions written are ever touched.
+ *	2. Sequences: each of the opts.parallel slots owns 4 sequences from
+ *	   base = slot * 4: base + 0 summarize; base + 1 entities; base + 2
+ *	   classify and its labels; base + 3 the prefix, which the three
+ *	   stages read (note 1) and which therefore stays as evaluated until
+ *	   the job ends: a summary's later windows start over on base + 0
+ *	   alone. n_seq_max = parallel * 4 + N_FIXED. The KV cache is
+ *	   allocated for all of them, but only the positions written are ever
+ *	   touched: a stage's sequence writes only its own positions after the
+ *	   prefix. The engine refuses to clear a sequence others read
+ *	   (engine.h LIFETIME), so a slot is cleared stages first, at the
+ *	   job's start and end; the end frees the head it read (note 8).
  *	3. Fitting: when prefix + the largest stage suffix + the largest
  *	   generation budget exceed n_ctx, the document is cut (at a line or
  *	   sentence end) for classify and entities; summarize maps over chunks
@@ -92,17 +98,21 @@
  *	   least recently used one nobody waits for goes) and the head is
  *	   evaluated there, on a sequence of its own, ahead of job prefixes;
  *	   every job with that head, the first included, waits for it
- *	   (wait_fix: its prefix stays out of the batches) and then copies it
- *	   (eng_kv_copy_prefix), as does a summary window. So the head is
- *	   evaluated once even when the first llm_parallel documents start
- *	   together; only with every entry busy does a job evaluate its head
- *	   itself. The copied cells are the very bits evaluation would write
- *	   (same tokens, same positions), so the output bytes do not depend on
- *	   the cache. A failed decode drops the heads it held. The per-stage
+ *	   (wait_fix: its prefix stays out of the batches) and then shares it
+ *	   (eng_kv_share_prefix), as does a summary window; the stages' shares
+ *	   of the prefix reach the head's cells through it. An entry is
+ *	   evicted only when no sequence reads it (eng_kv_shared_len; the
+ *	   engine would refuse to clear it anyway). So the head is evaluated
+ *	   once even when the first llm_parallel documents start together;
+ *	   only with every entry busy does a job evaluate its head itself. The
+ *	   shared cells are the very bits evaluation would write (same tokens,
+ *	   same positions), and attention reads them in the same order as its
+ *	   own, so the output bytes do not depend on the cache. A failed
+ *	   decode drops the heads it held. The per-stage
  *	   suffixes are a few tokens each ("Task: class.").
  *	9. Accounting. llm_close() logs where the engine's work went: steps,
  *	   tokens evaluated per step and per document, heads evaluated,
- *	   tokens evaluated by kind (prefix and heads, copied heads, stage prompts,
+ *	   tokens evaluated by kind (prefix and heads, shared heads, stage prompts,
  *	   labels, generated per stage), logit rows, and the wall time of the
  *	   decodes and of the choices made on their logits. Batched decoding
  *	   is compute bound from a few sequences on, so tokens evaluated per

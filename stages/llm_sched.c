@@ -17,7 +17,7 @@
 
 /* ------------------------------------------------------------ scheduler */
 
-enum { SQ_SUM, SQ_ENT, SQ_CLS };	/* a slot's sequences (note 2) */
+enum { SQ_SUM, SQ_ENT, SQ_CLS, SQ_PRE };	/* a slot's sequences (note 2) */
 
 static int32_t slot_seq(const struct llm *l, const struct job *j, uint32_t k)
 {
@@ -47,9 +47,26 @@ static void fixed_unwait(struct llm *l, struct job *j)
 	j->wait_fix = -1;
 }
 
+/* slot_clear - note 2: the job's sequences forget everything, the
+ * stages (readers of the prefix) first; the heads they read are free again */
+static int slot_clear(struct llm *l, const struct job *j, struct dk_err *err)
+{
+	int rc = 0;
+
+	for (uint32_t k = 0; rc == 0 && k < l->seqs_per_slot; k++)
+		rc = eng_kv_clear(l->c, slot_seq(l, j, k), err);
+	return rc;
+}
+
 /* job_end - the job leaves its slot, finished (rc 0) or failed (err set) */
 static void job_end(struct llm *l, struct job *j, int rc)
 {
+	struct dk_err e = DK_ERR_INIT;
+
+	if (j->slot >= 0 && slot_clear(l, j, &e) != 0 && rc == 0) {
+		j->err = e;
+		rc = e.code;
+	}
 	if (j->slot >= 0)
 		l->slot[j->slot] = NULL;
 	j->slot = -1;
@@ -84,14 +101,16 @@ static int fixed_find(const struct llm *l, const struct tok_ids *ids, size_t n)
 /*
  * fixed_claim - note 8: *out = an entry for the job's head, evaluated on
  * its own sequence from the next batch on (the least recently used
- * evaluated entry nobody waits for goes), or -1 when every entry is busy
+ * evaluated entry that nobody waits for and no document reads goes), or
+ * -1 when every entry is busy
  */
 static int fixed_claim(struct llm *l, const struct job *j, int *out, struct dk_err *err)
 {
-	int v = -1;
+	int v = -1, rc;
 
 	for (int i = 0; i < N_FIXED; i++)
 		if ((l->fix[i].ids.n == 0 || (fixed_ready(l, i) && l->fix[i].waiters == 0)) &&
+		    eng_kv_shared_len(l->c, fixed_seq(l, i)) == 0 &&
 		    (v < 0 || l->fix[i].used < l->fix[v].used))
 			v = i;
 	*out = v;
@@ -99,7 +118,10 @@ static int fixed_claim(struct llm *l, const struct job *j, int *out, struct dk_e
 		return 0;
 	l->fix[v].ids.n = 0;
 	l->fix[v].fed = 0;
-	eng_kv_clear(l->c, fixed_seq(l, v));
+	if ((rc = eng_kv_clear(l->c, fixed_seq(l, v), err)) != 0) {
+		*out = -1;
+		return rc;
+	}
 	for (size_t t = 0; t < j->n_fixed; t++)
 		if (tok_ids_push(&l->fix[v].ids, j->pre.v[t]) != 0) {
 			l->fix[v].ids.n = 0;
@@ -111,11 +133,11 @@ static int fixed_claim(struct llm *l, const struct job *j, int *out, struct dk_e
 	return 0;
 }
 
-/* fixed_copy - note 8: the job's prefix starts from the evaluated head l->fix[i] */
-static int fixed_copy(struct llm *l, struct job *j, int i, struct dk_err *err)
+/* fixed_share - note 8: the job's prefix starts from the evaluated head l->fix[i] */
+static int fixed_share(struct llm *l, struct job *j, int i, struct dk_err *err)
 {
-	int rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), slot_seq(l, j, SQ_SUM),
-				    (uint32_t)j->n_fixed, err);
+	int rc = eng_kv_share_prefix(l->c, fixed_seq(l, i), slot_seq(l, j, SQ_PRE),
+				     (uint32_t)j->n_fixed, err);
 
 	if (rc == 0) {
 		j->pre_fed = j->n_fixed;
@@ -126,7 +148,7 @@ static int fixed_copy(struct llm *l, struct job *j, int i, struct dk_err *err)
 }
 
 /*
- * fixed_use - note 8: copy the job's head when it is evaluated; else wait
+ * fixed_use - note 8: share the job's head when it is evaluated; else wait
  * for it, claiming an entry to evaluate it in when none has it yet; with
  * every entry busy the job evaluates its head itself
  */
@@ -139,7 +161,7 @@ static int fixed_use(struct llm *l, struct job *j, struct dk_err *err)
 	if (rc != 0 || i < 0)
 		return rc;
 	if (fixed_ready(l, i))
-		return fixed_copy(l, j, i, err);
+		return fixed_share(l, j, i, err);
 	j->wait_fix = i;
 	l->fix[i].waiters++;
 	return 0;
@@ -154,9 +176,9 @@ static int job_start(struct llm *l, struct job *j, struct dk_err *err)
 	j->started = 1;
 	j->t_start = llm_now_ms();
 	l->st.docs++;
-	for (uint32_t k = 0; k < l->seqs_per_slot; k++)
-		eng_kv_clear(l->c, slot_seq(l, j, k));
-	rc = llm_reserve(l, &j->k, &j->room, err);
+	rc = slot_clear(l, j, err);
+	if (rc == 0)
+		rc = llm_reserve(l, &j->k, &j->room, err);
 	if (rc == 0)
 		rc = llm_fit(l, j->text, j->len, &j->k, j->room, &n, err);
 	j->d.text = j->text;
@@ -203,10 +225,11 @@ static int window_start(struct llm *l, struct job *j, struct stream *s, struct d
 	s->samp_on = rc == 0 && samp_init(&s->samp, &sp, err) == 0;
 	if (rc == 0 && !s->samp_on)
 		rc = DK_ENOMEM;
-	eng_kv_clear(l->c, s->seq);
+	if (rc == 0)
+		rc = eng_kv_clear(l->c, s->seq, err);
 	/* note 8: the window's head is the documents' shared head */
 	if (rc == 0 && (i = fixed_find(l, &s->in, n_fixed)) >= 0 && fixed_ready(l, i)) {
-		rc = eng_kv_copy_prefix(l->c, fixed_seq(l, i), s->seq, (uint32_t)n_fixed, err);
+		rc = eng_kv_share_prefix(l->c, fixed_seq(l, i), s->seq, (uint32_t)n_fixed, err);
 		s->fed = s->pos = (uint32_t)n_fixed;
 		l->st.tok_fixed += n_fixed;
 		l->fix[i].used = ++l->clock;
@@ -216,9 +239,9 @@ static int window_start(struct llm *l, struct job *j, struct stream *s, struct d
 }
 
 /*
- * stream_start - a stage forks the prefix (note 1). Summarize keeps the
- * prefix's own sequence; a document that does not fit maps over windows,
- * the first of which is exactly the prefix already evaluated.
+ * stream_start - a stage shares the prefix (notes 1, 2); a document that
+ * does not fit maps its summary over windows, the first of which is
+ * exactly the prefix already evaluated.
  */
 static int stream_start(struct llm *l, struct job *j, int st, struct dk_err *err)
 {
@@ -240,8 +263,7 @@ static int stream_start(struct llm *l, struct job *j, int st, struct dk_err *err
 		s->joined = g_string_new(NULL);
 		s->win = j->d.len;
 	}
-	if (st != ST_SUMMARIZE)
-		rc = eng_kv_copy_prefix(l->c, slot_seq(l, j, SQ_SUM), s->seq, j->d.n_prefix, err);
+	rc = eng_kv_share_prefix(l->c, slot_seq(l, j, SQ_PRE), s->seq, j->d.n_prefix, err);
 	if (st == ST_ENTITIES)
 		gram_init(&s->g, l->gram);
 	if (rc == 0 && st == ST_SUMMARIZE) {
@@ -260,7 +282,6 @@ static int prefix_done(struct llm *l, struct job *j, struct dk_err *err)
 	int rc = 0;
 
 	j->prefix_ms = t - j->t_start;
-	/* classify and entities copy the prefix before summarize appends to it */
 	for (int st = 0; rc == 0 && st < ST_N; st++)
 		if (j->only < 0 || j->only == st)
 			rc = stream_start(l, j, st, err);
@@ -356,7 +377,7 @@ static void build_batch(struct llm *l)
 		struct job *j = l->slot[k];
 
 		while (j && j->wait_fix < 0 && j->pre_fed < j->pre.n && l->b_n < l->b_cap) {
-			add(l, j, j->pre.v[j->pre_fed], (int32_t)j->pre_fed, slot_seq(l, j, SQ_SUM), 0);
+			add(l, j, j->pre.v[j->pre_fed], (int32_t)j->pre_fed, slot_seq(l, j, SQ_PRE), 0);
 			j->pre_fed++;
 			l->st.tok_prefix++;
 		}
@@ -635,8 +656,8 @@ static void admit(struct llm *l)
 	}
 }
 
-/* heads_copy - note 8: jobs whose head is now evaluated copy it */
-static void heads_copy(struct llm *l)
+/* heads_share - note 8: jobs whose head is now evaluated share it */
+static void heads_share(struct llm *l)
 {
 	for (uint32_t k = 0; k < l->o.parallel; k++) {
 		struct job *j = l->slot[k];
@@ -644,7 +665,7 @@ static void heads_copy(struct llm *l)
 
 		if (j == NULL || j->wait_fix < 0 || !fixed_ready(l, j->wait_fix))
 			continue;
-		rc = fixed_copy(l, j, j->wait_fix, &j->err);
+		rc = fixed_share(l, j, j->wait_fix, &j->err);
 		fixed_unwait(l, j);
 		if (rc != 0)
 			job_end(l, j, rc);
@@ -678,7 +699,7 @@ int llm_step(struct llm *l, struct dk_err *err)
 	int rc, jrc;
 
 	admit(l);
-	heads_copy(l);
+	heads_share(l);
 	build_batch(l);
 	if (l->b_n == 0)
 		return 0;

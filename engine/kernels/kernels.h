@@ -52,7 +52,16 @@ struct eng_mm {
  * (eng_attn_lo) and gets out[r] = softmax(scale * q[r].K[j]) . V, with Q
  * and the probabilities rounded to F16 as llama.cpp does
  * (engine/ref/forward.c note 4). Row r's result does not depend on nt, nq
- * or the other rows */
+ * or the other rows. Positions below seg[n_seg - 1].end are another
+ * sequence's cells (engine/ctx.c note 4): position j is read at seg[i].k
+ * and seg[i].v + j * kv_stride for the first i with j < seg[i].end; the
+ * rest at k and v. The result is the same bits as from one contiguous
+ * copy: a row's operations run over the same values in the same order */
+struct eng_attn_seg {
+	int32_t end;			/* one past the last position of the range */
+	const ggml_half *k, *v;		/* position 0 of the owner's cache rows */
+};
+
 struct eng_attn {
 	int64_t D;			/* head_dim */
 	int nq;				/* heads per token */
@@ -61,6 +70,8 @@ struct eng_attn {
 	size_t tok_stride;		/* floats between tokens in q and out */
 	const ggml_half *k, *v;		/* position 0 of this KV head's cache rows */
 	size_t kv_stride;		/* halves between positions */
+	const struct eng_attn_seg *seg;	/* (n_seg) shared ranges, ascending ends */
+	int n_seg;
 	int32_t j0, p;			/* first position any row sees; token 0's position */
 	int32_t window;			/* > 0: token t sees no more than its last window positions */
 	float scale, softcap;		/* softcap 0: none */
@@ -76,6 +87,22 @@ static inline int32_t eng_attn_lo(const struct eng_attn *a, int t)
 	int32_t lo = a->window > 0 ? a->p + t - a->window + 1 : a->j0;
 
 	return lo > a->j0 ? lo : a->j0;
+}
+
+/* eng_attn_part - set *k, *v to the cells position j is read from;
+ * returns one past the last position read from there */
+static inline int32_t eng_attn_part(const struct eng_attn *a, int32_t j, const ggml_half **k,
+				    const ggml_half **v)
+{
+	for (int i = 0; i < a->n_seg; i++)
+		if (j < a->seg[i].end) {
+			*k = a->seg[i].k;
+			*v = a->seg[i].v;
+			return a->seg[i].end;
+		}
+	*k = a->k;
+	*v = a->v;
+	return INT32_MAX;
 }
 
 struct eng_kernels {

@@ -91,9 +91,11 @@ static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, int t, int 
 	int32_t lo = eng_attn_lo(a, t), hi = a->p + t;
 
 	c->kern->f32_to_f16(a->D, a->q + off, q16);
+	const ggml_half *kb, *vb;
 	float max = -INFINITY;
 	for (int32_t k = lo; k <= hi; k++) {
-		float sc = dot16(a->D, a->k + (size_t)k * a->kv_stride, q16) * a->scale;
+		eng_attn_part(a, k, &kb, &vb);
+		float sc = dot16(a->D, kb + (size_t)k * a->kv_stride, q16) * a->scale;
 		if (a->softcap > 0.0f)
 			sc = a->softcap * tanhf(sc / a->softcap);
 		att[k] = sc;
@@ -108,8 +110,10 @@ static void attend_dots(struct eng_ctx *c, const struct eng_attn *a, int t, int 
 	for (int32_t k = lo; k <= hi; k++)
 		p16[k] = ggml_fp32_to_fp16(att[k] * inv);
 	memset(out, 0, (size_t)a->D * sizeof *out);
-	for (int32_t k = lo; k <= hi; k++)
-		c->kern->axpy_f16(a->D, ggml_fp16_to_fp32(p16[k]), a->v + (size_t)k * a->kv_stride, out);
+	for (int32_t k = lo; k <= hi; k++) {
+		eng_attn_part(a, k, &kb, &vb);
+		c->kern->axpy_f16(a->D, ggml_fp16_to_fp32(p16[k]), vb + (size_t)k * a->kv_stride, out);
+	}
 }
 
 static int32_t seq_of(const struct att_job *j, uint32_t t)
@@ -152,11 +156,21 @@ static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint3
 	const struct eng_model *m = c->m;
 	const struct eng_hparams *hp = &m->hp;
 	uint32_t D = hp->head_dim, G = hp->n_head / hp->n_head_kv;
-	size_t base = eng_kv_cell(c, j->layer, seq_of(j, t), kvh);
+	int32_t s = seq_of(j, t);
+	size_t base = eng_kv_cell(c, j->layer, s, kvh);
 	size_t qoff = (size_t)t * m->q_dim + (size_t)kvh * G * D;
+	struct eng_attn_seg seg[ENG_KV_PARTS];
+	int n_seg = c->kv_nparts[s];
+
+	/* positions shared from other sequences: their owners' cells (ctx.c note 4) */
+	for (int i = 0; i < n_seg; i++) {
+		const struct eng_kv_part *pt = &c->kv_part[(size_t)s * ENG_KV_PARTS + i];
+		size_t ob = eng_kv_cell(c, j->layer, pt->owner, kvh);
+		seg[i] = (struct eng_attn_seg){ (int32_t)pt->end, c->k_cache + ob, c->v_cache + ob };
+	}
 	struct eng_attn a = {
 		.D = D, .nq = (int)G, .nt = (int)nt, .q = c->q + qoff, .tok_stride = m->q_dim,
-		.k = c->k_cache + base, .v = c->v_cache + base, .kv_stride = D,
+		.k = c->k_cache + base, .v = c->v_cache + base, .kv_stride = D, .seg = seg, .n_seg = n_seg,
 		.j0 = 0, .p = j->pos[t], .window = window(c, j),
 		.scale = hp->attn_scale, .softcap = hp->attn_softcap,
 		.att = c->att + (size_t)ith * ENG_ATTN_TOKENS * G * c->p.n_ctx, .att_stride = c->p.n_ctx,

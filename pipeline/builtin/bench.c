@@ -86,9 +86,10 @@ static int run_pp(struct eng_ctx *c, const struct opts *o, const int32_t *tok,
 	for (uint32_t i = 0; i < o->pp; i++)
 		pos[i] = (int32_t)i;
 	struct eng_batch b = { o->pp, tok, pos, NULL, NULL };
-	eng_kv_clear(c, -1);
+	int rc = eng_kv_clear(c, -1, err);
 	double t0 = now_s();
-	int rc = eng_decode(c, &b, err);
+	if (rc == 0)
+		rc = eng_decode(c, &b, err);
 	*secs = now_s() - t0;
 	return rc;
 }
@@ -99,9 +100,7 @@ static int run_tg(struct eng_ctx *c, const struct opts *o, const int32_t *tok,
 		  int32_t *pos, int32_t *seq, int8_t *want, double *secs, struct dk_err *err)
 {
 	int32_t *step_tok = pos + o->nseq;
-	int rc = 0;
-
-	eng_kv_clear(c, -1);
+	int rc = eng_kv_clear(c, -1, err);
 	double t0 = now_s();
 	for (uint32_t t = 0; t < o->tg && rc == 0; t++) {
 		for (uint32_t s = 0; s < o->nseq; s++) {

@@ -80,7 +80,7 @@ static void test_copy_prefix_and_truncate(void)
 	struct eng_batch b0 = { 4, AB + 6, pos + 6, NULL, NULL };
 	REQUIRE(eng_decode(c, &b0, &err) == 0);
 	CHECK(memcmp(eng_logits(c, 3), want_ab, nv * sizeof(float)) == 0);
-	eng_kv_clear(c, -1);
+	CHECK(eng_kv_clear(c, -1, &err) == 0);
 	CHECK(eng_kv_seq_len(c, 0) == 0 && eng_kv_seq_len(c, 1) == 0);
 	CHECK(eng_kv_copy_prefix(c, 0, 1, 3, &err) == DK_EINVAL);
 	CHECK(eng_kv_truncate(c, 5, 0, &err) == DK_EINVAL);

@@ -59,6 +59,12 @@
  *	   2x on such calls (10 to 21 GB/s where a plain read streams 30;
  *	   the prefetch alone gained nothing when a head's 512 bytes sat in
  *	   2 KB rows of all heads), no change to prefill, none to a result.
+ *	11. A shared prefix (struct eng_attn seg, engine/ctx.c note 4) sits in
+ *	   other sequences' cells: a block never spans two owners, it ends
+ *	   where a range does. Where blocks start changes no result: a score
+ *	   is one position's chain, and the V chains go through out between
+ *	   blocks (note 2). Prefetches past a range's end touch the owner's
+ *	   later cells, in the cache and harmless.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -364,6 +370,17 @@ static void softmax_row(const struct eng_attn *a, int r)
 	softmax16(att, lo, hi, _mm512_reduce_max_ps(max));
 }
 
+/* block_end - the last position of the block from jb (at most BLOCK of
+ * them, none past uhi, all in one owner's cells); b->k and b->v become
+ * that owner's (note 11) */
+static int32_t block_end(const struct eng_attn *a, int32_t jb, int32_t uhi, struct eng_attn *b)
+{
+	int32_t end = eng_attn_part(a, jb, &b->k, &b->v);
+	int32_t je = uhi - jb < BLOCK ? uhi : jb + BLOCK - 1;
+
+	return je < end - 1 ? je : end - 1;
+}
+
 /* attn - see struct eng_attn: Q to F16, scores block by block, softmax
  * per row, V sums block by block (notes 1, 2, 5, 7) */
 static void attn(const struct eng_attn *a)
@@ -384,15 +401,17 @@ static void attn(const struct eng_attn *a)
 		for (int64_t d = 0; d < D; d += 16)	/* +0: where every V chain starts */
 			_mm512_mask_storeu_ps(out + d, tail_mask(D - d), _mm512_setzero_ps());
 	}
-	for (int32_t jb = ulo; jb <= uhi; jb += BLOCK) {
-		int32_t je = uhi - jb < BLOCK ? uhi : jb + BLOCK - 1;
-		FOR_GROUPS(score_block, a, R, jb, je)
+	for (int32_t jb = ulo, je; jb <= uhi; jb = je + 1) {
+		struct eng_attn b = *a;
+		je = block_end(a, jb, uhi, &b);
+		FOR_GROUPS(score_block, &b, R, jb, je)
 	}
 	for (int r = 0; r < R; r++)
 		softmax_row(a, r);
-	for (int32_t jb = ulo; jb <= uhi; jb += BLOCK) {
-		int32_t je = uhi - jb < BLOCK ? uhi : jb + BLOCK - 1;
-		FOR_GROUPS(vsum_block, a, R, jb, je)
+	for (int32_t jb = ulo, je; jb <= uhi; jb = je + 1) {
+		struct eng_attn b = *a;
+		je = block_end(a, jb, uhi, &b);
+		FOR_GROUPS(vsum_block, &b, R, jb, je)
 	}
 }
 
