@@ -183,7 +183,6 @@ static int load_pieces(struct llm *l, struct dk_err *err)
 
 static int open_model(struct llm *l, struct dk_err *err)
 {
-	struct eng_ctx_params cp = { 0, 0, 0, 512 };
 	int rc;
 
 	rc = llm_file_sha256(l->o.model, l->model_sha, err);
@@ -199,13 +198,21 @@ static int open_model(struct llm *l, struct dk_err *err)
 		rc = tok_vocab_from_gguf(eng_model_gguf(l->m), &l->v, err);
 	if (rc == 0)
 		rc = chat_from_gguf(eng_model_gguf(l->m), &l->chat, err);
-	if (rc != 0)
-		return rc;
-	l->n_vocab = eng_model_hparams(l->m)->n_vocab;
+	if (rc == 0)
+		l->n_vocab = eng_model_hparams(l->m)->n_vocab;
+	return rc;
+}
+
+/* open_context - notes 2, 4: the slots' sequences, the heads', the labels' */
+static int open_context(struct llm *l, struct dk_err *err)
+{
+	struct eng_ctx_params cp = { 0, 0, 0, 512 };
+	int rc;
+
 	cp.n_ctx = l->o.n_ctx;
 	cp.n_threads = l->o.n_threads;
 	l->seqs_per_slot = 4;
-	cp.n_seq_max = l->o.parallel * l->seqs_per_slot + N_FIXED;
+	cp.n_seq_max = l->o.parallel * l->seqs_per_slot + N_FIXED + l->n_lab_seq;
 	rc = eng_ctx_new(l->m, &cp, &l->c, err);
 	if (rc != 0)
 		return rc;
@@ -232,6 +239,10 @@ static int label_tokens(struct llm *l, struct dk_err *err)
 		rc = tok_encode(l->v, l->tax.labels[i], strlen(l->tax.labels[i]), 0, &l->lab[i], err);
 		if (rc == 0 && l->lab[i].n == 0)
 			rc = dk_err_set(err, DK_EFORMAT, "label '%s' has no tokens", l->tax.labels[i]);
+		if (rc == 0 && l->lab[i].n > 1) {
+			l->n_lab_seq++;
+			l->lab_tokens += (uint32_t)l->lab[i].n - 1;
+		}
 	}
 	return rc;
 }
@@ -268,6 +279,7 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 	dk_buf_init(&l->head, 0);
 	dk_buf_init(&l->tail, 0);
 	l->jobs_tail = &l->jobs;
+	l->lab_slot = -1;
 	dir = opts->datadir ? opts->datadir : dk_datadir();
 	snprintf(tax, sizeof tax, "%s/prompts/taxonomy.tsv", dir);
 	rc = taxonomy_load(&l->tax, opts->taxonomy ? opts->taxonomy : tax, err);
@@ -291,6 +303,8 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 		rc = load_pieces(l, err);
 	if (rc == 0)
 		rc = label_tokens(l, err);
+	if (rc == 0)
+		rc = open_context(l, err);
 	if (rc != 0) {
 		llm_close(l);
 		return rc;

@@ -7,13 +7,13 @@
  *	(DATADIR/prompts/prefix.txt, classify.txt, entities.txt,
  *	summarize.txt), the taxonomy and the entity JSON Schema. Each document
  *	(llm_submit/llm_step/llm_take, or llm_run for one) has its prefix
- *	evaluated once and its KV cache forked for the three stages, and the
+ *	evaluated once and its KV cache shared by the three stages, and the
  *	decode steps of up to opts.parallel documents run together, one engine
  *	decode per step:
  *	- classify: log-likelihood of every label's verbalisation (first
- *	  tokens all from the prompt's logits; a longer label's other tokens
- *	  ride in the following decodes, one label at a time, on the same
- *	  cached prefix); softmax over labels = confidence;
+ *	  tokens all from the prompt's logits; the longer labels' other tokens
+ *	  all in one batched pass over the cached prompt, each label on a
+ *	  sequence sharing it); softmax over labels = confidence;
  *	- entities: greedy decoding constrained by the schema's grammar, then
  *	  each item searched verbatim in the text (first occurrence);
  *	- summarize: bounded greedy generation, map-reduce over chunks when

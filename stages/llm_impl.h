@@ -47,11 +47,17 @@
  *	   the probability of the whole answer); confidence = softmax over the
  *	   labels. Output bytes: {"label":...,"logprobs":[...]} in taxonomy
  *	   order, %.9g. Every label's first token is scored from the prompt's
- *	   logits; a longer label then puts its tokens but the last after the
- *	   prompt on the classify sequence, one label per step (riding in the
- *	   steps of the other documents), and truncates them away again: no
- *	   copy of the prefix per label, whose KV (139 KB per position for
- *	   gemma3-4b) would cost more memory traffic than the tokens.
+ *	   logits; then all longer labels in one batched pass: each puts its
+ *	   tokens but the last on a sequence of its own that shares the
+ *	   classify sequence's prompt (eng_kv_share_prefix: nothing copied),
+ *	   all of them in one step's batch. Those n_lab_seq sequences come
+ *	   after the heads' and serve one document's pass at a time
+ *	   (lab_slot; a document waits a step while another's pass holds
+ *	   them), and are cleared as soon as the pass's logits are read (or
+ *	   its job ends), before anything clears the classify sequence they
+ *	   read. Sequences per document would not be free: the KV cache is
+ *	   n_seq_max x n_ctx positions of address space. A label's score is
+ *	   the same sum over the same logits as one label at a time.
  *	5. Entities: greedy over the tokens the grammar accepts: candidates in
  *	   descending logit order (top 32, then the whole vocabulary) are
  *	   probed on a copy of the gram_state; a token with no bytes or an
@@ -156,6 +162,9 @@ struct llm {
 	struct tmpl prefix, task[ST_N];
 	struct taxonomy tax;
 	struct tok_ids *lab;	/* (tax.n_labels) each label's tokens (note 4) */
+	uint32_t n_lab_seq;	/* labels of more than one token: a sequence each (note 4) */
+	uint32_t lab_tokens;	/* their tokens but the first, all in one label pass */
+	int lab_slot;		/* the slot whose label pass holds those sequences, or -1 */
 	struct gram_node *gram;
 	char gram_sha[65];
 	char *entity_types;	/* "person, organization, address" */
@@ -254,7 +263,6 @@ struct job {
 	int wait_fix;		/* the l->fix entry being evaluated for it, or -1 */
 	double t_start, prefix_ms;
 	struct stream s[ST_N];
-	size_t lab_i;		/* classify: the label being scored (note 4) */
 	double *lp;		/* (n_labels) label log-likelihoods */
 	size_t best;
 	double conf;

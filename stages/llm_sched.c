@@ -58,11 +58,32 @@ static int slot_clear(struct llm *l, const struct job *j, struct dk_err *err)
 	return rc;
 }
 
+/* lab_seq - the sequence of the q-th label of more than one token (note 4) */
+static int32_t lab_seq(const struct llm *l, uint32_t q)
+{
+	return (int32_t)(l->o.parallel * l->seqs_per_slot + N_FIXED + q);
+}
+
+/* labels_release - note 4: the label pass's sequences are free again */
+static int labels_release(struct llm *l, struct dk_err *err)
+{
+	int rc = 0;
+
+	for (uint32_t q = 0; rc == 0 && q < l->n_lab_seq; q++)
+		rc = eng_kv_clear(l->c, lab_seq(l, q), err);
+	l->lab_slot = -1;
+	return rc;
+}
+
 /* job_end - the job leaves its slot, finished (rc 0) or failed (err set) */
 static void job_end(struct llm *l, struct job *j, int rc)
 {
 	struct dk_err e = DK_ERR_INIT;
 
+	if (j->slot >= 0 && j->slot == l->lab_slot && labels_release(l, &e) != 0 && rc == 0) {
+		j->err = e;
+		rc = e.code;
+	}
 	if (j->slot >= 0 && slot_clear(l, j, &e) != 0 && rc == 0) {
 		j->err = e;
 		rc = e.code;
@@ -308,15 +329,30 @@ static int32_t add(struct llm *l, struct job *j, int32_t tok, int32_t pos, int32
 	return add_entry(l, tok, pos, seq, want);
 }
 
-/* add_label - note 4: label lab_i's tokens but the last after the classify prompt */
-static void add_label(struct llm *l, struct job *j, struct stream *s)
+/* add_labels - note 4: every longer label's tokens but the last, each on
+ * its own sequence sharing the classify prompt, from batch entry s->at on */
+static int add_labels(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
 {
-	const struct tok_ids *lab = &l->lab[j->lab_i];
+	uint32_t q = 0;
+	int rc = 0;
 
+	l->lab_slot = j->slot;
+	for (size_t i = 0; rc == 0 && i < l->tax.n_labels; i++)
+		if (l->lab[i].n > 1)
+			rc = eng_kv_share_prefix(l->c, s->seq, lab_seq(l, q++), s->pos, err);
+	if (rc != 0)
+		return rc;
 	s->at = (int32_t)l->b_n;
-	for (size_t t = 0; t + 1 < lab->n; t++)
-		add(l, j, lab->v[t], (int32_t)(s->pos + t), s->seq, 1);
-	l->st.tok_label += lab->n - 1;
+	q = 0;
+	for (size_t i = 0; i < l->tax.n_labels; i++) {
+		const struct tok_ids *lab = &l->lab[i];
+
+		for (size_t t = 0; t + 1 < lab->n; t++)
+			add(l, j, lab->v[t], (int32_t)(s->pos + t), lab_seq(l, q), 1);
+		q += lab->n > 1;
+	}
+	l->st.tok_label += l->lab_tokens;
+	return 0;
 }
 
 /* add_prompt - as much of the prompt tokens as the batch holds; logits at the very end only */
@@ -337,7 +373,7 @@ static void add_prompt(struct llm *l, struct job *j, struct stream *s)
 }
 
 /*
- * build_batch - note 7: label scoring first (it must fit one batch), then
+ * build_batch - note 7: one document's label pass first (it must fit one batch), then
  * one token of every generating stream, then prompts, then shared heads
  * (note 8), then prefixes of jobs not waiting for theirs, while the batch
  * has room
@@ -345,12 +381,13 @@ static void add_prompt(struct llm *l, struct job *j, struct stream *s)
 static void build_batch(struct llm *l)
 {
 	l->b_n = 0;
-	for (uint32_t k = 0; k < l->o.parallel; k++) {
-		struct stream *s = l->slot[k] ? &l->slot[k]->s[ST_CLASSIFY] : NULL;
+	for (uint32_t k = 0; k < l->o.parallel && l->lab_slot < 0; k++) {
+		struct job *j = l->slot[k];
+		struct stream *s = j ? &j->s[ST_CLASSIFY] : NULL;
 
-		if (s && s->ph == PH_LABELS && s->at < 0 &&
-		    l->lab[l->slot[k]->lab_i].n - 1 <= l->b_cap - l->b_n)
-			add_label(l, l->slot[k], s);
+		if (s && s->ph == PH_LABELS && s->at < 0 && l->lab_tokens <= l->b_cap - l->b_n &&
+		    (j->rc = add_labels(l, j, s, &j->err)) != 0)
+			job_end(l, j, j->rc);
 	}
 	for (uint32_t k = 0; k < l->o.parallel; k++)
 		for (int st = 0; l->slot[k] && st < ST_N; st++) {
@@ -417,23 +454,8 @@ static int labels_end(struct llm *l, struct job *j, struct stream *s, struct dk_
 	return rc ? dk_err_set(err, DK_ENOMEM, "out of memory") : 0;
 }
 
-/* labels_from - note 4: score from label i on, or end when no label has tokens left */
-static int labels_from(struct llm *l, struct job *j, struct stream *s, size_t i,
-		       struct dk_err *err)
-{
-	while (i < l->tax.n_labels && l->lab[i].n < 2)
-		i++;
-	j->lab_i = i;
-	s->ph = PH_LABELS;
-	s->at = -1;
-	if (i == l->tax.n_labels)
-		return labels_end(l, j, s, err);
-	if (l->lab[i].n - 1 > l->b_cap)
-		return dk_err_set(err, DK_ELIMIT, "label '%s' exceeds one batch", l->tax.labels[i]);
-	return 0;
-}
-
-/* labels_first - note 4: every label's first token from the prompt's logits */
+/* labels_first - note 4: every label's first token from the prompt's
+ * logits; the longer labels wait for their pass */
 static int labels_first(struct llm *l, struct job *j, struct stream *s, const float *lg,
 			struct dk_err *err)
 {
@@ -441,20 +463,33 @@ static int labels_first(struct llm *l, struct job *j, struct stream *s, const fl
 
 	for (size_t i = 0; i < l->tax.n_labels; i++)
 		j->lp[i] = (double)lg[l->lab[i].v[0]] - z;
-	return labels_from(l, j, s, 0, err);
+	s->at = -1;
+	if (l->n_lab_seq == 0)
+		return labels_end(l, j, s, err);
+	if (l->lab_tokens > l->b_cap)
+		return dk_err_set(err, DK_ELIMIT, "the labels' %u tokens exceed one batch of %u",
+				  l->lab_tokens, l->b_cap);
+	s->ph = PH_LABELS;
+	return 0;
 }
 
-/* label_next - note 4: the rest of label lab_i's tokens; the sequence drops them again */
-static int label_next(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
+/* labels_scored - note 4: the longer labels' other tokens from their pass,
+ * in taxonomy order; their sequences are free again */
+static int labels_scored(struct llm *l, struct job *j, struct stream *s, struct dk_err *err)
 {
-	const struct tok_ids *lab = &l->lab[j->lab_i];
+	uint32_t at = (uint32_t)s->at;
 	int rc;
 
-	for (size_t t = 1; t < lab->n; t++)
-		j->lp[j->lab_i] += llm_log_softmax_at(eng_logits(l->c, (uint32_t)(s->at + (int32_t)t - 1)),
-						      l->n_vocab, lab->v[t]);
-	rc = eng_kv_truncate(l->c, s->seq, s->pos, err);
-	return rc ? rc : labels_from(l, j, s, j->lab_i + 1, err);
+	for (size_t i = 0; i < l->tax.n_labels; i++) {
+		const struct tok_ids *lab = &l->lab[i];
+
+		for (size_t t = 1; t < lab->n; t++)
+			j->lp[i] += llm_log_softmax_at(eng_logits(l->c, at + (uint32_t)t - 1), l->n_vocab,
+						       lab->v[t]);
+		at += lab->n > 1 ? (uint32_t)lab->n - 1 : 0;
+	}
+	rc = labels_release(l, err);
+	return rc ? rc : labels_end(l, j, s, err);
 }
 
 /* entities_next - note 5: one grammar-constrained greedy choice */
@@ -566,7 +601,7 @@ static int stream_logits(struct llm *l, struct job *j, int st, struct dk_err *er
 	if (s->ph == PH_IDLE || s->ph == PH_DONE || s->at < 0)
 		return 0;
 	if (s->ph == PH_LABELS) {
-		rc = label_next(l, j, s, err);
+		rc = labels_scored(l, j, s, err);
 	} else {
 		lg = eng_logits(l->c, (uint32_t)s->at);
 		s->at = -1;
