@@ -45,6 +45,7 @@
 
 #define TILE_ROWS 16
 #define PACK_THREADS 8	/* most workers packing a model (note 4) */
+#define MAX_BLOCK 256	/* largest block packed: eng_mat_dequant_row's buffer */
 
 /* eng_wpack_tile - see wpack.h (note 1) */
 void eng_wpack_tile(uint8_t *w, size_t bs, int64_t nb, uint8_t *tmp)
@@ -98,9 +99,9 @@ void eng_mat_dequant_row(const struct eng_mat *w, int64_t r, float *dst)
 {
 	const struct ggml_type_traits *tt = ggml_type_traits(w->type);
 	int64_t nb = w->n_in / tt->blck_size;
-	uint8_t blk[256];
+	uint8_t blk[MAX_BLOCK];	/* wants() packs no larger block */
 
-	if (!packed_row(w, r) || tt->type_size > sizeof blk) {
+	if (!packed_row(w, r)) {
 		(void)ref_dequant_row(w->type, w->data + (size_t)r * w->row_bytes, dst, w->n_in);
 		return;
 	}
@@ -132,7 +133,7 @@ static void pack_worker(void *arg, int ith, int nth)
 			       j->tmp + (size_t)ith * j->tmp_stride);
 }
 
-/* mats - every weight matrix of m into v (room for 2 + 9 n_layer) */
+/* mats - every weight matrix of m into v (room for 2 + 8 n_layer) */
 static size_t mats(struct eng_model *m, struct eng_mat **v)
 {
 	size_t n = 0;
@@ -152,18 +153,38 @@ static size_t mats(struct eng_model *m, struct eng_mat **v)
 /* wants - whether w is to be packed for table k (note 3) */
 static int wants(const struct eng_mat *w, const struct eng_kernels *k)
 {
-	return w->data != NULL && !w->packed && k->mm_packed[w->type] != NULL && w->n_out >= TILE_ROWS;
+	return w->data != NULL && !w->packed && k->mm_packed[w->type] != NULL && w->n_out >= TILE_ROWS &&
+	       ggml_type_traits(w->type)->type_size <= MAX_BLOCK;
+}
+
+/* pack_all - every matrix wants() into the tile layout, over pool (note 4) */
+static void pack_all(struct eng_mat **v, size_t n, const struct eng_kernels *k, struct thr_pool *pool,
+		     struct pack_job *j)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!wants(v[i], k))
+			continue;
+		j->w = (uint8_t *)v[i]->data;
+		j->bs = ggml_type_traits(v[i]->type)->type_size;
+		j->nb = (int64_t)(v[i]->row_bytes / j->bs);
+		j->n_tiles = v[i]->n_out / TILE_ROWS;
+		thr_pool_run(pool, pack_worker, j);
+		for (size_t o = 0; o < n; o++)	/* tied matrices: note 3 */
+			if (v[o]->data == v[i]->data)
+				v[o]->packed = 1;
+	}
 }
 
 /* eng_wpack_model - see wpack.h (notes 2, 3) */
 int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct dk_err *err)
 {
-	struct eng_mat **v = malloc((2 + 9 * (size_t)m->hp.n_layer) * sizeof *v);
+	struct eng_mat **v = malloc((2 + 8 * (size_t)m->hp.n_layer) * sizeof *v);
 	struct thr_pool *pool = NULL;
+	struct pack_job j = { 0 };
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int nth = cpus < 1 ? 1 : cpus > PACK_THREADS ? PACK_THREADS : (int)cpus;
-	size_t n, tmp = 0;
-	int any = 0, rc;
+	size_t n = 0;
+	int any = 0, rc = 0;
 
 	if (v == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory packing the weights");
@@ -171,44 +192,24 @@ int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct dk_
 	for (size_t i = 0; i < n; i++)
 		if (wants(v[i], k)) {
 			any = 1;
-			tmp = tmp > TILE_ROWS * v[i]->row_bytes ? tmp : TILE_ROWS * v[i]->row_bytes;
+			if (TILE_ROWS * v[i]->row_bytes > j.tmp_stride)
+				j.tmp_stride = TILE_ROWS * v[i]->row_bytes;
 		}
 	/* a borrowed buffer (gguf_open_buffer) stays as it is: no flag set */
-	if (!any || m->g->mapped == 0) {
-		free(v);
-		return 0;
+	if (any && m->g->mapped != 0) {
+		if ((j.tmp = malloc((size_t)nth * j.tmp_stride)) == NULL)
+			rc = dk_err_set(err, DK_ENOMEM, "out of memory packing the weights");
+		if (rc == 0)
+			rc = thr_pool_new(nth, &pool, err);
+		if (rc == 0 && gguf_set_writable(m->g, 1) != 0)
+			rc = dk_err_set(err, DK_EIO, "cannot make the weights writable to pack them");
+		if (rc == 0) {
+			pack_all(v, n, k, pool, &j);
+			(void)gguf_set_writable(m->g, 0);
+		}
 	}
-	struct pack_job j = { .tmp = malloc((size_t)nth * tmp), .tmp_stride = tmp };
-	if (j.tmp == NULL) {
-		free(v);
-		return dk_err_set(err, DK_ENOMEM, "out of memory packing the weights");
-	}
-	if ((rc = thr_pool_new(nth, &pool, err)) != 0) {
-		free(j.tmp);
-		free(v);
-		return rc;
-	}
-	if (gguf_set_writable(m->g, 1) != 0) {
-		thr_pool_free(pool);
-		free(j.tmp);
-		free(v);
-		return dk_err_set(err, DK_EIO, "cannot make the weights writable to pack them");
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!wants(v[i], k))
-			continue;
-		j.w = (uint8_t *)v[i]->data;
-		j.bs = ggml_type_traits(v[i]->type)->type_size;
-		j.nb = (int64_t)(v[i]->row_bytes / j.bs);
-		j.n_tiles = v[i]->n_out / TILE_ROWS;
-		thr_pool_run(pool, pack_worker, &j);
-		for (size_t o = 0; o < n; o++)	/* tied matrices: note 3 */
-			if (v[o]->data == v[i]->data)
-				v[o]->packed = 1;
-	}
-	(void)gguf_set_writable(m->g, 0);
 	thr_pool_free(pool);
 	free(j.tmp);
 	free(v);
-	return 0;
+	return rc;
 }

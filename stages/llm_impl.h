@@ -78,9 +78,9 @@
  *	7. Scheduling. A job (one document) waits for a free slot, then:
  *	       prefix tokens --all evaluated--> three streams, one per stage:
  *	       FEED (its prompt suffix) --last logits--> GEN (one token per
- *	       step; classify: LABELS, one label per step) --> DONE
+ *	       step; classify: LABELS, all longer labels in one step) --> DONE
  *	   llm_step() builds one batch from every slot, in priority order:
- *	   label scoring (one label of a document), the next
+ *	   label scoring (one document's label pass, note 4), the next
  *	   token of each generating stream, prompt suffixes, prefixes; logits
  *	   only where a choice is made (no logits for prefixes, one per
  *	   prompt). One eng_decode() then advances all of them: one pass over

@@ -300,17 +300,14 @@ static int mm_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 	return !bad;
 }
 
-/* mm_splits - one weight type, n elements per row: every batch size 1..9
- * (the few-token paths and the repacking tile) at odd row starts and tile
- * heights gives bitwise what one batch of MM_TOK tokens gives */
-static int mm_splits(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+/* mm_fixture - MM_ROWS random rows of type t (n elements) into w with a
+ * bias each, MM_TOK activation rows into act (mm's layout), and all = the
+ * whole batch through mm's tile, 16 rows at a time */
+static void mm_fixture(const struct eng_mm *mm, enum ggml_type t, int64_t n, uint8_t *w, uint8_t *act,
+		       float bias[MM_ROWS], float all[MM_TOK][MM_ROWS])
 {
-	const struct eng_mm *mm = &fast->mm[t];
 	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
-	uint8_t *w = malloc(MM_ROWS * rb), *act = malloc(MM_TOK * ab);
 	float *x = malloc((size_t)n * sizeof *x);
-	float all[MM_TOK][MM_ROWS], part[9][MM_ROWS], bias[MM_ROWS];
-	int bad = 0;
 
 	for (int r = 0; r < MM_ROWS; r++) {
 		random_row(t, w + r * rb, n);
@@ -324,6 +321,21 @@ static int mm_splits(const struct eng_kernels *fast, enum ggml_type t, int64_t n
 	for (int r = 0; r < MM_ROWS; r += 16)
 		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act, ab, MM_TOK,
 			 &all[0][r], MM_ROWS, bias + r);
+	free(x);
+}
+
+/* mm_splits - one weight type, n elements per row: every batch size 1..9
+ * (the few-token paths and the repacking tile) at odd row starts and tile
+ * heights gives bitwise what one batch of MM_TOK tokens gives */
+static int mm_splits(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
+{
+	const struct eng_mm *mm = &fast->mm[t];
+	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
+	uint8_t *w = malloc(MM_ROWS * rb), *act = malloc(MM_TOK * ab);
+	float all[MM_TOK][MM_ROWS], part[9][MM_ROWS], bias[MM_ROWS];
+	int bad = 0;
+
+	mm_fixture(mm, t, n, w, act, bias, all);
 	for (uint32_t nt = 1; nt <= 9 && !bad; nt++) {
 		uint32_t t0 = (nt * 7) % (MM_TOK - nt + 1);	/* tokens t0 .. t0 + nt - 1 */
 		int h = 2 * (int)nt - 1 < 16 ? 2 * (int)nt - 1 : 15;	/* odd tile heights */
@@ -339,7 +351,6 @@ static int mm_splits(const struct eng_kernels *fast, enum ggml_type t, int64_t n
 	}
 	free(w);
 	free(act);
-	free(x);
 	return !bad;
 }
 
@@ -441,27 +452,15 @@ static int pk_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 	size_t rb = ggml_row_size(t, (uint64_t)n), ab = mm->act_bytes(n);
 	uint8_t *w = malloc(MM_ROWS * rb), *wp = malloc(MM_ROWS * rb), *act = malloc(MM_TOK * ab);
 	uint8_t *tmp = malloc(16 * rb), *row = malloc(rb);
-	float *x = malloc((size_t)n * sizeof *x), *f0 = malloc((size_t)n * sizeof *f0);
-	float *f1 = malloc((size_t)n * sizeof *f1);
+	float *f0 = malloc((size_t)n * sizeof *f0), *f1 = malloc((size_t)n * sizeof *f1);
 	float all[MM_TOK][MM_ROWS], got[MM_TOK][MM_ROWS], bias[MM_ROWS];
 	int bad = 0;
 
-	for (int r = 0; r < MM_ROWS; r++) {
-		random_row(t, w + r * rb, n);
-		bias[r] = rndf();
-	}
-	for (int k = 0; k < MM_TOK; k++) {
-		for (int64_t i = 0; i < n; i++)
-			x[i] = rndf() * (float)(k % 5 + 1);
-		mm->quantize(x, act + k * ab, n);
-	}
+	mm_fixture(mm, t, n, w, act, bias, all);
 	memcpy(wp, w, MM_ROWS * rb);
 	for (int r = 0; r + 16 <= MM_ROWS; r += 16)
 		eng_wpack_tile(wp + r * rb, tt->type_size, n / tt->blck_size, tmp);
 	CHECKF(memcmp(wp, w, 32 * rb) != 0, "%s: packing changed nothing", tt->name);
-	for (int r = 0; r < MM_ROWS; r += 16)
-		mm->tile(n, w + r * rb, rb, MM_ROWS - r < 16 ? MM_ROWS - r : 16, act, ab, MM_TOK,
-			 &all[0][r], MM_ROWS, bias + r);
 	for (uint32_t nt = 1; nt <= MM_TOK && !bad; nt = nt == 9 ? MM_TOK : nt + 1) {
 		uint32_t t0 = (nt * 7) % (MM_TOK - nt + 1);
 		for (int r = 0; r < MM_ROWS; r += 16)
@@ -484,7 +483,7 @@ static int pk_case(const struct eng_kernels *fast, enum ggml_type t, int64_t n)
 			bad = 1;
 		}
 	}
-	free(w), free(wp), free(act), free(tmp), free(row), free(x), free(f0), free(f1);
+	free(w), free(wp), free(act), free(tmp), free(row), free(f0), free(f1);
 	return !bad;
 }
 
