@@ -4,7 +4,8 @@
 # so every document is modelled and none is lost; killed three times over
 # the same documents they are stored anyway, with the model error
 # engine_crashed; SIGTERM to docket watch lets it finish the document in
-# hand; it runs sandboxed and holds no database descriptor.
+# hand; it runs sandboxed and holds no database descriptor; while it works
+# through a large inbox, the supervisor sleeps instead of spinning.
 . "$(dirname "$0")/lib.sh"
 D=$DOCKET_BIN
 M=$T_TMP/m.gguf
@@ -123,4 +124,30 @@ if [ $rc -eq 0 ] && [ -f "$sp/done/b.txt" ] && [ "$(llm_rows)" = 1 ] && ! pgrep 
 	pass sigterm_finishes_modelling
 else
 	fail sigterm_finishes_modelling "exit $rc, llm rows '$(llm_rows)', work/: $(ls "$sp/work"); $(tail -3 "$T_TMP/w.err")"
+fi
+
+# 4. the engine is the slow stage and the inbox holds more than the claim-ahead:
+# the supervisor sleeps in poll() (supervisor.c note 8) instead of spinning
+# beside the engine. Its CPU ticks over 2 s with the engine frozen: a spin
+# takes up to 200 (USER_HZ 100; 31-61 seen on a loaded machine), the loop 0.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+letters 40
+sed "s#^llm_parallel = .*#llm_parallel = 1#" "$conf" >"$T_TMP/one.conf"
+"$D" batch --config "$T_TMP/one.conf" --quiet 2>"$T_TMP/b4.err" &
+pid=$!
+e=$(new_engine $pid 0)
+wait_for 20 sh -c "[ -n \"\$(ls '$sp/work')\" ]"
+sleep 1
+t0=$(ticks $pid)
+sleep 2
+t1=$(ticks $pid)
+left=$(ls "$sp/inbox" | wc -l)
+kill -CONT "$e"
+wait $pid
+rc=$?
+if [ $rc -eq 0 ] && [ -n "$e" ] && [ "$left" -gt 0 ] && [ $((t1 - t0)) -lt 10 ] &&
+	[ "$(ls "$sp/done" | wc -l)" -eq 40 ] && [ "$(llm_rows)" -eq 40 ]; then
+	pass supervisor_sleeps_while_engine_works
+else
+	fail supervisor_sleeps_while_engine_works "exit $rc, engine '$e', $((t1 - t0)) ticks in 2 s, $left in inbox, done/: $(ls "$sp/done" | wc -l); $(tail -3 "$T_TMP/b4.err")"
 fi
