@@ -89,11 +89,11 @@
  *	   without the transposes); Q6_K still combines ql and qh into pk
  *	   (the tile needs whole 6-bit values, note 11) but from columns
  *	   loaded as they are. Same integers, same float chain: bitwise the
- *	   file layout's results (test_kernels). They serve every n_tok but
- *	   Q4_K's one (note 13): a token's work no longer carries a repacking, and from L2 one token
- *	   costs less than few_K's (Q4_K 66 vs 101 ns per 16-row
- *	   super-block, Q6_K 128 vs 172; tests/tools/kbench). few_K stays for
- *	   tail tiles and Q5_K.
+ *	   file layout's results (test_kernels). They serve every n_tok (but
+ *	   Q4_K's one token, note 13): a token's work no longer carries a
+ *	   repacking, and from L2 one token costs less than few_K's
+ *	   (Q4_K 66 vs 101 ns per 16-row super-block, Q6_K 128 vs 172;
+ *	   tests/tools/kbench). few_K stays for tail tiles and Q5_K.
  *	13. One token on a packed Q4_K tile (generation) skips the tile's
  *	   staging: gemv_q4_K_p decodes the scales in registers (the tile
  *	   stores 14 vectors of them a super-block, 2 cycles a store),
@@ -111,10 +111,13 @@
  *	   85-92 ns (8192x2048: 87-108 -> 89-91). Tried and dropped: the
  *	   same for Q6_K (ql and qh combined in registers, as comb_q6_K, and
  *	   used at once): from L2 113 -> 75-79 ns, but from DRAM 140-167 ->
- *	   180-195 ns with two kbench, whatever the prefetching (none, the
- *	   tile's, 2 or 4 super-blocks ahead, the current one first); the
+ *	   180-195 ns with two kbench, whatever the prefetching (the tile's,
+ *	   2 or 4 super-blocks ahead, the current one first;
+ *	   T0 hints 2x slower, T2 even with T1), presumably because the
  *	   tile's burst of all 53 column loads up front keeps more misses in
- *	   flight than loads spread over the computation.
+ *	   flight than loads spread over the computation; with none at all
+ *	   370 ns: the hardware prefetchers do not follow Q6_K's three
+ *	   interleaved column streams.
  */
 #include <string.h>
 
