@@ -89,11 +89,32 @@
  *	   without the transposes); Q6_K still combines ql and qh into pk
  *	   (the tile needs whole 6-bit values, note 11) but from columns
  *	   loaded as they are. Same integers, same float chain: bitwise the
- *	   file layout's results (test_kernels). They serve every n_tok: a
- *	   token's work no longer carries a repacking, and from L2 one token
+ *	   file layout's results (test_kernels). They serve every n_tok but
+ *	   Q4_K's one (note 13): a token's work no longer carries a repacking, and from L2 one token
  *	   costs less than few_K's (Q4_K 66 vs 101 ns per 16-row
  *	   super-block, Q6_K 128 vs 172; tests/tools/kbench). few_K stays for
  *	   tail tiles and Q5_K.
+ *	13. One token on a packed Q4_K tile (generation) skips the tile's
+ *	   staging: gemv_q4_K_p decodes the scales in registers (the tile
+ *	   stores 14 vectors of them a super-block, 2 cycles a store),
+ *	   keeps the accumulator in a register (not acc) and masks each
+ *	   nibble column in place, the high nibbles by & 0xF0 (16 x the
+ *	   value, still a byte) and the sub-block's sum shifted back once:
+ *	   one operation a column less than the tile's shift and mask. The
+ *	   integers are the tile's and the float step is fin_q4_K, so one
+ *	   token alone gives the batch's bits (test_kernels). It issues no
+ *	   software prefetch: a packed tile is one ascending stream and the
+ *	   hardware prefetchers keep up (with the tile's prefetch_tile it
+ *	   ran 10-30% slower from DRAM). Per 16-row super-block (kbench,
+ *	   2048x8192, loaded machine): from L2 62 -> 44-50 ns; from DRAM,
+ *	   one kbench per core as generation's 2 threads stream, 94-108 ->
+ *	   85-92 ns (8192x2048: 87-108 -> 89-91). Tried and dropped: the
+ *	   same for Q6_K (ql and qh combined in registers, as comb_q6_K, and
+ *	   used at once): from L2 113 -> 75-79 ns, but from DRAM 140-167 ->
+ *	   180-195 ns with two kbench, whatever the prefetching (none, the
+ *	   tile's, 2 or 4 super-blocks ahead, the current one first); the
+ *	   tile's burst of all 53 column loads up front keeps more misses in
+ *	   flight than loads spread over the computation.
  */
 #include <string.h>
 
@@ -811,6 +832,55 @@ static void few_q6_K(const uint8_t *w, size_t rb, int nr, const struct acts *A, 
 	few_K(2, w, rb, nr, A, n_tok, out, os, m, bias);
 }
 
+/* ------------------------------------------------ one token (note 13) */
+
+/* gemv_q4_K_sb - one token k times a packed tile's super-block at p into
+ * f (note 13): the scales decoded in registers, each nibble column masked
+ * in place (the high nibbles as 16 x value, scaled back once per
+ * sub-block), two chains per sub-block */
+static inline __attribute__((always_inline)) __m512 gemv_q4_K_sb(const uint8_t *p, const struct tok *k, __m512 f)
+{
+	__m512i v[4] = { col(p, 0), col(p, 1), col(p, 2), col(p, 3) };
+	alignas(64) __m512i sk[14];
+	const uint8_t *qa = k->row + k->oq, *aux = k->row + k->oa;
+	__m512i m4 = _mm512_set1_epi8(0x0F), mh = _mm512_set1_epi8((char)0xF0);
+	__m512i isum = _mm512_setzero_si512(), imin = _mm512_setzero_si512();
+
+	dec_q45_K(v, sk);
+	UNROLL for (int g = 0; g < 4; g++) {
+		__m512i dl[2] = { _mm512_setzero_si512(), _mm512_setzero_si512() }, dh[2] = { dl[0], dl[1] };
+		UNROLL for (int c = 0; c < 8; c++) {
+			__m512i w = col(p, 4 + 8 * g + c);
+			dl[c & 1] = _mm512_dpbusd_epi32(dl[c & 1], _mm512_and_si512(w, m4),
+							_mm512_set1_epi32(ld32(qa + 64 * g + 4 * c)));
+			dh[c & 1] = _mm512_dpbusd_epi32(dh[c & 1], _mm512_and_si512(w, mh),
+							_mm512_set1_epi32(ld32(qa + 64 * g + 32 + 4 * c)));
+		}
+		/* dh: 16 x the high nibbles' dot, a multiple of 16: exact shift */
+		isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_add_epi32(dl[0], dl[1]), sk[2 * g]));
+		isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(
+			_mm512_srai_epi32(_mm512_add_epi32(dh[0], dh[1]), 4), sk[2 * g + 1]));
+		imin = _mm512_dpwssd_epi32(imin, sk[8 + g], _mm512_set1_epi32(ld32(aux + 4 * g)));
+	}
+	return fin_q4_K(sk, isum, imin, ldf(k->row + k->od), f);
+}
+
+/* gemv_q4_K_p - one token times a full packed tile (note 13), the
+ * accumulator in a register over the super-blocks; no software prefetch:
+ * the tile is one ascending stream the hardware prefetchers follow */
+static void gemv_q4_K_p(const uint8_t *w, size_t rb, int nr, const struct acts *A, uint32_t n_tok,
+			float *out, size_t os, __mmask16 m, __m512 bias)
+{
+	__m512 f = _mm512_setzero_ps();
+
+	(void)rb, (void)nr, (void)n_tok, (void)os;
+	for (int64_t b = 0; b < A->nb; b++) {
+		struct tok k = tok_at(A, 0, b);
+		f = gemv_q4_K_sb(w + 16 * (size_t)b * sizeof(struct block_q4_K), &k, f);
+	}
+	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
+}
+
 /* TILE - tokens in chunks of TCH (note 8); per super-block: repack (pack
  * returns where the columns are, the scales at pk + 64), the next tile's
  * share prefetched (note 7), then the chunk's tokens in groups of 8 */
@@ -874,7 +944,7 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
 TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
 TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
-TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, few_q4_K, sizeof(struct block_q4_K), 0)
+TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, gemv_q4_K_p, sizeof(struct block_q4_K), 1)
 TILE(tile_q6_K_p, pack_q6_K_p, run_q6_K, few_q6_K, sizeof(struct block_q6_K), 0)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
