@@ -482,36 +482,45 @@ static int read_all(int fd, uint8_t *buf, size_t size, char sha[65])
 	return 0;
 }
 
+/* open_file - a non-empty regular file for reading, and its size */
+static int open_file(const char *path, int *fd, size_t *size, struct dk_err *err)
+{
+	struct stat st = { 0 };
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return dk_err_set(err, errno == ENOENT ? DK_ENOTFOUND : DK_EIO,
+				  "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		int empty = S_ISREG(st.st_mode) && st.st_size == 0;
+
+		close(*fd);
+		return empty ? dk_err_set(err, DK_EFORMAT, "not a gguf file: '%s' is empty", path)
+			     : dk_err_set(err, DK_EIO, "cannot read '%s': not a regular file", path);
+	}
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
 /* gguf_open - read a file into resident memory (note 6) and parse it */
 int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 {
-	struct stat st;
 	struct gguf *g;
 	uint8_t *buf;
-	size_t mapped;
+	size_t mapped, size;
 	char sha[65];
-	int fd;
+	int fd, rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dk_err_set(err, errno == ENOENT ? DK_ENOTFOUND : DK_EIO,
-				  "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return dk_err_set(err, DK_EIO, "cannot read '%s': not a regular file", path);
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return dk_err_set(err, DK_EFORMAT, "not a gguf file: '%s' is empty", path);
-	}
-	buf = resident_alloc((size_t)st.st_size, &mapped);
+	if ((rc = open_file(path, &fd, &size, err)) != 0)
+		return rc;
+	buf = resident_alloc(size, &mapped);
 	if (buf == NULL) {
 		close(fd);
 		return dk_err_set(err, DK_ENOMEM, "cannot allocate %lld bytes for '%s': %s",
-				  (long long)st.st_size, path, strerror(errno));
+				  (long long)size, path, strerror(errno));
 	}
-	if (read_all(fd, buf, (size_t)st.st_size, sha) != 0) {
+	if (read_all(fd, buf, size, sha) != 0) {
 		int e = errno;
 		close(fd);
 		munmap(buf, mapped);
@@ -526,7 +535,7 @@ int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 		return dk_err_set(err, DK_ENOMEM, "out of memory opening '%s'", path);
 	}
 	g->base = buf;
-	g->size = (size_t)st.st_size;
+	g->size = size;
 	g->mapped = mapped;
 	g->resident = 1;
 	memcpy(g->sha256, sha, sizeof sha);
@@ -536,44 +545,34 @@ int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 /* gguf_open_mapped - see gguf.h: the file's pages, shared with the page cache */
 int gguf_open_mapped(const char *path, struct gguf **out, struct dk_err *err)
 {
-	struct stat st;
 	struct gguf *g;
 	EVP_MD_CTX *md;
 	char sha[65];
+	size_t size;
 	void *buf;
-	int fd, ok;
+	int fd, ok, rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dk_err_set(err, errno == ENOENT ? DK_ENOTFOUND : DK_EIO,
-				  "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return dk_err_set(err, DK_EIO, "cannot read '%s': not a regular file", path);
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return dk_err_set(err, DK_EFORMAT, "not a gguf file: '%s' is empty", path);
-	}
-	buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if ((rc = open_file(path, &fd, &size, err)) != 0)
+		return rc;
+	buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (buf == MAP_FAILED)
 		return dk_err_set(err, DK_EIO, "cannot map '%s': %s", path, strerror(errno));
 	g = calloc(1, sizeof *g);
 	md = hash_begin();
 	ok = md != NULL;
-	for (size_t off = 0; ok && off < (size_t)st.st_size; off += HASH_CHUNK)
+	for (size_t off = 0; ok && off < size; off += HASH_CHUNK)
 		ok = EVP_DigestUpdate(md, (uint8_t *)buf + off,
-				      MIN((size_t)st.st_size - off, HASH_CHUNK)) == 1;
+				      MIN(size - off, HASH_CHUNK)) == 1;
 	if (md == NULL || hash_end(md, ok, sha) != 0 || g == NULL) {
 		free(g);
-		munmap(buf, (size_t)st.st_size);
+		munmap(buf, size);
 		return dk_err_set(err, DK_ENOMEM, "cannot hash '%s': out of memory", path);
 	}
 	g->base = buf;
-	g->size = (size_t)st.st_size;
-	g->mapped = (size_t)st.st_size;
+	g->size = size;
+	g->mapped = size;
 	memcpy(g->sha256, sha, sizeof sha);
 	return finish_open(g, out, err);
 }

@@ -206,6 +206,21 @@ static void test_file_errors(void)
 	CHECK(gguf_open(path, &g, &err) == DK_EFORMAT && strstr(err.msg, "empty"));
 }
 
+/* write_file - b's bytes into a new file NAME of the test directory, left
+ * open for more (NULL: failed); its path in path */
+static FILE *write_file(char *path, size_t n, const char *name, const struct dk_buf *b)
+{
+	FILE *f;
+
+	snprintf(path, n, "%s/%s", test_tmpdir(), name);
+	f = fopen(path, "wb");
+	if (f != NULL && fwrite(b->buf, 1, b->len, f) != b->len) {
+		fclose(f);
+		f = NULL;
+	}
+	return f;
+}
+
 /* the file is read into its own resident copy (engine/gguf.c note 6): on a
  * 2 MB boundary, byte for byte the file, read-only, parsed like a buffer */
 static void test_resident_copy(void)
@@ -214,14 +229,10 @@ static void test_resident_copy(void)
 	struct dk_buf b = DK_BUF_INIT;
 	struct gguf *g;
 	char path[512];
-	FILE *f;
 
 	build(&b, &good);
-	snprintf(path, sizeof path, "%s/resident.gguf", test_tmpdir());
-	f = fopen(path, "wb");
-	REQUIRE(f != NULL);
-	REQUIRE(fwrite(b.buf, 1, b.len, f) == b.len);
-	REQUIRE(fclose(f) == 0);
+	FILE *f = write_file(path, sizeof path, "resident.gguf", &b);
+	REQUIRE(f != NULL && fclose(f) == 0);
 	REQUIRE(gguf_open(path, &g, &err) == 0);
 	CHECK((uintptr_t)g->base % ((uintptr_t)2 << 20) == 0);
 	CHECK(g->size == b.len && memcmp(g->base, b.buf, b.len) == 0);
@@ -244,10 +255,8 @@ static void test_sha256(void)
 	FILE *f;
 
 	build(&b, &good);
-	snprintf(path, sizeof path, "%s/hashed.gguf", test_tmpdir());
-	f = fopen(path, "wb");
+	f = write_file(path, sizeof path, "hashed.gguf", &b);
 	REQUIRE(f != NULL);
-	REQUIRE(fwrite(b.buf, 1, b.len, f) == b.len);
 	/* bytes after the data section are part of the file, so of its hash */
 	for (size_t i = 0; i < ((size_t)17 << 20) + 12345; i++)
 		REQUIRE(fputc((int)(i * 2654435761u >> 24), f) != EOF);
