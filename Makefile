@@ -29,7 +29,7 @@ CXX ?= c++
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-PKGS := glib-2.0 gio-2.0 poppler-glib libxml-2.0 libarchive gmime-3.0 \
+PKGS := glib-2.0 gio-2.0 poppler-glib libxml-2.0 libarchive gmime-3.0 libcrypto \
 	icu-uc icu-i18n sqlite3 libseccomp libmagic libexttextcat openblas cairo \
 	json-glib-1.0 fontconfig zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -5,7 +5,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libglib2.0-dev libpoppler-glib-dev libxml2-dev libmagic-dev libarchive-dev
 libgmime-3.0-dev libicu-dev libsqlite3-dev libseccomp-dev libopenblas-dev
 libcld2-dev libexttextcat-dev libcairo2-dev libjson-glib-dev sqlite3 poppler-utils
-libfontconfig-dev zlib1g-dev fonts-dejavu-core procps"
+libfontconfig-dev zlib1g-dev libssl-dev fonts-dejavu-core procps"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

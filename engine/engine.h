@@ -114,6 +114,11 @@ struct eng_batch {
 };
 
 int eng_model_load(const char *path, struct eng_model **out, struct dk_err *err);
+/* eng_model_inspect - the same checks, the file mapped as it is (nothing
+ * copied or packed): for looking at a model, not for a context */
+int eng_model_inspect(const char *path, struct eng_model **out, struct dk_err *err);
+/* eng_model_sha256 - SHA-256 of the file's bytes as loaded (64 hex) */
+const char *eng_model_sha256(const struct eng_model *m);
 void eng_model_free(struct eng_model *m);
 const struct eng_hparams *eng_model_hparams(const struct eng_model *m);
 /* eng_model_gguf - the parsed file: tokenizer.* keys for the tokenizer */

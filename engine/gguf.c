@@ -24,21 +24,33 @@
  *	   55 to 73 tokens/s. The price is the copy at load (about 0.1 s per
  *	   400 MB from the page cache) and memory not shared with the page
  *	   cache; the engine loads one model once per machine.
+ *	7. Opening hashes the file (SHA-256, gguf_sha256) in the same pass: the
+ *	   hash a decision records is that of the very bytes the engine runs,
+ *	   with no second read and no window for the file to change between
+ *	   hashing and loading. Each chunk is hashed right after it is read,
+ *	   while it is still in the cache. libcrypto rather than GChecksum:
+ *	   it uses the CPU's SHA extensions, 2.5 GB in 1.4 s of CPU on this
+ *	   machine kind against 6.6 s.
  */
 #include "engine/gguf.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "engine/ggml_types.h"
 
 /* transparent huge page size on x86-64 (note 6) */
 #define HUGE_PAGE ((size_t)2 << 20)
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define HASH_CHUNK ((size_t)8 << 20)	/* read and hashed at a time (note 7): within L2+L3 */
 
 struct rd {
 	const uint8_t *p;
@@ -416,54 +428,99 @@ static void *resident_alloc(size_t size, size_t *mapped)
 	return raw + head;
 }
 
-/* read_all - size bytes of fd into buf; 0, or -1 with errno (EIO: file shrank) */
-static int read_all(int fd, uint8_t *buf, size_t size)
+/* hash_begin - a SHA-256 context (note 7), or NULL */
+static EVP_MD_CTX *hash_begin(void)
 {
-	size_t off = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
-	while (off < size) {
-		ssize_t r = pread(fd, buf + off, size - off, (off_t)off);
+	if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		md = NULL;
+	}
+	return md;
+}
+
+/* hash_end - the digest as 64 hex digits; frees md; 0 or -1 */
+static int hash_end(EVP_MD_CTX *md, int ok, char out[65])
+{
+	unsigned char d[32];
+	unsigned int dn = 0;
+
+	ok = ok && EVP_DigestFinal_ex(md, d, &dn) == 1 && dn == sizeof d;
+	EVP_MD_CTX_free(md);
+	for (int i = 0; ok && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	return ok ? 0 : -1;
+}
+
+/* read_all - size bytes of fd into buf, hashed chunk by chunk as they
+ * arrive (note 7); 0, or -1 with errno (EIO: file shrank or hashing failed) */
+static int read_all(int fd, uint8_t *buf, size_t size, char sha[65])
+{
+	EVP_MD_CTX *md = hash_begin();
+	size_t off = 0;
+	int ok = md != NULL;
+
+	while (ok && off < size) {
+		size_t want = size - off < HASH_CHUNK ? size - off : HASH_CHUNK;
+		ssize_t r = pread(fd, buf + off, want, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
+			(void)hash_end(md, 0, sha);
 			if (r == 0)
 				errno = EIO;
 			return -1;
 		}
+		ok = EVP_DigestUpdate(md, buf + off, (size_t)r) == 1;
 		off += (size_t)r;
 	}
+	if (md == NULL || hash_end(md, ok, sha) != 0) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* open_file - a non-empty regular file for reading, and its size */
+static int open_file(const char *path, int *fd, size_t *size, struct dk_err *err)
+{
+	struct stat st = { 0 };
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return dk_err_set(err, errno == ENOENT ? DK_ENOTFOUND : DK_EIO,
+				  "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		int empty = S_ISREG(st.st_mode) && st.st_size == 0;
+
+		close(*fd);
+		return empty ? dk_err_set(err, DK_EFORMAT, "not a gguf file: '%s' is empty", path)
+			     : dk_err_set(err, DK_EIO, "cannot read '%s': not a regular file", path);
+	}
+	*size = (size_t)st.st_size;
 	return 0;
 }
 
 /* gguf_open - read a file into resident memory (note 6) and parse it */
 int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 {
-	struct stat st;
 	struct gguf *g;
 	uint8_t *buf;
-	size_t mapped;
-	int fd;
+	size_t mapped, size;
+	char sha[65];
+	int fd, rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return dk_err_set(err, errno == ENOENT ? DK_ENOTFOUND : DK_EIO,
-				  "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return dk_err_set(err, DK_EIO, "cannot read '%s': not a regular file", path);
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return dk_err_set(err, DK_EFORMAT, "not a gguf file: '%s' is empty", path);
-	}
-	buf = resident_alloc((size_t)st.st_size, &mapped);
+	if ((rc = open_file(path, &fd, &size, err)) != 0)
+		return rc;
+	buf = resident_alloc(size, &mapped);
 	if (buf == NULL) {
 		close(fd);
 		return dk_err_set(err, DK_ENOMEM, "cannot allocate %lld bytes for '%s': %s",
-				  (long long)st.st_size, path, strerror(errno));
+				  (long long)size, path, strerror(errno));
 	}
-	if (read_all(fd, buf, (size_t)st.st_size) != 0) {
+	if (read_all(fd, buf, size, sha) != 0) {
 		int e = errno;
 		close(fd);
 		munmap(buf, mapped);
@@ -478,15 +535,58 @@ int gguf_open(const char *path, struct gguf **out, struct dk_err *err)
 		return dk_err_set(err, DK_ENOMEM, "out of memory opening '%s'", path);
 	}
 	g->base = buf;
-	g->size = (size_t)st.st_size;
+	g->size = size;
 	g->mapped = mapped;
+	g->resident = 1;
+	memcpy(g->sha256, sha, sizeof sha);
 	return finish_open(g, out, err);
+}
+
+/* gguf_open_mapped - see gguf.h: the file's pages, shared with the page cache */
+int gguf_open_mapped(const char *path, struct gguf **out, struct dk_err *err)
+{
+	struct gguf *g;
+	EVP_MD_CTX *md;
+	char sha[65];
+	size_t size;
+	void *buf;
+	int fd, ok, rc;
+
+	*out = NULL;
+	if ((rc = open_file(path, &fd, &size, err)) != 0)
+		return rc;
+	buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (buf == MAP_FAILED)
+		return dk_err_set(err, DK_EIO, "cannot map '%s': %s", path, strerror(errno));
+	g = calloc(1, sizeof *g);
+	md = hash_begin();
+	ok = md != NULL;
+	for (size_t off = 0; ok && off < size; off += HASH_CHUNK)
+		ok = EVP_DigestUpdate(md, (uint8_t *)buf + off,
+				      MIN(size - off, HASH_CHUNK)) == 1;
+	if (md == NULL || hash_end(md, ok, sha) != 0 || g == NULL) {
+		free(g);
+		munmap(buf, size);
+		return dk_err_set(err, DK_ENOMEM, "cannot hash '%s': out of memory", path);
+	}
+	g->base = buf;
+	g->size = size;
+	g->mapped = size;
+	memcpy(g->sha256, sha, sizeof sha);
+	return finish_open(g, out, err);
+}
+
+/* gguf_sha256 - see gguf.h */
+const char *gguf_sha256(const struct gguf *g)
+{
+	return g->sha256;
 }
 
 /* gguf_set_writable - see gguf.h */
 int gguf_set_writable(struct gguf *g, int on)
 {
-	if (g->mapped == 0)
+	if (!g->resident)
 		return -1;
 	return mprotect((void *)g->base, g->mapped, on ? PROT_READ | PROT_WRITE : PROT_READ);
 }

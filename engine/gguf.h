@@ -85,14 +85,23 @@ struct gguf {
 	const uint8_t *base;	/* the whole file */
 	size_t size;
 	size_t mapped;		/* length of our mapping at base; 0: borrowed */
+	int resident;		/* base is our anonymous copy (gguf_open), not the file's pages */
+	char sha256[65];	/* of the file's bytes (gguf.c note 7); "" for a buffer */
 };
 
 int gguf_open(const char *path, struct gguf **out, struct dk_err *err);
 int gguf_open_buffer(const void *buf, size_t size, struct gguf **out, struct dk_err *err);
+/* gguf_open_mapped - the same checks over the file mapped read-only: its
+ * pages are the page cache's, nothing is copied; for inspecting a file
+ * (docket batch's check before a run), not for running it (note 6) */
+int gguf_open_mapped(const char *path, struct gguf **out, struct dk_err *err);
+/* gguf_sha256 - SHA-256 of the file's bytes as read at open, 64 lowercase
+ * hex digits (note 7); "" for gguf_open_buffer() */
+const char *gguf_sha256(const struct gguf *g);
 void gguf_free(struct gguf *g);
 /* gguf_set_writable - our resident copy writable (on) or read-only again,
  * for an in-place transform of the weights (engine/wpack.c): 0, or -1 for
- * a borrowed buffer or a failed mprotect */
+ * a borrowed buffer, a mapped file or a failed mprotect */
 int gguf_set_writable(struct gguf *g, int on);
 
 /* gguf_find_key - the kv with that key, or NULL */

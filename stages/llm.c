@@ -185,15 +185,16 @@ static int open_model(struct llm *l, struct dk_err *err)
 {
 	int rc;
 
-	rc = llm_file_sha256(l->o.model, l->model_sha, err);
+	/* the hash is of the bytes loaded (gguf.c note 7), checked before any use */
+	rc = (l->o.check_only ? eng_model_inspect : eng_model_load)(l->o.model, &l->m, err);
 	if (rc != 0)
 		return rc;
+	g_strlcpy(l->model_sha, eng_model_sha256(l->m), sizeof l->model_sha);
 	if (l->o.model_sha256 && *l->o.model_sha256 &&
 	    g_ascii_strcasecmp(l->o.model_sha256, l->model_sha) != 0)
 		return dk_err_setx(err, DK_ECONFIG, "model_sha256_mismatch",
 				   "model '%s' has sha256 %s, not the pinned model_sha256 %s",
 				   l->o.model, l->model_sha, l->o.model_sha256);
-	rc = eng_model_load(l->o.model, &l->m, err);
 	if (rc == 0)
 		rc = tok_vocab_from_gguf(eng_model_gguf(l->m), &l->v, err);
 	if (rc == 0)
@@ -303,7 +304,7 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 		rc = load_pieces(l, err);
 	if (rc == 0)
 		rc = label_tokens(l, err);
-	if (rc == 0)
+	if (rc == 0 && !l->o.check_only)
 		rc = open_context(l, err);
 	if (rc != 0) {
 		llm_close(l);

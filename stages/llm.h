@@ -69,6 +69,9 @@ struct llm_opts {
 					 * document's language */
 	uint32_t parallel;		/* documents decoded together by llm_step(); 0: 1 */
 	enum llm_combine combine;
+	int check_only;			/* llm_open only checks: the model mapped, not
+					 * loaded (eng_model_inspect), no context; such
+					 * an llm runs nothing, llm_close() it */
 };
 
 /* what replay needs for one stage; all strings owned */

@@ -128,18 +128,21 @@ static void print_summary(const struct supervisor_counts *c, const struct store_
 }
 
 /*
- * check_model - load the model, templates and grammar once here, so a
+ * check_model - check the model, templates and grammar once here, so a
  * mismatching model_sha256 or a broken file stops the run with one clear
- * error before any document is claimed
+ * error before any document is claimed. Only checked (llm_opts.check_only:
+ * the file mapped and hashed, not loaded): the engine process loads it.
  */
 static int check_model(const struct pipeline_opts *o, struct dk_err *err)
 {
+	struct llm_opts lo = o->llm;
 	struct llm *l = NULL;
 	int rc;
 
 	if (o->llm.model == NULL || *o->llm.model == 0)
 		return 0;
-	rc = llm_open(&l, &o->llm, err);
+	lo.check_only = 1;
+	rc = llm_open(&l, &lo, err);
 	llm_close(l);
 	return rc;
 }

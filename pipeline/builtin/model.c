@@ -22,21 +22,6 @@
 
 static const char usage_text[] = "usage: docket model info [--tensors] FILE\n";
 
-/* sha256_hex - of the mapped bytes */
-static void sha256_hex(const struct gguf *g, char out[65])
-{
-	GChecksum *cs = g_checksum_new(G_CHECKSUM_SHA256);
-	size_t off = 0;
-
-	while (off < g->size) {
-		size_t n = g->size - off > (1u << 30) ? (1u << 30) : g->size - off;
-		g_checksum_update(cs, g->base + off, (gssize)n);
-		off += n;
-	}
-	snprintf(out, 65, "%s", g_checksum_get_string(cs));
-	g_checksum_free(cs);
-}
-
 /* print_str - a counted string, control bytes escaped, at most max bytes */
 static void print_str(struct gguf_str s, size_t max)
 {
@@ -130,20 +115,19 @@ static int info(const char *path, int tensors)
 	struct dk_err err = DK_ERR_INIT;
 	struct gguf *g;
 	struct eng_model *m;
-	char hex[65];
 	uint64_t counts[GGML_TYPE_COUNT] = { 0 };
 	int rc;
 
-	if ((rc = gguf_open(path, &g, &err)) != 0) {
+	/* inspected, not loaded: the file's own pages, hashed as mapped */
+	if ((rc = gguf_open_mapped(path, &g, &err)) != 0) {
 		fprintf(stderr, "docket model info: %s\n", err.msg);
 		return dk_err_sysexit(rc);
 	}
-	sha256_hex(g, hex);
-	printf("file: %s\nsize: %zu bytes\nsha256: %s\n", path, g->size, hex);
+	printf("file: %s\nsize: %zu bytes\nsha256: %s\n", path, g->size, gguf_sha256(g));
 	printf("gguf: version %u, %llu tensors, %llu keys, alignment %llu, data at %llu\n", g->version,
 	       (unsigned long long)g->n_tensors, (unsigned long long)g->n_kv,
 	       (unsigned long long)g->alignment, (unsigned long long)g->data_offset);
-	rc = eng_model_load(path, &m, &err);
+	rc = eng_model_inspect(path, &m, &err);
 	if (rc == 0) {
 		print_model(eng_model_hparams(m));
 		printf("runnable: yes\n");

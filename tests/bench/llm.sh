@@ -2,7 +2,8 @@
 # make bench-llm: end-to-end documents/minute of "docket batch" with the model
 # stages on ../shared/eval/dev, for each benchmark model (random weights, real
 # vocabularies, built once by docket mkmodel into the cache that bench.sh
-# uses), with the batch summary's per-stage breakdown. When LLAMA_CLI (or
+# uses), with the batch summary's per-stage breakdown; documents/minute is
+# over the whole command (the model check before the run included). When LLAMA_CLI (or
 # LLAMA_SIMPLE) names a llama.cpp binary, the same documents also go through
 # the naive pipeline: one llama.cpp process per document and stage, on the
 # same model file, given the prompt docket renders for that stage
@@ -86,12 +87,17 @@ run_docket() {
 	# the largest process's peak RSS (the engine's) when GNU time is there
 	timer=
 	[ -x /usr/bin/time ] && timer="/usr/bin/time -o $2/rss -f %M"
+	a=$(now)
 	# shellcheck disable=SC2086
 	$timer "$D" batch --spool "$2/spool" --db "$2/db" --model "$1" --set model_sha256= \
 		--set llm_ctx="$ctx" --threads "$threads" --set stable_seconds=0 $sets \
 		2>"$2/err" >"$2/summary" ||
 		{ echo "bench-llm: docket batch failed: $(tail -1 "$2/err")" >&2; return 1; }
+	# the whole command, the model check before the run included
+	calc "$(now) - $a" >"$2/wall"
 	cat "$2/summary"
+	n=$(sed -n 's/^docket: \([0-9]*\) documents in.*/\1/p' "$2/summary")
+	echo "  whole command: $(cat "$2/wall") s, $(calc "$n * 60 / $(cat "$2/wall")") documents/minute"
 	[ -s "$2/rss" ] && echo "  peak RSS of the largest process: $(($(tail -1 "$2/rss") / 1024)) MB${sets:+ (}${sets# }${sets:+)}"
 	# the engine process's accounting (stages/llm_impl.h note 9), one field a line
 	sed -n 's/.*stage=engine docs=/docs=/p' "$2/err" | tr ' ' '\n' | sed 's/^/  engine /'
@@ -142,7 +148,8 @@ for preset in $models; do
 	mkdir -p "$dir"
 	echo "== $preset Q4_K_M ($(($(wc -c <"$m") / 1000000)) MB), $threads threads, llm_ctx $ctx"
 	run_docket "$m" "$dir" || exit 1
-	dk=$(sed -n 's/.*(\([0-9.]*\) documents\/minute).*/\1/p' "$dir/summary")
+	n=$(sed -n 's/^docket: \([0-9]*\) documents in.*/\1/p' "$dir/summary")
+	dk=$(printf '%.2f' "$(calc "$n * 60 / $(cat "$dir/wall")")")
 	nv=-
 	if [ -n "$llama" ]; then
 		if run_naive "$m" "$dir"; then

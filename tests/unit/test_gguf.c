@@ -6,6 +6,9 @@
 #include <dirent.h>
 #include <stdint.h>
 
+#include <glib.h>
+
+
 #include "engine/ggml_types.h"
 #include "engine/gguf.h"
 #include "tests/test.h"
@@ -203,6 +206,21 @@ static void test_file_errors(void)
 	CHECK(gguf_open(path, &g, &err) == DK_EFORMAT && strstr(err.msg, "empty"));
 }
 
+/* write_file - b's bytes into a new file NAME of the test directory, left
+ * open for more (NULL: failed); its path in path */
+static FILE *write_file(char *path, size_t n, const char *name, const struct dk_buf *b)
+{
+	FILE *f;
+
+	snprintf(path, n, "%s/%s", test_tmpdir(), name);
+	f = fopen(path, "wb");
+	if (f != NULL && fwrite(b->buf, 1, b->len, f) != b->len) {
+		fclose(f);
+		f = NULL;
+	}
+	return f;
+}
+
 /* the file is read into its own resident copy (engine/gguf.c note 6): on a
  * 2 MB boundary, byte for byte the file, read-only, parsed like a buffer */
 static void test_resident_copy(void)
@@ -211,14 +229,10 @@ static void test_resident_copy(void)
 	struct dk_buf b = DK_BUF_INIT;
 	struct gguf *g;
 	char path[512];
-	FILE *f;
 
 	build(&b, &good);
-	snprintf(path, sizeof path, "%s/resident.gguf", test_tmpdir());
-	f = fopen(path, "wb");
-	REQUIRE(f != NULL);
-	REQUIRE(fwrite(b.buf, 1, b.len, f) == b.len);
-	REQUIRE(fclose(f) == 0);
+	FILE *f = write_file(path, sizeof path, "resident.gguf", &b);
+	REQUIRE(f != NULL && fclose(f) == 0);
 	REQUIRE(gguf_open(path, &g, &err) == 0);
 	CHECK((uintptr_t)g->base % ((uintptr_t)2 << 20) == 0);
 	CHECK(g->size == b.len && memcmp(g->base, b.buf, b.len) == 0);
@@ -226,6 +240,44 @@ static void test_resident_copy(void)
 	const struct gguf_tensor *a = gguf_find_tensor(g, "a");
 	CHECK(a != NULL && ((const float *)a->data)[7] == 7.0f);
 	gguf_free(g);
+	dk_buf_release(&b);
+}
+
+/* both opens hash the file's bytes as read (engine/gguf.c note 7): the
+ * digest GLib's independent SHA-256 gives, across several 8 MB chunks and
+ * a ragged tail; the mapped open is the file's pages, never writable */
+static void test_sha256(void)
+{
+	struct dk_err err = DK_ERR_INIT;
+	struct dk_buf b = DK_BUF_INIT;
+	struct gguf *g, *m;
+	char path[512];
+	FILE *f;
+
+	build(&b, &good);
+	f = write_file(path, sizeof path, "hashed.gguf", &b);
+	REQUIRE(f != NULL);
+	/* bytes after the data section are part of the file, so of its hash */
+	for (size_t i = 0; i < ((size_t)17 << 20) + 12345; i++)
+		REQUIRE(fputc((int)(i * 2654435761u >> 24), f) != EOF);
+	REQUIRE(fclose(f) == 0);
+	gchar *want = NULL, *text = NULL;
+	gsize len = 0;
+	REQUIRE(g_file_get_contents(path, &text, &len, NULL));
+	want = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)text, len);
+	REQUIRE(gguf_open(path, &g, &err) == 0);
+	REQUIRE(gguf_open_mapped(path, &m, &err) == 0);
+	CHECKF(strcmp(gguf_sha256(g), want) == 0, "resident %s, want %s", gguf_sha256(g), want);
+	CHECKF(strcmp(gguf_sha256(m), want) == 0, "mapped %s, want %s", gguf_sha256(m), want);
+	CHECK(m->size == len && memcmp(m->base, text, len) == 0);
+	CHECK(gguf_set_writable(m, 1) == -1 && gguf_set_writable(g, 1) == 0);
+	gguf_free(g);
+	gguf_free(m);
+	REQUIRE(gguf_open_buffer(b.buf, b.len, &g, &err) == 0);
+	CHECK(strcmp(gguf_sha256(g), "") == 0);
+	gguf_free(g);
+	g_free(want);
+	g_free(text);
 	dk_buf_release(&b);
 }
 
@@ -276,6 +328,7 @@ int main(void)
 	RUN(test_truncations);
 	RUN(test_file_errors);
 	RUN(test_resident_copy);
+	RUN(test_sha256);
 	RUN(test_oracle_files);
 	return TEST_END();
 }
