@@ -41,7 +41,8 @@ static const struct config_setting settings[] = {
 	  "model context positions per sequence; longer documents are cut or summarized in chunks" },
 	{ "llm_parallel", CONFIG_INT, "8", OFF(llm_parallel), 1, 64,
 	  "documents the engine process decodes together (one pass over the weights per step; "
-	  "each holds up to 3 x llm_ctx positions of KV cache)" },
+	  "each holds about one llm_ctx of KV cache, its stages sharing the document's prefix; "
+	  "16 gave 3% more documents a minute than 8 with gemma3-4b on 2 cores, for 0.9 GB more)" },
 	{ "summary_max_tokens", CONFIG_INT, "120", OFF(summary_max_tokens), 8, 4096,
 	  "most tokens of a model summary" },
 	{ "summary_language", CONFIG_STR, "", OFF(summary_language), 0, 0,
