@@ -49,7 +49,6 @@
 
 /* transparent huge page size on x86-64 (note 6) */
 #define HUGE_PAGE ((size_t)2 << 20)
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define HASH_CHUNK ((size_t)8 << 20)	/* read and hashed at a time (note 7): within L2+L3 */
 
 struct rd {
@@ -561,10 +560,7 @@ int gguf_open_mapped(const char *path, struct gguf **out, struct dk_err *err)
 		return dk_err_set(err, DK_EIO, "cannot map '%s': %s", path, strerror(errno));
 	g = calloc(1, sizeof *g);
 	md = hash_begin();
-	ok = md != NULL;
-	for (size_t off = 0; ok && off < size; off += HASH_CHUNK)
-		ok = EVP_DigestUpdate(md, (uint8_t *)buf + off,
-				      MIN(size - off, HASH_CHUNK)) == 1;
+	ok = md != NULL && EVP_DigestUpdate(md, buf, size) == 1;
 	if (md == NULL || hash_end(md, ok, sha) != 0 || g == NULL) {
 		free(g);
 		munmap(buf, size);

@@ -338,8 +338,10 @@ static int load_weights(struct eng_model *m, struct dk_err *err)
 	return 0;
 }
 
-/* open_model - validate and describe the file g opens; packed unless inspecting */
-static int open_model(const char *path, int inspect, struct eng_model **out, struct dk_err *err)
+/* open_model - open path with open_gguf, validate, describe; pack what
+ * is ours to rewrite (a resident copy, not a mapped file: wpack.c) */
+static int open_model(const char *path, int (*open_gguf)(const char *, struct gguf **, struct dk_err *),
+		      struct eng_model **out, struct dk_err *err)
 {
 	struct eng_model *m = calloc(1, sizeof *m);
 	int rc;
@@ -347,10 +349,10 @@ static int open_model(const char *path, int inspect, struct eng_model **out, str
 	*out = NULL;
 	if (m == NULL)
 		return dk_err_set(err, DK_ENOMEM, "out of memory loading '%s'", path);
-	if ((rc = (inspect ? gguf_open_mapped : gguf_open)(path, &m->g, err)) != 0 ||
+	if ((rc = open_gguf(path, &m->g, err)) != 0 ||
 	    (rc = read_hparams(m->g, &m->hp, err)) != 0 ||
 	    (rc = load_weights(m, err)) != 0 ||
-	    (!inspect && (rc = eng_wpack_model(m, eng_kernels_select(0), err)) != 0)) {
+	    (rc = eng_wpack_model(m, eng_kernels_select(0), err)) != 0) {
 		eng_model_free(m);
 		return rc;
 	}
@@ -361,13 +363,13 @@ static int open_model(const char *path, int inspect, struct eng_model **out, str
 /* eng_model_load - read, validate, describe, pack */
 int eng_model_load(const char *path, struct eng_model **out, struct dk_err *err)
 {
-	return open_model(path, 0, out, err);
+	return open_model(path, gguf_open, out, err);
 }
 
 /* eng_model_inspect - see engine.h */
 int eng_model_inspect(const char *path, struct eng_model **out, struct dk_err *err)
 {
-	return open_model(path, 1, out, err);
+	return open_model(path, gguf_open_mapped, out, err);
 }
 
 const char *eng_model_sha256(const struct eng_model *m)

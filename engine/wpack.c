@@ -195,8 +195,9 @@ int eng_wpack_model(struct eng_model *m, const struct eng_kernels *k, struct dk_
 			if (TILE_ROWS * v[i]->row_bytes > j.tmp_stride)
 				j.tmp_stride = TILE_ROWS * v[i]->row_bytes;
 		}
-	/* a borrowed buffer (gguf_open_buffer) stays as it is: no flag set */
-	if (any && m->g->mapped != 0) {
+	/* only our resident copy is rewritten; a borrowed buffer
+	 * (gguf_open_buffer) or a mapped file stays as it is: no flag set */
+	if (any && m->g->resident) {
 		if ((j.tmp = malloc((size_t)nth * j.tmp_stride)) == NULL)
 			rc = dk_err_set(err, DK_ENOMEM, "out of memory packing the weights");
 		if (rc == 0)

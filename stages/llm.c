@@ -195,8 +195,7 @@ static int open_model(struct llm *l, struct dk_err *err)
 		return dk_err_setx(err, DK_ECONFIG, "model_sha256_mismatch",
 				   "model '%s' has sha256 %s, not the pinned model_sha256 %s",
 				   l->o.model, l->model_sha, l->o.model_sha256);
-	if (rc == 0)
-		rc = tok_vocab_from_gguf(eng_model_gguf(l->m), &l->v, err);
+	rc = tok_vocab_from_gguf(eng_model_gguf(l->m), &l->v, err);
 	if (rc == 0)
 		rc = chat_from_gguf(eng_model_gguf(l->m), &l->chat, err);
 	if (rc == 0)

@@ -113,27 +113,33 @@ static void print_model(const struct eng_hparams *hp)
 static int info(const char *path, int tensors)
 {
 	struct dk_err err = DK_ERR_INIT;
-	struct gguf *g;
-	struct eng_model *m;
+	struct dk_err why = DK_ERR_INIT;
+	const struct gguf *g;
+	struct gguf *own = NULL;
+	struct eng_model *m = NULL;
 	uint64_t counts[GGML_TYPE_COUNT] = { 0 };
-	int rc;
+	int rc, grc;
 
-	/* inspected, not loaded: the file's own pages, hashed as mapped */
-	if ((rc = gguf_open_mapped(path, &g, &err)) != 0) {
+	/* inspected, not loaded: the file's own pages, hashed once as mapped;
+	 * a file that is no runnable model is opened as a plain GGUF */
+	rc = eng_model_inspect(path, &m, &why);
+	if (rc == 0) {
+		g = eng_model_gguf(m);
+	} else if ((grc = gguf_open_mapped(path, &own, &err)) == 0) {
+		g = own;
+	} else {
 		fprintf(stderr, "docket model info: %s\n", err.msg);
-		return dk_err_sysexit(rc);
+		return dk_err_sysexit(grc);
 	}
 	printf("file: %s\nsize: %zu bytes\nsha256: %s\n", path, g->size, gguf_sha256(g));
 	printf("gguf: version %u, %llu tensors, %llu keys, alignment %llu, data at %llu\n", g->version,
 	       (unsigned long long)g->n_tensors, (unsigned long long)g->n_kv,
 	       (unsigned long long)g->alignment, (unsigned long long)g->data_offset);
-	rc = eng_model_inspect(path, &m, &err);
 	if (rc == 0) {
 		print_model(eng_model_hparams(m));
 		printf("runnable: yes\n");
-		eng_model_free(m);
 	} else {
-		printf("runnable: no (%s)\n", err.msg);
+		printf("runnable: no (%s)\n", why.msg);
 	}
 	uint64_t total = 0;
 	for (uint64_t i = 0; i < g->n_tensors; i++) {
@@ -155,7 +161,8 @@ static int info(const char *path, int tensors)
 	printf("metadata:\n");
 	for (uint64_t i = 0; i < g->n_kv; i++)
 		print_kv(&g->kv[i]);
-	gguf_free(g);
+	eng_model_free(m);
+	gguf_free(own);
 	/* a valid GGUF whose model is malformed (bad shapes) is an error */
 	return rc == DK_EFORMAT ? EX_DATAERR : EX_OK;
 }

@@ -93,11 +93,12 @@ run_docket() {
 		--set llm_ctx="$ctx" --threads "$threads" --set stable_seconds=0 $sets \
 		2>"$2/err" >"$2/summary" ||
 		{ echo "bench-llm: docket batch failed: $(tail -1 "$2/err")" >&2; return 1; }
-	# the whole command, the model check before the run included
-	calc "$(now) - $a" >"$2/wall"
-	cat "$2/summary"
+	# documents/minute over the whole command, the model check before the run included
+	wall=$(calc "$(now) - $a")
 	n=$(sed -n 's/^docket: \([0-9]*\) documents in.*/\1/p' "$2/summary")
-	echo "  whole command: $(cat "$2/wall") s, $(calc "$n * 60 / $(cat "$2/wall")") documents/minute"
+	printf '%.2f\n' "$(calc "$n * 60 / $wall")" >"$2/rate"
+	cat "$2/summary"
+	echo "  whole command: $wall s, $(cat "$2/rate") documents/minute"
 	[ -s "$2/rss" ] && echo "  peak RSS of the largest process: $(($(tail -1 "$2/rss") / 1024)) MB${sets:+ (}${sets# }${sets:+)}"
 	# the engine process's accounting (stages/llm_impl.h note 9), one field a line
 	sed -n 's/.*stage=engine docs=/docs=/p' "$2/err" | tr ' ' '\n' | sed 's/^/  engine /'
@@ -148,8 +149,7 @@ for preset in $models; do
 	mkdir -p "$dir"
 	echo "== $preset Q4_K_M ($(($(wc -c <"$m") / 1000000)) MB), $threads threads, llm_ctx $ctx"
 	run_docket "$m" "$dir" || exit 1
-	n=$(sed -n 's/^docket: \([0-9]*\) documents in.*/\1/p' "$dir/summary")
-	dk=$(printf '%.2f' "$(calc "$n * 60 / $(cat "$dir/wall")")")
+	dk=$(cat "$dir/rate")
 	nv=-
 	if [ -n "$llama" ]; then
 		if run_naive "$m" "$dir"; then

@@ -5,11 +5,14 @@
  * differ from the file's, and every row still reads back as the file's
  * row (eng_mat_row, eng_mat_dequant_row), tail rows included. Without
  * packed tiles nothing is packed. The forward pass over packed weights is
- * held to the oracle logits by test_oracle and test_determinism.
+ * held to the oracle logits by test_oracle and test_determinism. A model
+ * only inspected (eng_model_inspect: the file mapped) is never rewritten,
+ * and both report the file's SHA-256.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/engine.h"
 #include "engine/gguf.h"
 #include "engine/model.h"
 #include "engine/wpack.h"
@@ -77,8 +80,30 @@ static void test_packed_at_load(void)
 	eng_model_free(m);
 }
 
+/* inspect_not_packed - the mapped file's pages stay the file's (wpack.c) */
+static void test_inspect_not_packed(void)
+{
+	const char *sh = test_shared_dir();
+	char path[8192];
+	struct dk_err err = DK_ERR_INIT;
+	struct eng_model *m, *loaded;
+
+	if (sh == NULL)
+		SKIP("../shared absent");
+	snprintf(path, sizeof path, "%s/oracle/models/gemma3-Q4_K_M.gguf", sh);
+	REQUIRE(eng_model_inspect(path, &m, &err) == 0);
+	REQUIRE(eng_model_load(path, &loaded, &err) == 0);
+	CHECK(!m->tok_embd.packed && !m->output.packed);
+	for (uint32_t il = 0; il < m->hp.n_layer; il++)
+		CHECKF(!m->layers[il].w_up.packed && !m->layers[il].w_down.packed, "layer %u packed", il);
+	CHECK(strlen(eng_model_sha256(m)) == 64 && strcmp(eng_model_sha256(m), eng_model_sha256(loaded)) == 0);
+	eng_model_free(loaded);
+	eng_model_free(m);
+}
+
 int main(void)
 {
 	RUN(test_packed_at_load);
+	RUN(test_inspect_not_packed);
 	return TEST_END();
 }
