@@ -220,27 +220,44 @@ static inline __attribute__((always_inline)) void rows4x4(const uint8_t *const r
  * 0..3 of the tile layout): sk[0..7] sub-block scales, sk[8..11] min pairs
  * (mn[2g] low, mn[2g + 1] high int16, for vpdpwssd), sk[12] d, sk[13]
  * dmin, lane = row (note 6) */
+static inline __m512i dsc_q45_K(const __m512i v[4], int j)
+{
+	__m512i a = _mm512_srli_epi32(v[1], 8 * (j & 3)), m6 = _mm512_set1_epi32(63);
+
+	if (j < 4)
+		return _mm512_and_si512(a, m6);
+	return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[3], 8 * (j & 3)), _mm512_set1_epi32(15)),
+			       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a, 6), _mm512_set1_epi32(3)), 4));
+}
+
+static inline __m512i dmn_q45_K(const __m512i v[4], int j)
+{
+	__m512i b = _mm512_srli_epi32(v[2], 8 * (j & 3)), m6 = _mm512_set1_epi32(63);
+
+	if (j < 4)
+		return _mm512_and_si512(b, m6);
+	return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[3], 8 * (j & 3) + 4), _mm512_set1_epi32(15)),
+			       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), _mm512_set1_epi32(3)), 4));
+}
+
+static inline __m512i dmp_q45_K(const __m512i v[4], int g)
+{
+	return _mm512_or_si512(dmn_q45_K(v, 2 * g), _mm512_slli_epi32(dmn_q45_K(v, 2 * g + 1), 16));
+}
+
+static inline __m512 dd_q45_K(const __m512i v[4], int hi)
+{
+	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hi ? _mm512_srli_epi32(v[0], 16) : v[0]));
+}
+
 static inline __attribute__((always_inline)) void dec_q45_K(const __m512i v[4], __m512i *sk)
 {
-	/* d and dmin, then scales bytes 0-3, 4-7, 8-11 of each row */
-	__m512i dd = v[0], qa = v[1], qb = v[2], qc = v[3];
-	__m512i m6 = _mm512_set1_epi32(63), m4d = _mm512_set1_epi32(15), sc[8], mn[8];
-	UNROLL for (int j = 0; j < 4; j++) {
-		__m512i a = _mm512_srli_epi32(qa, 8 * j), b = _mm512_srli_epi32(qb, 8 * j);
-		__m512i c = _mm512_srli_epi32(qc, 8 * j);
-		sc[j] = _mm512_and_si512(a, m6);
-		mn[j] = _mm512_and_si512(b, m6);
-		sc[j + 4] = _mm512_or_si512(_mm512_and_si512(c, m4d),
-					    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a, 6), _mm512_set1_epi32(3)), 4));
-		mn[j + 4] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(c, 4), m4d),
-					    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), _mm512_set1_epi32(3)), 4));
-	}
-	UNROLL for (int k = 0; k < 8; k++)
-		sk[k] = sc[k];
+	UNROLL for (int j = 0; j < 8; j++)
+		sk[j] = dsc_q45_K(v, j);
 	UNROLL for (int g = 0; g < 4; g++)
-		sk[8 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
-	sk[12] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
-	sk[13] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+		sk[8 + g] = dmp_q45_K(v, g);
+	sk[12] = _mm512_castps_si512(dd_q45_K(v, 0));
+	sk[13] = _mm512_castps_si512(dd_q45_K(v, 1));
 }
 
 static inline __attribute__((always_inline)) void scales_q45_K(const uint8_t *const r[16], size_t at, __m512i *sk)
@@ -401,29 +418,6 @@ static const uint8_t *pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, 
 	return (const uint8_t *)pk;
 }
 
-/* pack_q6_K_p - a full tile in the tile layout (note 12): ql and qh
- * already transposed (columns 16h.. and 32 + 8h..), so only combined as
- * pack_q6_K does; scales from columns 48..51, d from the 16 halves after */
-static const uint8_t *pack_q6_K_p(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
-{
-	const uint8_t *p = w + 16 * (size_t)b * sizeof(struct block_q6_K);
-	__m512i v[4] = { col(p, 48), col(p, 49), col(p, 50), col(p, 51) };
-
-	(void)rb, (void)nr;
-	for (int h = 0; h < 2; h++) {
-		__m512i l0[8], l1[8], qh[8];
-		UNROLL for (int c = 0; c < 8; c++) {
-			l0[c] = col(p, 16 * h + c);
-			l1[c] = col(p, 16 * h + 8 + c);
-			qh[c] = col(p, 32 + 8 * h + c);
-		}
-		comb_q6_K(l0, l1, qh, pk + 32 * h);
-	}
-	dec_q6_K(v, pk + 64);
-	pk[80] = _mm512_castps_si512(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)(p + 64 * 52))));
-	return (const uint8_t *)pk;
-}
-
 /* ------------------------------------------------------------- compute */
 
 /* struct tok - one token's row; its d, aux and qs sit at offsets shared by
@@ -447,28 +441,35 @@ static inline struct tok tok_at(const struct acts *A, uint32_t t, int64_t b)
 /* fin_q4_K, fin_q6_K - the float step of note 3 for one super-block, sk
  * its scales (scales_q45_K, scales_q6_K), da the token's scale: the one
  * sequence of float operations both paths share */
-static inline __m512 fin_q4_K(const __m512i *sk, __m512i isum, __m512i imin, float da, __m512 f)
+static inline __m512 fin_q4_K_d(__m512 d, __m512 dm, __m512i isum, __m512i imin, float da, __m512 f)
 {
-	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(sk + 12));
-	__m512 dm = _mm512_castsi512_ps(_mm512_load_si512(sk + 13));
 	__m512 va = _mm512_set1_ps(da);
 
 	f = _mm512_fmadd_ps(_mm512_mul_ps(d, va), _mm512_cvtepi32_ps(isum), f);
 	return _mm512_fnmadd_ps(_mm512_mul_ps(dm, va), _mm512_cvtepi32_ps(imin), f);
 }
 
+static inline __m512 fin_q4_K(const __m512i *sk, __m512i isum, __m512i imin, float da, __m512 f)
+{
+	return fin_q4_K_d(_mm512_castsi512_ps(_mm512_load_si512(sk + 12)),
+			  _mm512_castsi512_ps(_mm512_load_si512(sk + 13)), isum, imin, da, f);
+}
+
+static inline __m512 fin_q6_K_d(__m512 d, __m512i isum, float da, __m512 f)
+{
+	return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(da)), _mm512_cvtepi32_ps(isum), f);
+}
+
 static inline __m512 fin_q6_K(const __m512i *sk, __m512i isum, float da, __m512 f)
 {
-	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(sk + 16));
-
-	return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(da)), _mm512_cvtepi32_ps(isum), f);
+	return fin_q6_K_d(_mm512_castsi512_ps(_mm512_load_si512(sk + 16)), isum, da, f);
 }
 
 /* sub_q45_K - sub-block j of TT tokens into isum, the columns at nib, the
  * scales sk (scales_q45_K); Q4_K (RAW) takes its nibbles from the packed
  * bytes at column 8(j / 2), the high ones for odd j */
 static inline __attribute__((always_inline)) void
-sub_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, int j,
+sub_q45_K(const int RAW, const int TT, const uint8_t *nib, __m512i sc, const struct tok *k, int j,
 	  int hi, __m512i *isum)
 {
 	__m512i dp[8];
@@ -483,7 +484,6 @@ sub_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, co
 			dp[u] = _mm512_dpbusd_epi32(dp[u], w,
 						    _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
 	}
-	__m512i sc = _mm512_load_si512(sk + j);
 	UNROLL for (int u = 0; u < TT; u++)
 		isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
 }
@@ -501,12 +501,12 @@ run_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, co
 		isum[u] = imin[u] = _mm512_setzero_si512();
 	if (RAW) {
 		for (int g = 0; g < 4; g++) {
-			sub_q45_K(RAW, TT, nib, sk, k, 2 * g, 0, isum);
-			sub_q45_K(RAW, TT, nib, sk, k, 2 * g + 1, 1, isum);
+			sub_q45_K(RAW, TT, nib, _mm512_load_si512(sk + 2 * g), k, 2 * g, 0, isum);
+			sub_q45_K(RAW, TT, nib, _mm512_load_si512(sk + 2 * g + 1), k, 2 * g + 1, 1, isum);
 		}
 	} else {
 		for (int j = 0; j < 8; j++)
-			sub_q45_K(RAW, TT, nib, sk, k, j, 0, isum);
+			sub_q45_K(RAW, TT, nib, _mm512_load_si512(sk + j), k, j, 0, isum);
 	}
 	for (int g = 0; g < 4; g++) {
 		__m512i mn = _mm512_load_si512(sk + 8 + g);
@@ -518,21 +518,23 @@ run_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, co
 }
 
 static inline __attribute__((always_inline)) void
-run_q4_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
+run_q4_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
 {
-	run_q45_K(1, TT, nib, sk, k, f);
+	(void)ST;
+	run_q45_K(1, TT, nib, pk + 64, k, f);
 }
 
 static inline __attribute__((always_inline)) void
-run_q5_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
+run_q5_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
 {
-	run_q45_K(0, TT, nib, sk, k, f);
+	(void)ST;
+	run_q45_K(0, TT, nib, pk + 64, k, f);
 }
 
-/* run_q6_K - TT tokens at their super-block (note 3), the 64 columns at
+/* run_q6_c - TT tokens at their super-block (note 3), the 64 columns at
  * nib, the scales sk (scales_q6_K) */
 static inline __attribute__((always_inline)) void
-run_q6_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
+run_q6_c(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], dp[8];
 
@@ -552,6 +554,88 @@ run_q6_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *
 	}
 	UNROLL for (int u = 0; u < TT; u++)
 		f[u] = fin_q6_K(sk, isum[u], ldf(k[u].row + k[u].od), f[u]);
+}
+
+/* w_q6_K - combined column c (0..7) of sub-block pair kk (0..3) of half h
+ * of a packed Q6_K super-block p, as comb_q6_K makes it */
+static inline __attribute__((always_inline)) __m512i w_q6_K(const uint8_t *p, int h, const int kk, int c)
+{
+	__m512i l = col(p, 16 * h + 8 * (kk & 1) + c), q = col(p, 32 + 8 * h + c);
+
+	if (kk >= 2)
+		l = _mm512_srli_epi16(l, 4);
+	q = kk == 0 ? _mm512_slli_epi16(q, 4) : kk == 1 ? _mm512_slli_epi16(q, 2)
+		: kk == 3 ? _mm512_srli_epi16(q, 2) : q;
+	return _mm512_ternarylogic_epi32(l, _mm512_and_si512(q, _mm512_set1_epi8(0x30)), _mm512_set1_epi8(0x0F),
+					 0xEC);
+}
+
+/* run_q6_K_r - TT tokens at a packed Q6_K super-block p (note 14): as
+ * run_q6_c, ql and qh combined and the scales decoded in registers; with
+ * st, stored there as pack_q6_K_p stored them for the groups after */
+static inline __attribute__((always_inline)) void
+run_q6_K_r(const int TT, __m512i *st, const uint8_t *p, const struct tok *k, __m512 *f)
+{
+	__m512i isum[8], dp[8];
+
+	UNROLL for (int u = 0; u < TT; u++)
+		isum[u] = _mm512_setzero_si512();
+	for (int h = 0; h < 2; h++) {
+		UNROLL for (int kk = 0; kk < 4; kk++) {
+			UNROLL for (int e = 0; e < 2; e++) {
+				int s = 8 * h + 2 * kk + e;
+				UNROLL for (int u = 0; u < TT; u++)
+					dp[u] = _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * s));
+				UNROLL for (int c = 0; c < 4; c++) {
+					__m512i w = w_q6_K(p, h, kk, 4 * e + c);
+					if (st)
+						_mm512_store_si512(st + 4 * s + c, w);
+					UNROLL for (int u = 0; u < TT; u++)
+						dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(
+							ld32(k[u].row + k[u].oq + 16 * s + 4 * c)));
+				}
+				/* dec_q6_K's sk[s] */
+				__m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(col(p, 48 + 2 * h + kk / 2),
+										 24 - 8 * (2 * (kk & 1) + e)), 24);
+				if (st)
+					_mm512_store_si512(st + 64 + s, sc);
+				UNROLL for (int u = 0; u < TT; u++)
+					isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+			}
+		}
+	}
+	__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(p + 64 * 52)));
+	if (st)
+		_mm512_store_si512(st + 80, _mm512_castps_si512(d));
+	UNROLL for (int u = 0; u < TT; u++)
+		f[u] = fin_q6_K_d(d, isum[u], ldf(k[u].row + k[u].od), f[u]);
+}
+
+static inline __attribute__((always_inline)) void
+run_q6_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
+{
+	(void)ST;
+	run_q6_c(TT, nib, pk + 64, k, f);
+}
+
+/* run_q6_K_h - a group at a packed super-block p (note 14): the first
+ * combines in registers (and stores pk for the groups after it, ST 1),
+ * the others read pk */
+static inline __attribute__((always_inline)) void
+run_q6_K_h(const int TT, const int ST, const uint8_t *p, __m512i *pk, const struct tok *k, __m512 *f)
+{
+	if (ST)
+		run_q6_K_r(TT, ST == 1 ? pk : NULL, p, k, f);
+	else
+		run_q6_c(TT, (const uint8_t *)pk, pk + 64, k, f);
+}
+
+/* at_q6_K_p - where a full packed tile's super-block b lies: its first
+ * group packs it (note 14) */
+static const uint8_t *at_q6_K_p(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	(void)rb, (void)nr, (void)pk;
+	return w + 16 * (size_t)b * sizeof(struct block_q6_K);
 }
 
 /* --------------------------------------------- few tokens (note 5) */
@@ -884,13 +968,30 @@ static void gemv_q4_K_p(const uint8_t *w, size_t rb, int nr, const struct acts *
 	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
 }
 
+/* REST - the last 1..8 tokens from t of a chunk as one group, ST as in
+ * TILE */
+#define REST(name, ST, nib, pk, b, A, t, acc, vb, left)						\
+	switch (left) {										\
+	case 1: name##_tok(1, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 2: name##_tok(2, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 3: name##_tok(3, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 4: name##_tok(4, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 5: name##_tok(5, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 6: name##_tok(6, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 7: name##_tok(7, ST, nib, pk, b, A, t, acc, vb); break;				\
+	default: name##_tok(8, ST, nib, pk, b, A, t, acc, vb); break;				\
+	}
+
 /* TILE - tokens in chunks of TCH (note 8); per super-block: repack (pack
  * returns where the columns are, the scales at pk + 64), the next tile's
- * share prefetched (note 7), then the chunk's tokens in groups of 8 */
-#define TILE(name, pack, RUN, few, bsz, fewmax)							\
+ * share prefetched (note 7), then the chunk's tokens in groups of 8.
+ * RUN(TT, ST, nib, pk, k, f) runs a group; with HYB (note 14) pack only
+ * locates the super-block and the first group packs it: ST 2 when it is
+ * the only group, 1 when more follow (it stores pk), 0 for those */
+#define TILE(name, pack, RUN, HYB, few, bsz, fewmax)						\
 static inline __attribute__((always_inline)) void				\
-name##_tok(const int TT, const uint8_t *nib, const __m512i *sk, int64_t b, const struct acts *A, \
-	   uint32_t t, float (*acc)[16], __m512 bias)					\
+name##_tok(const int TT, const int ST, const uint8_t *nib, __m512i *pk, int64_t b,		\
+	   const struct acts *A, uint32_t t, float (*acc)[16], __m512 bias)			\
 {										\
 	struct tok k[8];							\
 	__m512 f[8];								\
@@ -899,7 +1000,7 @@ name##_tok(const int TT, const uint8_t *nib, const __m512i *sk, int64_t b, const
 		k[u] = tok_at(A, t + u, b);					\
 		f[u] = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc[u]);	\
 	}									\
-	RUN(TT, nib, sk, k, f);							\
+	RUN(TT, ST, nib, pk, k, f);						\
 	UNROLL for (int u = 0; u < TT; u++) {						\
 		if (b + 1 == A->nb)						\
 			f[u] = _mm512_add_ps(f[u], bias);			\
@@ -926,29 +1027,29 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 			uint32_t t = 0;						\
 			const uint8_t *nib = pack(w, rb, nr, b, pk);		\
 			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
-			for (; t + 8 <= nt; t += 8)				\
-				name##_tok(8, nib, pk + 64, b, &A, t0 + t, acc + t, vb);	\
-			switch (nt - t) {					\
-			case 0: break;						\
-			case 1: name##_tok(1, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 2: name##_tok(2, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 3: name##_tok(3, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 4: name##_tok(4, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 5: name##_tok(5, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 6: name##_tok(6, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			default: name##_tok(7, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
+			if (HYB && nt <= 8) {					\
+				REST(name, 2, nib, pk, b, &A, t0, acc, vb, nt)	\
+				continue;					\
 			}							\
+			if (HYB) {						\
+				name##_tok(8, 1, nib, pk, b, &A, t0, acc, vb);	\
+				t = 8;						\
+			}							\
+			for (; t + 8 <= nt; t += 8)				\
+				name##_tok(8, 0, nib, pk, b, &A, t0 + t, acc + t, vb);	\
+			if (t < nt)						\
+				REST(name, 0, nib, pk, b, &A, t0 + t, acc + t, vb, nt - t)	\
 		}								\
 		for (uint32_t t = 0; t < nt; t++)				\
 			_mm512_mask_storeu_ps(out + (size_t)(t0 + t) * os, m, _mm512_load_ps(acc[t])); \
 	}									\
 }
 
-TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
-TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
-TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
-TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, gemv_q4_K_p, sizeof(struct block_q4_K), 1)
-TILE(tile_q6_K_p, pack_q6_K_p, run_q6_K, few_q6_K, sizeof(struct block_q6_K), 0)
+TILE(tile_q4_K, pack_q4_K, run_q4_K, 0, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
+TILE(tile_q5_K, pack_q5_K, run_q5_K, 0, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
+TILE(tile_q6_K, pack_q6_K, run_q6_K, 0, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
+TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, 0, gemv_q4_K_p, sizeof(struct block_q4_K), 1)
+TILE(tile_q6_K_p, at_q6_K_p, run_q6_K_h, 1, few_q6_K, sizeof(struct block_q6_K), 0)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
