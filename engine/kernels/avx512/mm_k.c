@@ -118,6 +118,30 @@
  *	   flight than loads spread over the computation; with none at all
  *	   370 ns: the hardware prefetchers do not follow Q6_K's three
  *	   interleaved column streams.
+ *	14. A chunk of up to 8 tokens (one group) on a packed Q6_K tile skips
+ *	   pack_q6_K_p (TILE's DIRECT): run_q6_K_r combines ql and qh per
+ *	   column with comb_q6_K's operations (w_q6_K) and decodes each
+ *	   sub-block's scale in registers as it goes, storing nothing (pack
+ *	   stores 81 vectors a super-block, 2 cycles a store). Same integers,
+ *	   same float chain (fin_q6_K_d): bitwise the packed tile's results
+ *	   (test_kernels, kbench hashes). kbench, quiet machine, 2560x262144
+ *	   and 10240x2560, ns from L2 / DRAM: N=1 109-117 / 147-167 -> 92-98 /
+ *	   136-140, N=4 41-42 / 46-51 -> 37-38 / 40, N=8 even (32-34 / 35);
+ *	   two kbench at once from DRAM, N=1 even, N=4 48 -> 41, N=8 37 -> 35.
+ *	   From 9 tokens on the repacking stays: combining in registers for
+ *	   every group ran 20% slower at 64 tokens (30.4 vs 25.8 ns), and the
+ *	   first group combining and storing pk for the others 8% slower at
+ *	   64 and even at 12-16: the combination (3-4 operations a column
+ *	   beside 8 vpdpbusd) costs about what the stores do. Tried and
+ *	   dropped for Q4_K: its scales decoded in registers per group
+ *	   (gemv_q4_K_sb's way) ran 1-5% slower at every N from 8, and so did
+ *	   decoding them in the first group and storing them for the rest;
+ *	   its fixed cost per super-block is small (N=8 25.7 vs N=64 23.0 ns
+ *	   from L2, quiet). The fixed cost the brief saw (~90 ns) was mostly
+ *	   load: on a quiet machine Q4_K's is ~20 ns a super-block and Q6_K's
+ *	   ~75 ns, a third of that prefetch_tile's 53 prefetches (from L2,
+ *	   without them N=8 30.4 vs 33.4 ns, N=1 71 vs 98; from DRAM they are
+ *	   indispensable: N=1 400 ns without).
  */
 #include <string.h>
 
@@ -220,44 +244,27 @@ static inline __attribute__((always_inline)) void rows4x4(const uint8_t *const r
  * 0..3 of the tile layout): sk[0..7] sub-block scales, sk[8..11] min pairs
  * (mn[2g] low, mn[2g + 1] high int16, for vpdpwssd), sk[12] d, sk[13]
  * dmin, lane = row (note 6) */
-static inline __m512i dsc_q45_K(const __m512i v[4], int j)
-{
-	__m512i a = _mm512_srli_epi32(v[1], 8 * (j & 3)), m6 = _mm512_set1_epi32(63);
-
-	if (j < 4)
-		return _mm512_and_si512(a, m6);
-	return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[3], 8 * (j & 3)), _mm512_set1_epi32(15)),
-			       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a, 6), _mm512_set1_epi32(3)), 4));
-}
-
-static inline __m512i dmn_q45_K(const __m512i v[4], int j)
-{
-	__m512i b = _mm512_srli_epi32(v[2], 8 * (j & 3)), m6 = _mm512_set1_epi32(63);
-
-	if (j < 4)
-		return _mm512_and_si512(b, m6);
-	return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[3], 8 * (j & 3) + 4), _mm512_set1_epi32(15)),
-			       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), _mm512_set1_epi32(3)), 4));
-}
-
-static inline __m512i dmp_q45_K(const __m512i v[4], int g)
-{
-	return _mm512_or_si512(dmn_q45_K(v, 2 * g), _mm512_slli_epi32(dmn_q45_K(v, 2 * g + 1), 16));
-}
-
-static inline __m512 dd_q45_K(const __m512i v[4], int hi)
-{
-	return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hi ? _mm512_srli_epi32(v[0], 16) : v[0]));
-}
-
 static inline __attribute__((always_inline)) void dec_q45_K(const __m512i v[4], __m512i *sk)
 {
-	UNROLL for (int j = 0; j < 8; j++)
-		sk[j] = dsc_q45_K(v, j);
+	/* d and dmin, then scales bytes 0-3, 4-7, 8-11 of each row */
+	__m512i dd = v[0], qa = v[1], qb = v[2], qc = v[3];
+	__m512i m6 = _mm512_set1_epi32(63), m4d = _mm512_set1_epi32(15), sc[8], mn[8];
+	UNROLL for (int j = 0; j < 4; j++) {
+		__m512i a = _mm512_srli_epi32(qa, 8 * j), b = _mm512_srli_epi32(qb, 8 * j);
+		__m512i c = _mm512_srli_epi32(qc, 8 * j);
+		sc[j] = _mm512_and_si512(a, m6);
+		mn[j] = _mm512_and_si512(b, m6);
+		sc[j + 4] = _mm512_or_si512(_mm512_and_si512(c, m4d),
+					    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a, 6), _mm512_set1_epi32(3)), 4));
+		mn[j + 4] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(c, 4), m4d),
+					    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 6), _mm512_set1_epi32(3)), 4));
+	}
+	UNROLL for (int k = 0; k < 8; k++)
+		sk[k] = sc[k];
 	UNROLL for (int g = 0; g < 4; g++)
-		sk[8 + g] = dmp_q45_K(v, g);
-	sk[12] = _mm512_castps_si512(dd_q45_K(v, 0));
-	sk[13] = _mm512_castps_si512(dd_q45_K(v, 1));
+		sk[8 + g] = _mm512_or_si512(mn[2 * g], _mm512_slli_epi32(mn[2 * g + 1], 16));
+	sk[12] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
+	sk[13] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
 
 static inline __attribute__((always_inline)) void scales_q45_K(const uint8_t *const r[16], size_t at, __m512i *sk)
@@ -418,6 +425,29 @@ static const uint8_t *pack_q6_K(const uint8_t *w, size_t rb, int nr, int64_t b, 
 	return (const uint8_t *)pk;
 }
 
+/* pack_q6_K_p - a full tile in the tile layout (note 12): ql and qh
+ * already transposed (columns 16h.. and 32 + 8h..), so only combined as
+ * pack_q6_K does; scales from columns 48..51, d from the 16 halves after */
+static const uint8_t *pack_q6_K_p(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
+{
+	const uint8_t *p = w + 16 * (size_t)b * sizeof(struct block_q6_K);
+	__m512i v[4] = { col(p, 48), col(p, 49), col(p, 50), col(p, 51) };
+
+	(void)rb, (void)nr;
+	for (int h = 0; h < 2; h++) {
+		__m512i l0[8], l1[8], qh[8];
+		UNROLL for (int c = 0; c < 8; c++) {
+			l0[c] = col(p, 16 * h + c);
+			l1[c] = col(p, 16 * h + 8 + c);
+			qh[c] = col(p, 32 + 8 * h + c);
+		}
+		comb_q6_K(l0, l1, qh, pk + 32 * h);
+	}
+	dec_q6_K(v, pk + 64);
+	pk[80] = _mm512_castps_si512(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)(p + 64 * 52))));
+	return (const uint8_t *)pk;
+}
+
 /* ------------------------------------------------------------- compute */
 
 /* struct tok - one token's row; its d, aux and qs sit at offsets shared by
@@ -441,18 +471,14 @@ static inline struct tok tok_at(const struct acts *A, uint32_t t, int64_t b)
 /* fin_q4_K, fin_q6_K - the float step of note 3 for one super-block, sk
  * its scales (scales_q45_K, scales_q6_K), da the token's scale: the one
  * sequence of float operations both paths share */
-static inline __m512 fin_q4_K_d(__m512 d, __m512 dm, __m512i isum, __m512i imin, float da, __m512 f)
+static inline __m512 fin_q4_K(const __m512i *sk, __m512i isum, __m512i imin, float da, __m512 f)
 {
+	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(sk + 12));
+	__m512 dm = _mm512_castsi512_ps(_mm512_load_si512(sk + 13));
 	__m512 va = _mm512_set1_ps(da);
 
 	f = _mm512_fmadd_ps(_mm512_mul_ps(d, va), _mm512_cvtepi32_ps(isum), f);
 	return _mm512_fnmadd_ps(_mm512_mul_ps(dm, va), _mm512_cvtepi32_ps(imin), f);
-}
-
-static inline __m512 fin_q4_K(const __m512i *sk, __m512i isum, __m512i imin, float da, __m512 f)
-{
-	return fin_q4_K_d(_mm512_castsi512_ps(_mm512_load_si512(sk + 12)),
-			  _mm512_castsi512_ps(_mm512_load_si512(sk + 13)), isum, imin, da, f);
 }
 
 static inline __m512 fin_q6_K_d(__m512 d, __m512i isum, float da, __m512 f)
@@ -469,7 +495,7 @@ static inline __m512 fin_q6_K(const __m512i *sk, __m512i isum, float da, __m512 
  * scales sk (scales_q45_K); Q4_K (RAW) takes its nibbles from the packed
  * bytes at column 8(j / 2), the high ones for odd j */
 static inline __attribute__((always_inline)) void
-sub_q45_K(const int RAW, const int TT, const uint8_t *nib, __m512i sc, const struct tok *k, int j,
+sub_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, int j,
 	  int hi, __m512i *isum)
 {
 	__m512i dp[8];
@@ -484,6 +510,7 @@ sub_q45_K(const int RAW, const int TT, const uint8_t *nib, __m512i sc, const str
 			dp[u] = _mm512_dpbusd_epi32(dp[u], w,
 						    _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
 	}
+	__m512i sc = _mm512_load_si512(sk + j);
 	UNROLL for (int u = 0; u < TT; u++)
 		isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
 }
@@ -501,12 +528,12 @@ run_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, co
 		isum[u] = imin[u] = _mm512_setzero_si512();
 	if (RAW) {
 		for (int g = 0; g < 4; g++) {
-			sub_q45_K(RAW, TT, nib, _mm512_load_si512(sk + 2 * g), k, 2 * g, 0, isum);
-			sub_q45_K(RAW, TT, nib, _mm512_load_si512(sk + 2 * g + 1), k, 2 * g + 1, 1, isum);
+			sub_q45_K(RAW, TT, nib, sk, k, 2 * g, 0, isum);
+			sub_q45_K(RAW, TT, nib, sk, k, 2 * g + 1, 1, isum);
 		}
 	} else {
 		for (int j = 0; j < 8; j++)
-			sub_q45_K(RAW, TT, nib, _mm512_load_si512(sk + j), k, j, 0, isum);
+			sub_q45_K(RAW, TT, nib, sk, k, j, 0, isum);
 	}
 	for (int g = 0; g < 4; g++) {
 		__m512i mn = _mm512_load_si512(sk + 8 + g);
@@ -571,10 +598,9 @@ static inline __attribute__((always_inline)) __m512i w_q6_K(const uint8_t *p, in
 }
 
 /* run_q6_K_r - TT tokens at a packed Q6_K super-block p (note 14): as
- * run_q6_c, ql and qh combined and the scales decoded in registers; with
- * st, stored there as pack_q6_K_p stored them for the groups after */
+ * run_q6_c, ql and qh combined and the scales decoded in registers */
 static inline __attribute__((always_inline)) void
-run_q6_K_r(const int TT, __m512i *st, const uint8_t *p, const struct tok *k, __m512 *f)
+run_q6_K_r(const int TT, const uint8_t *p, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], dp[8];
 
@@ -588,8 +614,6 @@ run_q6_K_r(const int TT, __m512i *st, const uint8_t *p, const struct tok *k, __m
 					dp[u] = _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * s));
 				UNROLL for (int c = 0; c < 4; c++) {
 					__m512i w = w_q6_K(p, h, kk, 4 * e + c);
-					if (st)
-						_mm512_store_si512(st + 4 * s + c, w);
 					UNROLL for (int u = 0; u < TT; u++)
 						dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(
 							ld32(k[u].row + k[u].oq + 16 * s + 4 * c)));
@@ -597,16 +621,12 @@ run_q6_K_r(const int TT, __m512i *st, const uint8_t *p, const struct tok *k, __m
 				/* dec_q6_K's sk[s] */
 				__m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(col(p, 48 + 2 * h + kk / 2),
 										 24 - 8 * (2 * (kk & 1) + e)), 24);
-				if (st)
-					_mm512_store_si512(st + 64 + s, sc);
 				UNROLL for (int u = 0; u < TT; u++)
 					isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
 			}
 		}
 	}
 	__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(p + 64 * 52)));
-	if (st)
-		_mm512_store_si512(st + 80, _mm512_castps_si512(d));
 	UNROLL for (int u = 0; u < TT; u++)
 		f[u] = fin_q6_K_d(d, isum[u], ldf(k[u].row + k[u].od), f[u]);
 }
@@ -618,24 +638,16 @@ run_q6_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, cons
 	run_q6_c(TT, nib, pk + 64, k, f);
 }
 
-/* run_q6_K_h - a group at a packed super-block p (note 14): the first
- * combines in registers (and stores pk for the groups after it, ST 1),
- * the others read pk */
+/* run_q6_K_p - a group at a packed super-block (note 14): with ST, the
+ * only group, straight from the tile at nib (run_q6_K_r); else from what
+ * pack_q6_K_p made of it */
 static inline __attribute__((always_inline)) void
-run_q6_K_h(const int TT, const int ST, const uint8_t *p, __m512i *pk, const struct tok *k, __m512 *f)
+run_q6_K_p(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
 {
 	if (ST)
-		run_q6_K_r(TT, ST == 1 ? pk : NULL, p, k, f);
+		run_q6_K_r(TT, nib, k, f);
 	else
-		run_q6_c(TT, (const uint8_t *)pk, pk + 64, k, f);
-}
-
-/* at_q6_K_p - where a full packed tile's super-block b lies: its first
- * group packs it (note 14) */
-static const uint8_t *at_q6_K_p(const uint8_t *w, size_t rb, int nr, int64_t b, __m512i *pk)
-{
-	(void)rb, (void)nr, (void)pk;
-	return w + 16 * (size_t)b * sizeof(struct block_q6_K);
+		run_q6_c(TT, nib, pk + 64, k, f);
 }
 
 /* --------------------------------------------- few tokens (note 5) */
@@ -984,13 +996,13 @@ static void gemv_q4_K_p(const uint8_t *w, size_t rb, int nr, const struct acts *
 
 /* TILE - tokens in chunks of TCH (note 8); per super-block: repack (pack
  * returns where the columns are, the scales at pk + 64), the next tile's
- * share prefetched (note 7), then the chunk's tokens in groups of 8.
- * RUN(TT, ST, nib, pk, k, f) runs a group; with HYB (note 14) pack only
- * locates the super-block and the first group packs it: ST 2 when it is
- * the only group, 1 when more follow (it stores pk), 0 for those */
-#define TILE(name, pack, RUN, HYB, few, bsz, fewmax)						\
+ * share prefetched (note 7), then the chunk's tokens in groups of 8 by
+ * RUN(TT, ST, nib, pk, k, f). With DIRECT (note 14) a chunk of up to 8
+ * tokens skips the repacking: RUN gets ST 1 and the super-block as it
+ * lies in the tile layout */
+#define TILE(name, pack, RUN, DIRECT, few, bsz, fewmax)					\
 static inline __attribute__((always_inline)) void				\
-name##_tok(const int TT, const int ST, const uint8_t *nib, __m512i *pk, int64_t b,		\
+name##_tok(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, int64_t b,	\
 	   const struct acts *A, uint32_t t, float (*acc)[16], __m512 bias)			\
 {										\
 	struct tok k[8];							\
@@ -1025,16 +1037,14 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 		uint32_t nt = n_tok - t0 < TCH ? n_tok - t0 : TCH;		\
 		for (int64_t b = 0; b < A.nb; b++) {				\
 			uint32_t t = 0;						\
-			const uint8_t *nib = pack(w, rb, nr, b, pk);		\
-			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
-			if (HYB && nt <= 8) {					\
-				REST(name, 2, nib, pk, b, &A, t0, acc, vb, nt)	\
+			if (DIRECT && nt <= 8) {				\
+				const uint8_t *p = w + 16 * (size_t)b * bsz;	\
+				prefetch_tile(w, rb, (size_t)b * bsz, bsz);	\
+				REST(name, 1, p, pk, b, &A, t0, acc, vb, nt)	\
 				continue;					\
 			}							\
-			if (HYB) {						\
-				name##_tok(8, 1, nib, pk, b, &A, t0, acc, vb);	\
-				t = 8;						\
-			}							\
+			const uint8_t *nib = pack(w, rb, nr, b, pk);		\
+			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
 			for (; t + 8 <= nt; t += 8)				\
 				name##_tok(8, 0, nib, pk, b, &A, t0 + t, acc + t, vb);	\
 			if (t < nt)						\
@@ -1049,7 +1059,7 @@ TILE(tile_q4_K, pack_q4_K, run_q4_K, 0, few_q4_K, sizeof(struct block_q4_K), FEW
 TILE(tile_q5_K, pack_q5_K, run_q5_K, 0, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
 TILE(tile_q6_K, pack_q6_K, run_q6_K, 0, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
 TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, 0, gemv_q4_K_p, sizeof(struct block_q4_K), 1)
-TILE(tile_q6_K_p, at_q6_K_p, run_q6_K_h, 1, few_q6_K, sizeof(struct block_q6_K), 0)
+TILE(tile_q6_K_p, pack_q6_K_p, run_q6_K_p, 1, few_q6_K, sizeof(struct block_q6_K), 0)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
