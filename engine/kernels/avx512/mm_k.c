@@ -118,6 +118,30 @@
  *	   flight than loads spread over the computation; with none at all
  *	   370 ns: the hardware prefetchers do not follow Q6_K's three
  *	   interleaved column streams.
+ *	14. A chunk of up to 8 tokens (one group) on a packed Q6_K tile skips
+ *	   pack_q6_K_p (TILE's DIRECT): run_q6_K_r combines ql and qh per
+ *	   column with comb_q6_K's operations (w_q6_K) and decodes each
+ *	   sub-block's scale in registers as it goes, storing nothing (pack
+ *	   stores 81 vectors a super-block, 2 cycles a store). Same integers,
+ *	   same float chain (fin_q6_K_d): bitwise the packed tile's results
+ *	   (test_kernels, kbench hashes). kbench, quiet machine, 2560x262144
+ *	   and 10240x2560, ns from L2 / DRAM: N=1 109-117 / 147-167 -> 92-98 /
+ *	   136-140, N=4 41-42 / 46-51 -> 37-38 / 40, N=8 even (32-34 / 35);
+ *	   two kbench at once from DRAM, N=1 even, N=4 48 -> 41, N=8 37 -> 35.
+ *	   From 9 tokens on the repacking stays: combining in registers for
+ *	   every group ran 20% slower at 64 tokens (30.4 vs 25.8 ns), and the
+ *	   first group combining and storing pk for the others 8% slower at
+ *	   64 and even at 12-16: the combination (3-4 operations a column
+ *	   beside 8 vpdpbusd) costs about what the stores do. Tried and
+ *	   dropped for Q4_K: its scales decoded in registers per group
+ *	   (gemv_q4_K_sb's way) ran 1-5% slower at every N from 8, and so did
+ *	   decoding them in the first group and storing them for the rest;
+ *	   its fixed cost per super-block is small (N=8 25.7 vs N=64 23.0 ns
+ *	   from L2, quiet). The fixed cost the brief saw (~90 ns) was mostly
+ *	   load: on a quiet machine Q4_K's is ~20 ns a super-block and Q6_K's
+ *	   ~75 ns, a third of that prefetch_tile's 53 prefetches (from L2,
+ *	   without them N=8 30.4 vs 33.4 ns, N=1 71 vs 98; from DRAM they are
+ *	   indispensable: N=1 400 ns without).
  */
 #include <string.h>
 
@@ -457,11 +481,14 @@ static inline __m512 fin_q4_K(const __m512i *sk, __m512i isum, __m512i imin, flo
 	return _mm512_fnmadd_ps(_mm512_mul_ps(dm, va), _mm512_cvtepi32_ps(imin), f);
 }
 
+static inline __m512 fin_q6_K_d(__m512 d, __m512i isum, float da, __m512 f)
+{
+	return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(da)), _mm512_cvtepi32_ps(isum), f);
+}
+
 static inline __m512 fin_q6_K(const __m512i *sk, __m512i isum, float da, __m512 f)
 {
-	__m512 d = _mm512_castsi512_ps(_mm512_load_si512(sk + 16));
-
-	return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(da)), _mm512_cvtepi32_ps(isum), f);
+	return fin_q6_K_d(_mm512_castsi512_ps(_mm512_load_si512(sk + 16)), isum, da, f);
 }
 
 /* sub_q45_K - sub-block j of TT tokens into isum, the columns at nib, the
@@ -518,21 +545,23 @@ run_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, co
 }
 
 static inline __attribute__((always_inline)) void
-run_q4_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
+run_q4_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
 {
-	run_q45_K(1, TT, nib, sk, k, f);
+	(void)ST;
+	run_q45_K(1, TT, nib, pk + 64, k, f);
 }
 
 static inline __attribute__((always_inline)) void
-run_q5_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
+run_q5_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
 {
-	run_q45_K(0, TT, nib, sk, k, f);
+	(void)ST;
+	run_q45_K(0, TT, nib, pk + 64, k, f);
 }
 
-/* run_q6_K - TT tokens at their super-block (note 3), the 64 columns at
+/* run_q6_c - TT tokens at their super-block (note 3), the 64 columns at
  * nib, the scales sk (scales_q6_K) */
 static inline __attribute__((always_inline)) void
-run_q6_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
+run_q6_c(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], dp[8];
 
@@ -552,6 +581,73 @@ run_q6_K(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *
 	}
 	UNROLL for (int u = 0; u < TT; u++)
 		f[u] = fin_q6_K(sk, isum[u], ldf(k[u].row + k[u].od), f[u]);
+}
+
+/* w_q6_K - combined column c (0..7) of sub-block pair kk (0..3) of half h
+ * of a packed Q6_K super-block p, as comb_q6_K makes it */
+static inline __attribute__((always_inline)) __m512i w_q6_K(const uint8_t *p, int h, const int kk, int c)
+{
+	__m512i l = col(p, 16 * h + 8 * (kk & 1) + c), q = col(p, 32 + 8 * h + c);
+
+	if (kk >= 2)
+		l = _mm512_srli_epi16(l, 4);
+	q = kk == 0 ? _mm512_slli_epi16(q, 4) : kk == 1 ? _mm512_slli_epi16(q, 2)
+		: kk == 3 ? _mm512_srli_epi16(q, 2) : q;
+	return _mm512_ternarylogic_epi32(l, _mm512_and_si512(q, _mm512_set1_epi8(0x30)), _mm512_set1_epi8(0x0F),
+					 0xEC);
+}
+
+/* run_q6_K_r - TT tokens at a packed Q6_K super-block p (note 14): as
+ * run_q6_c, ql and qh combined and the scales decoded in registers */
+static inline __attribute__((always_inline)) void
+run_q6_K_r(const int TT, const uint8_t *p, const struct tok *k, __m512 *f)
+{
+	__m512i isum[8], dp[8];
+
+	UNROLL for (int u = 0; u < TT; u++)
+		isum[u] = _mm512_setzero_si512();
+	for (int h = 0; h < 2; h++) {
+		UNROLL for (int kk = 0; kk < 4; kk++) {
+			UNROLL for (int e = 0; e < 2; e++) {
+				int s = 8 * h + 2 * kk + e;
+				UNROLL for (int u = 0; u < TT; u++)
+					dp[u] = _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * s));
+				UNROLL for (int c = 0; c < 4; c++) {
+					__m512i w = w_q6_K(p, h, kk, 4 * e + c);
+					UNROLL for (int u = 0; u < TT; u++)
+						dp[u] = _mm512_dpbusd_epi32(dp[u], w, _mm512_set1_epi32(
+							ld32(k[u].row + k[u].oq + 16 * s + 4 * c)));
+				}
+				/* dec_q6_K's sk[s] */
+				__m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(col(p, 48 + 2 * h + kk / 2),
+										 24 - 8 * (2 * (kk & 1) + e)), 24);
+				UNROLL for (int u = 0; u < TT; u++)
+					isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+			}
+		}
+	}
+	__m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(p + 64 * 52)));
+	UNROLL for (int u = 0; u < TT; u++)
+		f[u] = fin_q6_K_d(d, isum[u], ldf(k[u].row + k[u].od), f[u]);
+}
+
+static inline __attribute__((always_inline)) void
+run_q6_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
+{
+	(void)ST;
+	run_q6_c(TT, nib, pk + 64, k, f);
+}
+
+/* run_q6_K_p - a group at a packed super-block (note 14): with ST, the
+ * only group, straight from the tile at nib (run_q6_K_r); else from what
+ * pack_q6_K_p made of it */
+static inline __attribute__((always_inline)) void
+run_q6_K_p(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
+{
+	if (ST)
+		run_q6_K_r(TT, nib, k, f);
+	else
+		run_q6_c(TT, nib, pk + 64, k, f);
 }
 
 /* --------------------------------------------- few tokens (note 5) */
@@ -884,13 +980,30 @@ static void gemv_q4_K_p(const uint8_t *w, size_t rb, int nr, const struct acts *
 	_mm512_mask_storeu_ps(out, m, _mm512_add_ps(f, bias));
 }
 
+/* REST - the last 1..8 tokens from t of a chunk as one group, ST as in
+ * TILE */
+#define REST(name, ST, nib, pk, b, A, t, acc, vb, left)						\
+	switch (left) {										\
+	case 1: name##_tok(1, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 2: name##_tok(2, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 3: name##_tok(3, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 4: name##_tok(4, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 5: name##_tok(5, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 6: name##_tok(6, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 7: name##_tok(7, ST, nib, pk, b, A, t, acc, vb); break;				\
+	default: name##_tok(8, ST, nib, pk, b, A, t, acc, vb); break;				\
+	}
+
 /* TILE - tokens in chunks of TCH (note 8); per super-block: repack (pack
  * returns where the columns are, the scales at pk + 64), the next tile's
- * share prefetched (note 7), then the chunk's tokens in groups of 8 */
-#define TILE(name, pack, RUN, few, bsz, fewmax)							\
+ * share prefetched (note 7), then the chunk's tokens in groups of 8 by
+ * RUN(TT, ST, nib, pk, k, f). With DIRECT (note 14) a chunk of up to 8
+ * tokens skips the repacking: RUN gets ST 1 and the super-block as it
+ * lies in the tile layout */
+#define TILE(name, pack, RUN, DIRECT, few, bsz, fewmax)					\
 static inline __attribute__((always_inline)) void				\
-name##_tok(const int TT, const uint8_t *nib, const __m512i *sk, int64_t b, const struct acts *A, \
-	   uint32_t t, float (*acc)[16], __m512 bias)					\
+name##_tok(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, int64_t b,	\
+	   const struct acts *A, uint32_t t, float (*acc)[16], __m512 bias)			\
 {										\
 	struct tok k[8];							\
 	__m512 f[8];								\
@@ -899,7 +1012,7 @@ name##_tok(const int TT, const uint8_t *nib, const __m512i *sk, int64_t b, const
 		k[u] = tok_at(A, t + u, b);					\
 		f[u] = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc[u]);	\
 	}									\
-	RUN(TT, nib, sk, k, f);							\
+	RUN(TT, ST, nib, pk, k, f);						\
 	UNROLL for (int u = 0; u < TT; u++) {						\
 		if (b + 1 == A->nb)						\
 			f[u] = _mm512_add_ps(f[u], bias);			\
@@ -924,31 +1037,29 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 		uint32_t nt = n_tok - t0 < TCH ? n_tok - t0 : TCH;		\
 		for (int64_t b = 0; b < A.nb; b++) {				\
 			uint32_t t = 0;						\
+			if (DIRECT && nt <= 8) {				\
+				const uint8_t *p = w + 16 * (size_t)b * bsz;	\
+				prefetch_tile(w, rb, (size_t)b * bsz, bsz);	\
+				REST(name, 1, p, pk, b, &A, t0, acc, vb, nt)	\
+				continue;					\
+			}							\
 			const uint8_t *nib = pack(w, rb, nr, b, pk);		\
 			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
 			for (; t + 8 <= nt; t += 8)				\
-				name##_tok(8, nib, pk + 64, b, &A, t0 + t, acc + t, vb);	\
-			switch (nt - t) {					\
-			case 0: break;						\
-			case 1: name##_tok(1, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 2: name##_tok(2, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 3: name##_tok(3, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 4: name##_tok(4, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 5: name##_tok(5, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			case 6: name##_tok(6, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			default: name##_tok(7, nib, pk + 64, b, &A, t0 + t, acc + t, vb); break;	\
-			}							\
+				name##_tok(8, 0, nib, pk, b, &A, t0 + t, acc + t, vb);	\
+			if (t < nt)						\
+				REST(name, 0, nib, pk, b, &A, t0 + t, acc + t, vb, nt - t)	\
 		}								\
 		for (uint32_t t = 0; t < nt; t++)				\
 			_mm512_mask_storeu_ps(out + (size_t)(t0 + t) * os, m, _mm512_load_ps(acc[t])); \
 	}									\
 }
 
-TILE(tile_q4_K, pack_q4_K, run_q4_K, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
-TILE(tile_q5_K, pack_q5_K, run_q5_K, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
-TILE(tile_q6_K, pack_q6_K, run_q6_K, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
-TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, gemv_q4_K_p, sizeof(struct block_q4_K), 1)
-TILE(tile_q6_K_p, pack_q6_K_p, run_q6_K, few_q6_K, sizeof(struct block_q6_K), 0)
+TILE(tile_q4_K, pack_q4_K, run_q4_K, 0, few_q4_K, sizeof(struct block_q4_K), FEW_Q4_K)
+TILE(tile_q5_K, pack_q5_K, run_q5_K, 0, few_q5_K, sizeof(struct block_q5_K), FEW_MAX)
+TILE(tile_q6_K, pack_q6_K, run_q6_K, 0, few_q6_K, sizeof(struct block_q6_K), FEW_MAX)
+TILE(tile_q4_K_p, pack_q4_K_p, run_q4_K, 0, gemv_q4_K_p, sizeof(struct block_q4_K), 1)
+TILE(tile_q6_K_p, pack_q6_K_p, run_q6_K_p, 1, few_q6_K, sizeof(struct block_q6_K), 0)
 
 /* eng_kernels_mm_k_fill - the K-quant tiles */
 void eng_kernels_mm_k_fill(struct eng_kernels *k)
