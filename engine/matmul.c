@@ -76,20 +76,24 @@ struct group_job {
 	size_t wrow_bytes;
 };
 
-/* quant_token - prep token t, then write it in every layout */
-static void quant_token(const struct group_job *j, uint32_t t)
+/* quant_tokens - prep tokens [t0, t1) in runs of ENG_PREP_ROWS, then write
+ * each in every layout */
+static void quant_tokens(const struct group_job *j, uint32_t t0, uint32_t t1)
 {
-	const float *x = j->x + (size_t)t * j->x_stride;
-
-	if (j->hooks != NULL && j->hooks->prep != NULL)
-		j->hooks->prep(j->hooks->arg, t);
-	for (int i = 0; i < j->n_lay; i++) {
-		const struct layout *l = &j->lay[i];
-		uint8_t *dst = l->dst + (size_t)t * l->stride;
-		if (l->quantize != NULL)
-			l->quantize(x, dst, j->n_in);
-		else
-			ref_quantize_act(l->vdt, x, dst, j->n_in);
+	for (uint32_t r = t0; r < t1; r += ENG_PREP_ROWS) {
+		uint32_t e = t1 - r < ENG_PREP_ROWS ? t1 : r + ENG_PREP_ROWS;
+		if (j->hooks != NULL && j->hooks->prep != NULL)
+			j->hooks->prep(j->hooks->arg, r, e);
+		for (uint32_t t = r; t < e; t++)
+			for (int i = 0; i < j->n_lay; i++) {
+				const struct layout *l = &j->lay[i];
+				const float *x = j->x + (size_t)t * j->x_stride;
+				uint8_t *dst = l->dst + (size_t)t * l->stride;
+				if (l->quantize != NULL)
+					l->quantize(x, dst, j->n_in);
+				else
+					ref_quantize_act(l->vdt, x, dst, j->n_in);
+			}
 	}
 }
 
@@ -99,8 +103,7 @@ static void quant_worker(void *arg, int ith, int nth)
 	int64_t lo, hi;
 
 	thr_split(j->n_tok, ith, nth, &lo, &hi);
-	for (int64_t t = lo; t < hi; t++)
-		quant_token(j, (uint32_t)t);
+	quant_tokens(j, (uint32_t)lo, (uint32_t)hi);
 }
 
 /* run_rows - output rows [r0, r1) of a part by vec_dot (notes 1, 2, 6),
@@ -204,7 +207,7 @@ void eng_matmul_group(struct eng_ctx *c, const struct eng_mm_part *parts, int n_
 					   parts[i].out_stride, parts[i].bias };
 	}
 	if (n_tok == 1)
-		quant_token(&j, 0);
+		quant_tokens(&j, 0, 1);
 	else
 		thr_pool_run(c->pool, quant_worker, &j);
 	thr_pool_run(c->pool, group_worker, &j);

@@ -8,15 +8,16 @@
  *	eng_matmul_group() does the same for up to ENG_MM_PARTS matrices that
  *	read the same input (Q, K, V; gate, up): the input is quantized once
  *	per activation layout and all products share one pool run. Hooks fuse
- *	elementwise work into those runs: prep(arg, t) writes input row t just
- *	before it is quantized (norms, residual adds), epi(arg, n_tok, r0, r1)
+ *	elementwise work into those runs: prep(arg, t0, t1) writes input rows
+ *	t0 .. t1 - 1 (up to ENG_PREP_ROWS of them) just before they are
+ *	quantized (norms, residual adds), epi(arg, n_tok, r0, r1)
  *	runs on each thread after it has finished its rows [r0, r1) of every
  *	part for all tokens (all parts must then have the same n_out).
  * OWNERSHIP
  *	Borrows everything; writes c->act_q (scratch) and the outputs.
  * THREADS
  *	One caller per context (it drives the context's pool). Hooks run on
- *	pool threads: prep only touches row t, epi only rows [r0, r1).
+ *	pool threads: prep only touches rows [t0, t1), epi only rows [r0, r1).
  * ERRORS
  *	None.
  */
@@ -26,6 +27,7 @@
 #include "engine/model.h"
 
 #define ENG_MM_PARTS 3	/* c->act_q holds this many activation layouts */
+#define ENG_PREP_ROWS 8	/* rows a prep call gets at most: the rmsnorm kernel's lanes */
 
 /* struct eng_mm_part - one matrix of a group and where its products go */
 struct eng_mm_part {
@@ -37,7 +39,7 @@ struct eng_mm_part {
 
 /* struct eng_mm_hooks - elementwise work fused into a group's pool runs */
 struct eng_mm_hooks {
-	void (*prep)(void *arg, uint32_t t);
+	void (*prep)(void *arg, uint32_t t0, uint32_t t1);
 	void (*epi)(void *arg, uint32_t n_tok, int64_t r0, int64_t r1);
 	void *arg;
 };

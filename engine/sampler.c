@@ -12,6 +12,9 @@
  *	   the last partial sum, and then the last candidate is chosen.
  *	4. No allocation after samp_init() except growing the candidate
  *	   buffer the first time a larger vocabulary is seen.
+ *	5. Greedy without a penalty is the first largest logit, read where
+ *	   it lies: copying 262144 candidates first cost 0.5 ms a token, a
+ *	   core's time the engine's other thread spent waiting.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -187,6 +190,12 @@ int32_t samp_sample(struct samp *s, const float *logits, size_t n_vocab)
 
 	if (n == 0)
 		return -1;
+	if (s->par.temp <= 0 && s->par.repeat_penalty == 1.0f) {	/* note 5 */
+		for (size_t i = 1; i < n; i++)
+			if (logits[i] > logits[best])
+				best = i;
+		return (int32_t)best;
+	}
 	if (s->cand_alloc < n) {
 		c = realloc(s->cand, n * sizeof *c);
 		if (c == NULL)

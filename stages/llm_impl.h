@@ -91,7 +91,10 @@
  *	   token), and a document needs ~120 steps of one summary token, so
  *	   more documents in flight mean fewer, fuller steps: 16 letters of
  *	   eval/dev took 589 steps at llm_parallel 4, 466 at 6, 349 at 8 for
- *	   the same tokens (the default is 8; the KV cache grows with it).
+ *	   the same tokens. The default is 16: a generated token costs ~30%
+ *	   more at 13 tokens a step than from ~30 on (the K-quant tiles'
+ *	   fixed cost per super-block, mm_k.c), and 8 documents give ~13.
+ *	   The KV cache grows with it.
  *	8. Shared head. The part of prefix.txt before {{document}} holds all
  *	   three tasks' instructions, the entity types and the taxonomy (one
  *	   description per label, English first: taxonomy_block), and no

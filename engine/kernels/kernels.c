@@ -38,6 +38,7 @@ static void build(void)
 	ref_table.swiglu = ref_swiglu;
 	ref_gelu_init();
 	ref_table.geglu = ref_geglu;
+	ref_table.rmsnorm = ref_rmsnorm;
 	ref_table.f32_to_f16 = ref_f32_to_f16;
 	avx2_table = ref_table;
 	avx2_table.name = "avx2";

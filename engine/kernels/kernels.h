@@ -120,6 +120,9 @@ struct eng_kernels {
 	void (*swiglu)(int64_t n, const float *g, const float *u, float *out);
 	/* out[i] = u[i] * gelu(g[i]), bitwise as ref_geglu (engine/ref/elem.h); out may be u */
 	void (*geglu)(int64_t n, const float *g, const float *u, float *out);
+	/* rows of n values to x / rms(x) * w, bitwise as ref_rmsnorm (engine/ref/elem.h) */
+	void (*rmsnorm)(int64_t n, int rows, const float *x, size_t xs, const float *w, float *o,
+			size_t os, float eps);
 	/* y[i] = x[i] in F16, bitwise as ggml_fp32_to_fp16 */
 	void (*f32_to_f16)(int64_t n, const float *x, ggml_half *y);
 	/* the heads of a run of tokens that share a KV head (struct eng_attn),
@@ -145,7 +148,7 @@ void eng_kernels_mm_q23_fill(struct eng_kernels *k);
  * swiglu, f32_to_f16, attn */
 void eng_kernels_attn_avx512_fill(struct eng_kernels *k);
 
-/* eng_kernels_elem_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C): geglu */
+/* eng_kernels_elem_avx512_fill - engine/kernels/avx512 (F, BW, VL, F16C): geglu, rmsnorm */
 void eng_kernels_elem_avx512_fill(struct eng_kernels *k);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	elem - the GELU lookup table and the reference GEGLU gate
+ *	elem - the GELU lookup table, the reference GEGLU gate and RMS norm
  * DESIGN NOTES
  *	1. gemma3's GELU goes through binary16 in and out, as ggml's lookup
  *	   table does (engine/ref/forward.c note 4), so it takes only 65536
@@ -56,5 +56,21 @@ void ref_geglu(int64_t n, const float *g, const float *u, float *out)
 		float x = g[i];
 		float y = x <= -10.0f ? 0.0f : x >= 10.0f ? x : gelu_table[ggml_fp32_to_fp16(x)];
 		out[i] = u[i] * y;
+	}
+}
+
+/* ref_rmsnorm - see elem.h: one chain of double adds per row */
+void ref_rmsnorm(int64_t n, int rows, const float *x, size_t xs, const float *w, float *o, size_t os,
+		 float eps)
+{
+	for (int r = 0; r < rows; r++, x += xs, o += os) {
+		double ss = 0.0;
+
+		for (int64_t i = 0; i < n; i++)
+			ss += (double)(x[i] * x[i]);
+		float mean = (float)(ss / (double)n);
+		float scale = 1.0f / sqrtf(mean + eps);
+		for (int64_t i = 0; i < n; i++)
+			o[i] = w ? (x[i] * scale) * w[i] : x[i] * scale;
 	}
 }

@@ -52,19 +52,6 @@
 
 /* ---------------------------------------------------------------- blocks */
 
-/* rmsnorm - o = x / rms(x) * w over n values (w NULL: no weight) */
-static void rmsnorm(float *o, const float *x, const float *w, int n, float eps)
-{
-	double ss = 0.0;
-
-	for (int i = 0; i < n; i++)
-		ss += (double)(x[i] * x[i]);
-	float mean = (float)(ss / n);
-	float scale = 1.0f / sqrtf(mean + eps);
-	for (int i = 0; i < n; i++)
-		o[i] = w ? (x[i] * scale) * w[i] : x[i] * scale;
-}
-
 /* add - x += y over n values */
 static void add(float *x, const float *y, size_t n)
 {
@@ -269,37 +256,43 @@ static void embed(const struct fwd *f, uint32_t t)
 		   f->pos[t], cs + R);
 }
 
-/* branch_add - x += the branch in xb2 (gemma3 norms it first with post) */
-static void branch_add(const struct fwd *f, uint32_t t, const float *post)
+/* norm_rows - rows t0 .. t1 - 1 of dst = rows of src / rms * w (n_embd wide) */
+static void norm_rows(const struct fwd *f, float *dst, const float *src, const float *w, uint32_t t0,
+		      uint32_t t1)
 {
-	const struct eng_hparams *hp = &f->c->m->hp;
-	size_t E = hp->n_embd;
-	float *b = f->c->xb2 + t * E;
+	size_t E = f->c->m->hp.n_embd;
+
+	f->c->kern->rmsnorm((int64_t)E, (int)(t1 - t0), src + t0 * E, E, w, dst + t0 * E, E,
+			    f->c->m->hp.rms_eps);
+}
+
+/* branch_add - x += the branch in xb2 for tokens t0 .. t1 - 1 (gemma3 norms it first with post) */
+static void branch_add(const struct fwd *f, uint32_t t0, uint32_t t1, const float *post)
+{
+	size_t E = f->c->m->hp.n_embd;
 
 	if (post != NULL)
-		rmsnorm(b, b, post, (int)E, hp->rms_eps);
-	add(f->c->x + t * E, b, E);
+		norm_rows(f, f->c->xb2, f->c->xb2, post, t0, t1);
+	add(f->c->x + t0 * E, f->c->xb2 + t0 * E, (t1 - t0) * E);
 }
 
 /* attn_in - QKV prep: the previous layer's FFN residual, then the attention norm */
-static void attn_in(void *arg, uint32_t t)
+static void attn_in(void *arg, uint32_t t0, uint32_t t1)
 {
 	const struct fwd *f = arg;
-	size_t E = f->c->m->hp.n_embd;
 
 	if (f->prev != NULL)
-		branch_add(f, t, f->prev->post_ffw_norm);
-	rmsnorm(f->c->xb + t * E, f->c->x + t * E, f->L->attn_norm, (int)E, f->c->m->hp.rms_eps);
+		branch_add(f, t0, t1, f->prev->post_ffw_norm);
+	norm_rows(f, f->c->xb, f->c->x, f->L->attn_norm, t0, t1);
 }
 
 /* ffn_in - gate/up prep: the attention residual, then the FFN norm */
-static void ffn_in(void *arg, uint32_t t)
+static void ffn_in(void *arg, uint32_t t0, uint32_t t1)
 {
 	const struct fwd *f = arg;
-	size_t E = f->c->m->hp.n_embd;
 
-	branch_add(f, t, f->L->post_attn_norm);
-	rmsnorm(f->c->xb + t * E, f->c->x + t * E, f->L->ffn_norm, (int)E, f->c->m->hp.rms_eps);
+	branch_add(f, t0, t1, f->L->post_attn_norm);
+	norm_rows(f, f->c->xb, f->c->x, f->L->ffn_norm, t0, t1);
 }
 
 /* gate - hb2 = act(hb) * hb2 over rows [r0, r1) of every token (gate/up epilogue) */
@@ -355,10 +348,8 @@ static void qk_token(const struct fwd *f, uint32_t t)
 		memcpy(v, r + Q + KV, KV * sizeof(float));
 	}
 	if (L->q_norm != NULL) {
-		for (uint32_t h = 0; h < hp->n_head; h++)
-			rmsnorm(q + h * D, q + h * D, L->q_norm, (int)D, hp->rms_eps);
-		for (uint32_t h = 0; h < hp->n_head_kv; h++)
-			rmsnorm(k + h * D, k + h * D, L->k_norm, (int)D, hp->rms_eps);
+		c->kern->rmsnorm((int64_t)D, (int)hp->n_head, q, D, L->q_norm, q, D, hp->rms_eps);
+		c->kern->rmsnorm((int64_t)D, (int)hp->n_head_kv, k, D, L->k_norm, k, D, hp->rms_eps);
 	}
 	const float *cs = c->rope_cs + t * 2 * R + (f->gemma && L->swa ? R : 0);
 	rope_apply(hp, q, (int)hp->n_head, cs);
@@ -405,18 +396,22 @@ static void ffn(struct fwd *f)
 	eng_matmul(c, &L->w_down, c->hb2, F, f->n, c->xb2, E, NULL);
 }
 
-/* out_in - output prep for logits row i: its token's last residual and the final norm */
-static void out_in(void *arg, uint32_t i)
+/* out_in - output prep for logits rows i0 .. i1 - 1: each one's token's
+ * last residual and the final norm */
+static void out_in(void *arg, uint32_t i0, uint32_t i1)
 {
 	const struct fwd *f = arg;
 	size_t E = f->c->m->hp.n_embd;
-	uint32_t t = 0;
+	uint32_t t = 0, seen = 0;
 
-	for (uint32_t seen = 0;; t++)	/* the i-th token that wants logits */
-		if (f->want[t] && seen++ == i)
-			break;
-	branch_add(f, t, f->prev->post_ffw_norm);
-	rmsnorm(f->c->out_x + i * E, f->c->x + t * E, f->c->m->out_norm, (int)E, f->c->m->hp.rms_eps);
+	for (uint32_t i = i0; i < i1; i++, t++) {
+		for (;; t++)	/* the i-th token that wants logits */
+			if (f->want[t] && seen++ == i)
+				break;
+		branch_add(f, t, t + 1, f->prev->post_ffw_norm);
+		f->c->kern->rmsnorm((int64_t)E, 1, f->c->x + t * E, E, f->c->m->out_norm, f->c->out_x + i * E,
+				    E, f->c->m->hp.rms_eps);
+	}
 }
 
 /* eng_forward - see model.h; the whole model in one pass (notes 5, 6) */

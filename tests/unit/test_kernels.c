@@ -624,10 +624,102 @@ static void test_mm_batches(void)
 	       compared);
 }
 
+/* same_float - bitwise equal, or both NaN */
+static int same_float(float a, float b)
+{
+	return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+/* four_squares - a[0..3] whose squares add up to s (Lagrange: always) */
+static int four_squares(int s, int a[4])
+{
+	for (a[0] = 0; a[0] * a[0] <= s; a[0]++)
+		for (a[1] = 0; a[0] * a[0] + a[1] * a[1] <= s; a[1]++)
+			for (a[2] = 0; a[0] * a[0] + a[1] * a[1] + a[2] * a[2] <= s; a[2]++) {
+				int r = s - a[0] * a[0] - a[1] * a[1] - a[2] * a[2];
+				for (a[3] = 0; a[3] * a[3] < r; a[3]++)
+					;
+				if (a[3] * a[3] == r)
+					return 1;
+			}
+	return 0;
+}
+
+/* order_row - 16 values whose squares, summed in ascending order, give
+ * exactly 16 * (m + 2^-24) with m = 1 + k 2^-23 (four 2s, then four
+ * multiples of 2^-10 whose squares add up to (2k + 1) 2^-20, then eight
+ * 2^-25s whose squares are each under half an ulp of the sum and vanish):
+ * the mean is a tie that rounds to m, k even. Summed in any other grouping,
+ * the 2^-50s first make 2^-47 that stays, and the mean rounds up to the
+ * next float; k is the first one whose scale 1 / sqrt(mean) differs there.
+ * Returns the first output of a row normed in order (eps 0, no weight) */
+static float order_row(float *x)
+{
+	int k = 0, a[4];
+
+	while (1.0f / sqrtf(1.0f + ldexpf((float)k, -23)) == 1.0f / sqrtf(1.0f + ldexpf((float)k + 1, -23)))
+		k += 2;
+	if (!four_squares(2 * k + 1, a))
+		return NAN;
+	for (int i = 0; i < 16; i++)
+		x[i] = i < 4 ? 2.0f : i < 8 ? ldexpf((float)a[i - 4], -10) : ldexpf(1.0f, -25);
+	return 2.0f * (1.0f / sqrtf(1.0f + ldexpf((float)k, -23)));
+}
+
+static void test_rmsnorm(void)
+{
+	const struct eng_kernels *ref = eng_kernels_select(1), *fast = eng_kernels_select(0);
+	static const int64_t ns[] = { 1, 7, 8, 15, 16, 17, 256, 2560, 2567 };
+	static const int rows[] = { 1, 3, 8, 9, 17 };
+	enum { MAXN = 2567, MAXR = 17 };
+	float *x = malloc(MAXN * MAXR * sizeof *x), *w = malloc(MAXN * sizeof *w);
+	float *a = malloc(MAXN * MAXR * sizeof *a), *b = malloc(MAXN * MAXR * sizeof *b);
+	size_t bad = 0, cases = 0;
+
+	REQUIRE(x && w && a && b);
+	for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
+		for (size_t ir = 0; ir < sizeof rows / sizeof rows[0]; ir++)
+			for (int wt = 0; wt < 2; wt++) {
+				int64_t n = ns[in];
+				int R = rows[ir];
+				for (int64_t i = 0; i < n * R; i++)	/* magnitudes 2^-20 .. 2^20 */
+					x[i] = ldexpf(rndf(), (int)(rnd() % 41) - 20);
+				for (int64_t i = 0; i < n; i++)
+					w[i] = rndf();
+				if (R > 2) {
+					x[2 * n] = INFINITY;	/* row 2: an infinity, row 1 a NaN */
+					x[n + n / 2] = NAN;
+				}
+				ref->rmsnorm(n, R, x, (size_t)n, wt ? w : NULL, a, (size_t)n, 1e-6f);
+				memcpy(b, x, (size_t)(n * R) * sizeof *b);	/* in place */
+				fast->rmsnorm(n, R, b, (size_t)n, wt ? w : NULL, b, (size_t)n, 1e-6f);
+				for (int64_t i = 0; i < n * R; i++)
+					bad += !same_float(a[i], b[i]);
+				cases++;
+			}
+	CHECKF(bad == 0, "rmsnorm: %zu outputs in %zu cases differ from the reference (%s)", bad, cases,
+	       fast->name);
+	/* the chain's order: row 3 of 9 is the order row */
+	for (int64_t i = 0; i < 16 * 9; i++)
+		x[i] = rndf();
+	float want = order_row(x + 3 * 16);
+	REQUIRE(!isnan(want));
+	ref->rmsnorm(16, 9, x, 16, NULL, a, 16, 0.0f);
+	fast->rmsnorm(16, 9, x, 16, NULL, b, 16, 0.0f);
+	CHECKF(a[3 * 16] == want && b[3 * 16] == want,
+	       "rmsnorm: squares not summed in ascending order (ref %.9g, %s %.9g, want %.9g)", a[3 * 16],
+	       fast->name, b[3 * 16], want);
+	free(x);
+	free(w);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	RUN(test_axpy_f16);
 	RUN(test_geglu);
+	RUN(test_rmsnorm);
 	RUN(test_vs_ref);
 	RUN(test_dot4);
 	RUN(test_mm_quantize);
