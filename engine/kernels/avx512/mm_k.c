@@ -154,7 +154,19 @@
  *	   2-5% faster at 4..64 tokens (kbench 2560x10240 and 10240x2560 from
  *	   L2 and DRAM, alternated: N=4 28.9-30.4 -> 27.2-28.1, 8 25.6-26.4
  *	   -> 24.8-25.3, 12 25.0-25.6 -> 24.0-24.4, 32 23.3-23.9 -> 23.0-23.3),
- *	   bitwise unchanged. The same pin in run_q6_c changed nothing.
+ *	   bitwise unchanged (on a quieter machine later 1-2%: 8 tokens
+ *	   25.2-25.6 -> 24.9-25.2). The same pin in run_q6_c changed nothing.
+ *	16. Notes 14-15 together against e9e95cc, kbench ns L2 / DRAM, min of
+ *	   2 alternated runs, load 2-3:
+ *	   Q6_K 2560x262144 N=8 32.6/34.4 -> 25.4/25.4, 12 29.3/30.5 ->
+ *	   26.1/26.0, 13 28.9/29.9 -> 26.1/26.0; Q6_K 10240x2560 N=8 32.3/34.4
+ *	   -> 25.0/25.3, 12 29.2/30.6 -> 25.9/26.0; N=1 and 16..64 even;
+ *	   Q4_K 2560x10240 N=8 25.5/25.6 -> 25.2/25.2, 13 24.6/24.8 ->
+ *	   24.1/24.3, others within 1%. docket bench gemma3-4b Q4_K_M -p 512
+ *	   -n 32 -t 2 (pp unchanged), alternated on a loaded machine (load
+ *	   4-5: another engine and builds): -b 8 tg 29.6, 30.2 -> 32.2, 33.1
+ *	   t/s aggregate (+9%); -b 16 34.5 -> 34.8 (16-token steps keep the
+ *	   Q6_K pack path).
  */
 #include <string.h>
 
