@@ -118,30 +118,43 @@
  *	   flight than loads spread over the computation; with none at all
  *	   370 ns: the hardware prefetchers do not follow Q6_K's three
  *	   interleaved column streams.
- *	14. A chunk of up to 8 tokens (one group) on a packed Q6_K tile skips
- *	   pack_q6_K_p (TILE's DIRECT): run_q6_K_r combines ql and qh per
- *	   column with comb_q6_K's operations (w_q6_K) and decodes each
- *	   sub-block's scale in registers as it goes, storing nothing (pack
- *	   stores 81 vectors a super-block, 2 cycles a store). Same integers,
- *	   same float chain (fin_q6_K_d): bitwise the packed tile's results
- *	   (test_kernels, kbench hashes). kbench, quiet machine, 2560x262144
- *	   and 10240x2560, ns from L2 / DRAM: N=1 109-117 / 147-167 -> 92-98 /
- *	   136-140, N=4 41-42 / 46-51 -> 37-38 / 40, N=8 even (32-34 / 35);
- *	   two kbench at once from DRAM, N=1 even, N=4 48 -> 41, N=8 37 -> 35.
- *	   From 9 tokens on the repacking stays: combining in registers for
- *	   every group ran 20% slower at 64 tokens (30.4 vs 25.8 ns), and the
- *	   first group combining and storing pk for the others 8% slower at
- *	   64 and even at 12-16: the combination (3-4 operations a column
- *	   beside 8 vpdpbusd) costs about what the stores do. Tried and
- *	   dropped for Q4_K: its scales decoded in registers per group
- *	   (gemv_q4_K_sb's way) ran 1-5% slower at every N from 8, and so did
- *	   decoding them in the first group and storing them for the rest;
- *	   its fixed cost per super-block is small (N=8 25.7 vs N=64 23.0 ns
- *	   from L2, quiet). The fixed cost the brief saw (~90 ns) was mostly
- *	   load: on a quiet machine Q4_K's is ~20 ns a super-block and Q6_K's
- *	   ~75 ns, a third of that prefetch_tile's 53 prefetches (from L2,
- *	   without them N=8 30.4 vs 33.4 ns, N=1 71 vs 98; from DRAM they are
- *	   indispensable: N=1 400 ns without).
+ *	14. A chunk of 4..15 tokens (DIRECT_MIN, DIRECT_MAX) on a packed
+ *	   Q6_K tile skips pack_q6_K_p (TILE's DIRECT): run_q6_K_r combines
+ *	   ql and qh per column with comb_q6_K's operations (w_q6_K) and
+ *	   decodes each sub-block's scale in registers as it goes, storing
+ *	   nothing (pack stores 81 vectors a super-block, 2 cycles a store),
+ *	   each group of 8 again; the first group spreads the next tile's
+ *	   prefetches over its sub-blocks, 4 lines each, instead of
+ *	   prefetch_tile's burst of 53. Same integers, same float chain
+ *	   (fin_q6_K_d): bitwise the packed tile's results (test_kernels,
+ *	   kbench hashes). kbench 2560x262144, loaded machine (load 2.7,
+ *	   alternated, min of 3), ns from L2 / DRAM, before -> after:
+ *	   N=4 41.4/45.5 -> 29.5/32.1, 5 37.9/40.9 -> 28.1/29.6, 8 32.8/35.5
+ *	   -> 25.4/25.3, 9 33.1/34.8 -> 29.1/29.0, 12 29.1/30.7 -> 26.1/25.9,
+ *	   15 28.0/29.3 -> 25.2/25.2; 1..3 and 16.. unchanged (pack path).
+ *	   Measured and dropped: the direct path for 1..3 tokens (from L2
+ *	   15-25% faster, from DRAM up to 40% slower at 1-2 tokens, with
+ *	   the burst or spread prefetches alike: one token's work is too
+ *	   short to hide the misses); for 16 tokens and more (two or more
+ *	   full groups each combining again: 16 tokens 28 -> 29-34, 64
+ *	   24.5 -> 26); the first group combining and storing pk for the
+ *	   others (8% slower at 64, even at 12-16); prefetching 1..8
+ *	   super-blocks ahead in the tile's own stream instead of the next
+ *	   tile (from L2 5-15% faster, from DRAM 1-2 tokens 50% slower:
+ *	   fewer misses in flight); prefetcht2 or prefetchnta for t1 (even).
+ *	   For Q4_K, its scales decoded in registers per group (gemv_q4_K_sb's
+ *	   way) ran 1-5% slower at every N from 8, and so did decoding them
+ *	   in the first group and storing them for the rest: its fixed cost
+ *	   per super-block is small (quiet machine, from L2, N=8 25.7 vs N=64
+ *	   23.0 ns; the brief's ~90 ns was mostly load), and without the
+ *	   prefetch burst it is unchanged (25.7).
+ *	15. sub_q45_K pins each sub-block's isum in its register (an empty
+ *	   asm), as run_q6_K_r does: gcc otherwise reassociates the integer
+ *	   sums and defers some multiplies through the stack. Q4_K tiles
+ *	   2-5% faster at 4..64 tokens (kbench 2560x10240 and 10240x2560 from
+ *	   L2 and DRAM, alternated: N=4 28.9-30.4 -> 27.2-28.1, 8 25.6-26.4
+ *	   -> 24.8-25.3, 12 25.0-25.6 -> 24.0-24.4, 32 23.3-23.9 -> 23.0-23.3),
+ *	   bitwise unchanged. The same pin in run_q6_c changed nothing.
  */
 #include <string.h>
 
@@ -149,6 +162,8 @@
 #include "engine/kernels/avx512/tile16.h"
 
 #define PK 81	/* vectors per repacked super-block: 64 columns + scales */
+#define DIRECT_MIN 4	/* packed Q6_K tiles of 4..15 tokens run straight */
+#define DIRECT_MAX 15	/* from the tile layout (note 14) */
 #define TCH 128	/* tokens per chunk of a tile's accumulators (note 8) */
 #define FEW_MAX 3	/* up to this many tokens take few_K (note 5); from 4 on
 			 * the repacking tile is faster now that its remainder
@@ -511,8 +526,10 @@ sub_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, co
 						    _mm512_set1_epi32(ld32(k[u].row + k[u].oq + 32 * j + 4 * c)));
 	}
 	__m512i sc = _mm512_load_si512(sk + j);
-	UNROLL for (int u = 0; u < TT; u++)
+	UNROLL for (int u = 0; u < TT; u++) {
 		isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+		__asm__("" : "+v"(isum[u]));	/* note 15 */
+	}
 }
 
 /* run_q45_K - TT tokens at their super-block (note 3); RAW as sub_q45_K,
@@ -545,16 +562,18 @@ run_q45_K(const int RAW, const int TT, const uint8_t *nib, const __m512i *sk, co
 }
 
 static inline __attribute__((always_inline)) void
-run_q4_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q4_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, size_t rb, const struct tok *k,
+         __m512 *f)
 {
-	(void)ST;
+	(void)ST, (void)rb;
 	run_q45_K(1, TT, nib, pk + 64, k, f);
 }
 
 static inline __attribute__((always_inline)) void
-run_q5_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q5_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, size_t rb, const struct tok *k,
+         __m512 *f)
 {
-	(void)ST;
+	(void)ST, (void)rb;
 	run_q45_K(0, TT, nib, pk + 64, k, f);
 }
 
@@ -598,9 +617,13 @@ static inline __attribute__((always_inline)) __m512i w_q6_K(const uint8_t *p, in
 }
 
 /* run_q6_K_r - TT tokens at a packed Q6_K super-block p (note 14): as
- * run_q6_c, ql and qh combined and the scales decoded in registers */
+ * run_q6_c, ql and qh combined and the scales decoded in registers; with
+ * PF, 4 lines of the next tile's share (pf) prefetched per sub-block. The
+ * empty asm keeps each sub-block's isum in its register: without it gcc
+ * reassociated the sums, kept all 16 sub-blocks' dp of every token on the
+ * stack and multiplied at the end (8 tokens 33 -> 26 ns) */
 static inline __attribute__((always_inline)) void
-run_q6_K_r(const int TT, const uint8_t *p, const struct tok *k, __m512 *f)
+run_q6_K_r(const int TT, const uint8_t *p, const int PF, const char *pf, const struct tok *k, __m512 *f)
 {
 	__m512i isum[8], dp[8];
 
@@ -610,6 +633,10 @@ run_q6_K_r(const int TT, const uint8_t *p, const struct tok *k, __m512 *f)
 		UNROLL for (int kk = 0; kk < 4; kk++) {
 			UNROLL for (int e = 0; e < 2; e++) {
 				int s = 8 * h + 2 * kk + e;
+				if (PF) {
+					UNROLL for (int i = 0; i < 4; i++)
+						__asm__ volatile("prefetcht1 %0" : : "m"(*(pf + 256 * s + 64 * i)));
+				}
 				UNROLL for (int u = 0; u < TT; u++)
 					dp[u] = _mm512_set1_epi32(ld32(k[u].row + k[u].oa + 4 * s));
 				UNROLL for (int c = 0; c < 4; c++) {
@@ -621,8 +648,10 @@ run_q6_K_r(const int TT, const uint8_t *p, const struct tok *k, __m512 *f)
 				/* dec_q6_K's sk[s] */
 				__m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(col(p, 48 + 2 * h + kk / 2),
 										 24 - 8 * (2 * (kk & 1) + e)), 24);
-				UNROLL for (int u = 0; u < TT; u++)
+				UNROLL for (int u = 0; u < TT; u++) {
 					isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
+					__asm__("" : "+v"(isum[u]));
+				}
 			}
 		}
 	}
@@ -632,20 +661,23 @@ run_q6_K_r(const int TT, const uint8_t *p, const struct tok *k, __m512 *f)
 }
 
 static inline __attribute__((always_inline)) void
-run_q6_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q6_K(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, size_t rb, const struct tok *k,
+         __m512 *f)
 {
-	(void)ST;
+	(void)ST, (void)rb;
 	run_q6_c(TT, nib, pk + 64, k, f);
 }
 
-/* run_q6_K_p - a group at a packed super-block (note 14): with ST, the
- * only group, straight from the tile at nib (run_q6_K_r); else from what
+/* run_q6_K_p - a group at a packed super-block (note 14): with ST,
+ * straight from the tile at nib (run_q6_K_r; ST 1, the chunk's first
+ * group, also prefetches the next tile's share at rb), else from what
  * pack_q6_K_p made of it */
 static inline __attribute__((always_inline)) void
-run_q6_K_p(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, const struct tok *k, __m512 *f)
+run_q6_K_p(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, size_t rb, const struct tok *k,
+           __m512 *f)
 {
 	if (ST)
-		run_q6_K_r(TT, nib, k, f);
+		run_q6_K_r(TT, nib, ST == 1, (const char *)nib + 16 * rb, k, f);
 	else
 		run_q6_c(TT, nib, pk + 64, k, f);
 }
@@ -984,25 +1016,26 @@ static void gemv_q4_K_p(const uint8_t *w, size_t rb, int nr, const struct acts *
  * TILE */
 #define REST(name, ST, nib, pk, b, A, t, acc, vb, left)						\
 	switch (left) {										\
-	case 1: name##_tok(1, ST, nib, pk, b, A, t, acc, vb); break;				\
-	case 2: name##_tok(2, ST, nib, pk, b, A, t, acc, vb); break;				\
-	case 3: name##_tok(3, ST, nib, pk, b, A, t, acc, vb); break;				\
-	case 4: name##_tok(4, ST, nib, pk, b, A, t, acc, vb); break;				\
-	case 5: name##_tok(5, ST, nib, pk, b, A, t, acc, vb); break;				\
-	case 6: name##_tok(6, ST, nib, pk, b, A, t, acc, vb); break;				\
-	case 7: name##_tok(7, ST, nib, pk, b, A, t, acc, vb); break;				\
-	default: name##_tok(8, ST, nib, pk, b, A, t, acc, vb); break;				\
+	case 1: name##_tok(1, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
+	case 2: name##_tok(2, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
+	case 3: name##_tok(3, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
+	case 4: name##_tok(4, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
+	case 5: name##_tok(5, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
+	case 6: name##_tok(6, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
+	case 7: name##_tok(7, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
+	default: name##_tok(8, ST, nib, pk, rb, b, A, t, acc, vb); break;				\
 	}
 
 /* TILE - tokens in chunks of TCH (note 8); per super-block: repack (pack
  * returns where the columns are, the scales at pk + 64), the next tile's
  * share prefetched (note 7), then the chunk's tokens in groups of 8 by
- * RUN(TT, ST, nib, pk, k, f). With DIRECT (note 14) a chunk of up to 8
- * tokens skips the repacking: RUN gets ST 1 and the super-block as it
- * lies in the tile layout */
+ * RUN(TT, ST, nib, pk, rb, k, f). With DIRECT (note 14) a chunk of
+ * DIRECT_MIN..DIRECT_MAX tokens skips the repacking and the prefetch
+ * burst: RUN gets the super-block as it lies in the tile layout, ST 1 for
+ * the first group (which prefetches), 2 for the others */
 #define TILE(name, pack, RUN, DIRECT, few, bsz, fewmax)					\
 static inline __attribute__((always_inline)) void				\
-name##_tok(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, int64_t b,	\
+name##_tok(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, size_t rb, int64_t b, \
 	   const struct acts *A, uint32_t t, float (*acc)[16], __m512 bias)			\
 {										\
 	struct tok k[8];							\
@@ -1012,7 +1045,7 @@ name##_tok(const int TT, const int ST, const uint8_t *nib, const __m512i *pk, in
 		k[u] = tok_at(A, t + u, b);					\
 		f[u] = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc[u]);	\
 	}									\
-	RUN(TT, ST, nib, pk, k, f);						\
+	RUN(TT, ST, nib, pk, rb, k, f);						\
 	UNROLL for (int u = 0; u < TT; u++) {						\
 		if (b + 1 == A->nb)						\
 			f[u] = _mm512_add_ps(f[u], bias);			\
@@ -1037,16 +1070,22 @@ static void name(int64_t n, const uint8_t *w, size_t rb, int nr, const void *act
 		uint32_t nt = n_tok - t0 < TCH ? n_tok - t0 : TCH;		\
 		for (int64_t b = 0; b < A.nb; b++) {				\
 			uint32_t t = 0;						\
-			if (DIRECT && nt <= 8) {				\
+			if (DIRECT && nt >= DIRECT_MIN && nt <= DIRECT_MAX) {	\
 				const uint8_t *p = w + 16 * (size_t)b * bsz;	\
-				prefetch_tile(w, rb, (size_t)b * bsz, bsz);	\
-				REST(name, 1, p, pk, b, &A, t0, acc, vb, nt)	\
+				if (nt > 8) {					\
+					name##_tok(8, 1, p, pk, rb, b, &A, t0, acc, vb);	\
+					for (t = 8; t + 8 < nt; t += 8)		\
+						name##_tok(8, 2, p, pk, rb, b, &A, t0 + t, acc + t, vb); \
+					REST(name, 2, p, pk, b, &A, t0 + t, acc + t, vb, nt - t) \
+				} else {					\
+					REST(name, 1, p, pk, b, &A, t0, acc, vb, nt) \
+				}						\
 				continue;					\
 			}							\
 			const uint8_t *nib = pack(w, rb, nr, b, pk);		\
 			prefetch_tile(w, rb, (size_t)b * bsz, bsz);		\
 			for (; t + 8 <= nt; t += 8)				\
-				name##_tok(8, 0, nib, pk, b, &A, t0 + t, acc + t, vb);	\
+				name##_tok(8, 0, nib, pk, rb, b, &A, t0 + t, acc + t, vb);	\
 			if (t < nt)						\
 				REST(name, 0, nib, pk, b, &A, t0 + t, acc + t, vb, nt - t)	\
 		}								\
