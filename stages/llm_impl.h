@@ -91,10 +91,12 @@
  *	   token), and a document needs ~120 steps of one summary token, so
  *	   more documents in flight mean fewer, fuller steps: 16 letters of
  *	   eval/dev took 589 steps at llm_parallel 4, 466 at 6, 349 at 8 for
- *	   the same tokens. The default is 16: a generated token costs ~30%
- *	   more at 13 tokens a step than from ~30 on (the K-quant tiles'
- *	   fixed cost per super-block, mm_k.c), and 8 documents give ~13.
- *	   The KV cache grows with it.
+ *	   the same tokens. The default is 8 (~13 tokens a generation step):
+ *	   the packed Q6_K tile runs 4..15 tokens without repacking
+ *	   (mm_k.c note 14), so 16 documents (~26 tokens a step) no longer
+ *	   pay: 4.83 against 5.08 documents a minute on the 50 of eval/dev
+ *	   (gemma3-4b, 2 cores, back to back), and the KV cache grows with
+ *	   it.
  *	8. Shared head. The part of prefix.txt before {{document}} holds all
  *	   three tasks' instructions, the entity types and the taxonomy (one
  *	   description per label, English first: taxonomy_block), and no
