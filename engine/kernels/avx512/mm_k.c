@@ -393,11 +393,17 @@ static const uint8_t *pack_q4_K_p(const uint8_t *w, size_t rb, int nr, int64_t b
 
 /* dec_q6_K - the 16 rows' scale bytes (v[q] lane r = dword q of row r's
  * scales) as sk[0..15], int8 sign-extended, lane = row */
+/* sc_q6_K - the signed scale byte j (0..3) of each dword lane of v */
+static inline __m512i sc_q6_K(__m512i v, const int j)
+{
+	return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * j), 24);
+}
+
 static inline __attribute__((always_inline)) void dec_q6_K(const __m512i v[4], __m512i *sk)
 {
 	UNROLL for (int q = 0; q < 4; q++)
 		UNROLL for (int j = 0; j < 4; j++)
-			sk[4 * q + j] = _mm512_srai_epi32(_mm512_slli_epi32(v[q], 24 - 8 * j), 24);
+			sk[4 * q + j] = sc_q6_K(v[q], j);
 }
 
 /* scales_q6_K - from the 16 rows' blocks at at: sk[0..15] int8
@@ -414,6 +420,20 @@ static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const 
 	sk[16] = _mm512_castps_si512(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
 }
 
+/* comb1_q6_K - a column of sub-block pair kk (0..3) of 6-bit values: the
+ * low nibbles of l (its high ones for kk >= 2) and bits 4, 5 from qh
+ * shifted by 4, 2, 0 or -2 */
+static inline __attribute__((always_inline)) __m512i comb1_q6_K(__m512i l, __m512i qh, const int kk)
+{
+	if (kk >= 2)
+		l = _mm512_srli_epi16(l, 4);
+	qh = kk == 0 ? _mm512_slli_epi16(qh, 4) : kk == 1 ? _mm512_slli_epi16(qh, 2)
+		: kk == 3 ? _mm512_srli_epi16(qh, 2) : qh;
+	/* (A & C) | B with B already masked to bits 4, 5 */
+	return _mm512_ternarylogic_epi32(l, _mm512_and_si512(qh, _mm512_set1_epi8(0x30)),
+					 _mm512_set1_epi8(0x0F), 0xEC);
+}
+
 /* comb_q6_K - half h of pk from its transposed ql (l0: bytes 64h..64h+31,
  * l1: the next 32) and qh (bytes 128 + 32h..) columns. ggml's layout:
  * element 128h + 32k + l has its low 4 bits in ql byte 64h + 32(k & 1) + l
@@ -421,15 +441,11 @@ static inline __attribute__((always_inline)) void scales_q6_K(__m512i vo, const 
 static inline __attribute__((always_inline)) void
 comb_q6_K(const __m512i l0[8], const __m512i l1[8], const __m512i qh[8], __m512i *o)
 {
-	__m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-
 	UNROLL for (int c = 0; c < 8; c++) {
-		/* (A & C) | B with B already masked to bits 4, 5 */
-		o[c] = _mm512_ternarylogic_epi32(l0[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 4), m30), m4, 0xEC);
-		o[8 + c] = _mm512_ternarylogic_epi32(l1[c], _mm512_and_si512(_mm512_slli_epi16(qh[c], 2), m30), m4, 0xEC);
-		o[16 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0[c], 4), _mm512_and_si512(qh[c], m30), m4, 0xEC);
-		o[24 + c] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1[c], 4),
-						      _mm512_and_si512(_mm512_srli_epi16(qh[c], 2), m30), m4, 0xEC);
+		o[c] = comb1_q6_K(l0[c], qh[c], 0);
+		o[8 + c] = comb1_q6_K(l1[c], qh[c], 1);
+		o[16 + c] = comb1_q6_K(l0[c], qh[c], 2);
+		o[24 + c] = comb1_q6_K(l1[c], qh[c], 3);
 	}
 }
 
@@ -618,14 +634,7 @@ run_q6_c(const int TT, const uint8_t *nib, const __m512i *sk, const struct tok *
  * of a packed Q6_K super-block p, as comb_q6_K makes it */
 static inline __attribute__((always_inline)) __m512i w_q6_K(const uint8_t *p, int h, const int kk, int c)
 {
-	__m512i l = col(p, 16 * h + 8 * (kk & 1) + c), q = col(p, 32 + 8 * h + c);
-
-	if (kk >= 2)
-		l = _mm512_srli_epi16(l, 4);
-	q = kk == 0 ? _mm512_slli_epi16(q, 4) : kk == 1 ? _mm512_slli_epi16(q, 2)
-		: kk == 3 ? _mm512_srli_epi16(q, 2) : q;
-	return _mm512_ternarylogic_epi32(l, _mm512_and_si512(q, _mm512_set1_epi8(0x30)), _mm512_set1_epi8(0x0F),
-					 0xEC);
+	return comb1_q6_K(col(p, 16 * h + 8 * (kk & 1) + c), col(p, 32 + 8 * h + c), kk);
 }
 
 /* run_q6_K_r - TT tokens at a packed Q6_K super-block p (note 14): as
@@ -658,8 +667,7 @@ run_q6_K_r(const int TT, const uint8_t *p, const int PF, const char *pf, const s
 							ld32(k[u].row + k[u].oq + 16 * s + 4 * c)));
 				}
 				/* dec_q6_K's sk[s] */
-				__m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(col(p, 48 + 2 * h + kk / 2),
-										 24 - 8 * (2 * (kk & 1) + e)), 24);
+				__m512i sc = sc_q6_K(col(p, 48 + 2 * h + kk / 2), 2 * (kk & 1) + e);
 				UNROLL for (int u = 0; u < TT; u++) {
 					isum[u] = _mm512_add_epi32(isum[u], _mm512_mullo_epi32(dp[u], sc));
 					__asm__("" : "+v"(isum[u]));
