@@ -640,6 +640,7 @@ static int summary_next(struct llm *l, struct job *j, struct stream *s, const fl
 	return 0;
 }
 
+/* choose - the stage's decision on one row of logits */
 static int choose(struct llm *l, struct job *j, int st, const float *lg, struct dk_err *err)
 {
 	struct stream *s = &j->s[st];
