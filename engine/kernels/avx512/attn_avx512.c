@@ -218,15 +218,15 @@ struct grp {
 	int32_t ulo, uhi, clo, chi;
 };
 
-/* grp_row - row r of run a into slot i of g */
-static void grp_row(struct grp *g, int i, const struct eng_attn *a, int r)
+/* grp_row - row (t, h) of run a into slot i of g; lo: eng_attn_lo(a, t) */
+static inline void grp_row(struct grp *g, int i, const struct eng_attn *a, int t, int h, int32_t lo)
 {
-	int t = r / a->nq;
+	size_t r = (size_t)t * (size_t)a->nq + (size_t)h;
 
-	g->qf[i] = a->qf + (size_t)r * (size_t)a->D;
-	g->att[i] = a->att + (size_t)r * a->att_stride;
-	g->out[i] = a->out + row_off(a, r);
-	g->lo[i] = eng_attn_lo(a, t);
+	g->qf[i] = a->qf + r * (size_t)a->D;
+	g->att[i] = a->att + r * a->att_stride;
+	g->out[i] = a->out + (size_t)t * a->tok_stride + (size_t)h * (size_t)a->D;
+	g->lo[i] = lo;
 	g->hi[i] = a->p + t;
 }
 
@@ -450,12 +450,15 @@ static void over(const struct eng_attn *a, int n, grp_fn fn)
 				if (!on[x] || k[x] != k[i])
 					continue;
 				on[x] = 0;
-				for (int r = 0; r < a[x].nt * a[x].nq; r++) {
-					grp_row(&g, nr++, &a[x], r);
-					if (nr == MAX_ROWS) {
-						grp_span(&g, nr);
-						fn(&b, &g, nr, jb, je);
-						nr = 0;
+				for (int t = 0; t < a[x].nt; t++) {
+					int32_t lo = eng_attn_lo(&a[x], t);
+					for (int h = 0; h < a[x].nq; h++) {
+						grp_row(&g, nr++, &a[x], t, h, lo);
+						if (nr == MAX_ROWS) {
+							grp_span(&g, nr);
+							fn(&b, &g, nr, jb, je);
+							nr = 0;
+						}
 					}
 				}
 			}
