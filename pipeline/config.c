@@ -43,6 +43,10 @@ static const struct config_setting settings[] = {
 	  "documents the engine process decodes together (one pass over the weights per step; "
 	  "each holds about one llm_ctx of KV cache, its stages sharing the document's prefix; "
 	  "with gemma3-4b on 2 cores 16 gave 5% fewer documents a minute than 8, for 0.7 GB more)" },
+	{ "llm_draft", CONFIG_INT, "4", OFF(llm_draft), 0, 16,
+	  "most draft tokens each generating stage adds to a decode step of fewer than 8 tokens, "
+	  "guessed from its own output and prompt and kept where the model chooses them "
+	  "(the same output, in fewer steps); 0: none" },
 	{ "summary_max_tokens", CONFIG_INT, "120", OFF(summary_max_tokens), 8, 4096,
 	  "most tokens of a model summary" },
 	{ "summary_language", CONFIG_STR, "", OFF(summary_language), 0, 0,

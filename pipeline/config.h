@@ -52,6 +52,7 @@ struct config {
 	char *model_sha256;		/* pin: 64 hex, "" = not pinned */
 	long llm_ctx;			/* model context positions per sequence */
 	long llm_parallel;		/* documents decoded together by the engine process */
+	long llm_draft;			/* draft tokens a stage adds to a small step */
 	long summary_max_tokens;	/* most tokens of a model summary */
 	char *summary_language;		/* code of model summaries, "" = the document's */
 	char *llm_combine;		/* "llm" or "confident" (stages/llm.h) */

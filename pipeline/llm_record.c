@@ -112,5 +112,6 @@ void llm_opts_from_config(const struct config *cfg, struct llm_opts *o)
 	o->summary_max_tokens = (uint32_t)cfg->summary_max_tokens;
 	o->summary_language = cfg->summary_language;
 	o->parallel = (uint32_t)cfg->llm_parallel;
+	o->draft = (uint32_t)cfg->llm_draft;
 	o->combine = strcmp(cfg->llm_combine, "confident") == 0 ? LLM_COMBINE_CONFIDENT : LLM_COMBINE_LLM;
 }

@@ -276,6 +276,8 @@ int llm_open(struct llm **out, const struct llm_opts *opts, struct dk_err *err)
 	}
 	if (l->o.parallel == 0)
 		l->o.parallel = 1;
+	if (l->o.draft > DRAFT_MAX)
+		l->o.draft = DRAFT_MAX;
 	dk_buf_init(&l->head, 0);
 	dk_buf_init(&l->tail, 0);
 	l->jobs_tail = &l->jobs;
@@ -318,11 +320,12 @@ static void log_stats(const struct llm *l)
 {
 	const struct llm_stats *s = &l->st;
 	uint64_t evaluated = s->tok_prefix + s->tok_prompt + s->tok_label + s->tok_gen[ST_ENTITIES] +
-			     s->tok_gen[ST_SUMMARIZE];
+			     s->tok_gen[ST_SUMMARIZE] + s->tok_draft;
 
 	log_info("stage=engine docs=%llu steps=%llu tokens_per_step=%.1f tokens_per_doc=%.0f heads_evaluated=%llu decode_s=%.1f "
 		 "prefix_tokens=%llu head_tokens_shared=%llu prompt_tokens=%llu label_tokens=%llu "
-		 "gen_entities=%llu gen_summarize=%llu logit_rows=%llu start_s=%.2f fork_s=%.2f "
+		 "gen_entities=%llu gen_summarize=%llu drafts=%llu drafts_accepted=%llu logit_rows=%llu "
+		 "start_s=%.2f fork_s=%.2f "
 		 "classify_s=%.2f entities_s=%.2f summarize_s=%.2f",
 		 (unsigned long long)s->docs, (unsigned long long)s->steps,
 		 (double)evaluated / (double)s->steps,
@@ -331,6 +334,7 @@ static void log_stats(const struct llm *l)
 		 (unsigned long long)s->tok_prefix, (unsigned long long)s->tok_fixed,
 		 (unsigned long long)s->tok_prompt, (unsigned long long)s->tok_label,
 		 (unsigned long long)s->tok_gen[ST_ENTITIES], (unsigned long long)s->tok_gen[ST_SUMMARIZE],
+		 (unsigned long long)s->tok_draft, (unsigned long long)s->draft_ok,
 		 (unsigned long long)s->rows, s->ms_start / 1e3, s->ms_fork / 1e3,
 		 s->ms_choose[ST_CLASSIFY] / 1e3, s->ms_choose[ST_ENTITIES] / 1e3,
 		 s->ms_choose[ST_SUMMARIZE] / 1e3);

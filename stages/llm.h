@@ -68,6 +68,8 @@ struct llm_opts {
 					 * {{summary_language}}); NULL or "": the
 					 * document's language */
 	uint32_t parallel;		/* documents decoded together by llm_step(); 0: 1 */
+	uint32_t draft;			/* most draft tokens a stream adds to a small
+					 * step (llm_impl.h note 10); 0: none */
 	enum llm_combine combine;
 	int check_only;			/* llm_open only checks: the model mapped, not
 					 * loaded (eng_model_inspect), no context; such
@@ -152,13 +154,15 @@ struct llm_doc {
  * 1 with *tag and either *doc_rc == 0 and r filled (release it) or
  * *doc_rc < 0 and doc_err set; 0 when none is finished. llm_pending()
  * counts documents submitted and not yet taken. llm_run() is submit,
- * step until finished, take: call it with nothing pending.
+ * step until finished, take: call it with nothing pending. llm_drafts()
+ * gives the draft tokens evaluated and accepted so far (opts.draft).
  */
 int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_err *err);
 int llm_step(struct llm *l, struct dk_err *err);
 int llm_take(struct llm *l, uint64_t *tag, int *doc_rc, struct llm_result *r,
 	     struct dk_err *doc_err);
 size_t llm_pending(const struct llm *l);
+void llm_drafts(const struct llm *l, uint64_t *evaluated, uint64_t *accepted);
 
 /*
  * llm_replay - re-run the decision of stage with params (as recorded) on

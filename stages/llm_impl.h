@@ -2,12 +2,12 @@
  * NAME
  *	llm_impl - what the files of the model stages share (stages/llm*.c)
  * SUMMARY
- *	The model stages (llm.h) are one module in five files: llm.c opens
+ *	The model stages (llm.h) are one module in six files: llm.c opens
  *	the model and tables and writes decisions, llm_prompt.c renders and
  *	fits prompts, llm_sched.c runs the documents in flight one batched
- *	decode at a time, llm_output.c turns logits and output bytes into
- *	choices, entities and faithfulness flags, llm_replay.c re-runs a
- *	decision. The notes below are the module's; "note N" in those files
+ *	decode at a time, llm_draft.c guesses a stream's next tokens (note
+ *	10), llm_output.c turns logits and output bytes into choices,
+ *	entities and faithfulness flags, llm_replay.c re-runs a decision. The notes below are the module's; "note N" in those files
  *	refers to them. Nothing here is for use outside stages/llm*.c.
  * DESIGN NOTES
  *	1. Prompt layout. Every stage's prompt is one user turn of the model's
@@ -128,6 +128,26 @@
  *	   decodes and of the choices made on their logits. Batched decoding
  *	   is compute bound from a few sequences on, so tokens evaluated per
  *	   document is what sets documents per minute.
+ *	10. Drafts. Until a step holds about DRAFT_FILL tokens its cost is
+ *	   the pass over the weights, not the tokens (a step of 8 costs ~2x
+ *	   one of 1 on gemma3-4b), and the last documents of a batch, or a
+ *	   lone document in docket watch, generate one token a step. So when
+ *	   a batch holds fewer than DRAFT_FILL tokens, each generating stream
+ *	   appends up to opts.draft draft tokens after its next one, all with
+ *	   logits: what followed its last 3, 2 or 1 tokens where they last
+ *	   occurred in its own output (a loop goes on as a loop) or else in
+ *	   its prompt (a name copied from the letter; llm_draft_lookup).
+ *	   After the choice from the next token's logits, a draft equal to
+ *	   that choice counts as fed and its logits make the following
+ *	   choice, and so on to the first choice that differs from its draft;
+ *	   the stream's cells past its last accepted token are cut
+ *	   (eng_kv_truncate) and that choice is fed in the next step, as
+ *	   ever. The logits of a sequence do not depend on how its tokens are
+ *	   split into batches (note 6), so an accepted draft's logits are the
+ *	   bits the token gets in a step of its own: the output bytes are
+ *	   those without drafts, and a replay gives them whatever its drafts.
+ *	   Drafts are evaluated tokens; the accounting counts them and the
+ *	   accepted ones.
  */
 #ifndef DK_LLM_IMPL_H
 #define DK_LLM_IMPL_H
@@ -149,6 +169,7 @@
 
 enum { ST_CLASSIFY, ST_ENTITIES, ST_SUMMARIZE, ST_N };
 enum { N_FIXED = 2 };	/* fixed prompt heads kept evaluated (note 8) */
+enum { DRAFT_MAX = 16, DRAFT_FILL = 8 };	/* note 10 */
 extern const char *const llm_stage_names[ST_N];	/* "classify", ... */
 
 struct tmpl {
@@ -197,6 +218,7 @@ struct llm {
 	struct llm_stats {	/* note 9 */
 		uint64_t steps, docs, heads;
 		uint64_t tok_prefix, tok_fixed, tok_prompt, tok_label, tok_gen[ST_N], rows;
+		uint64_t tok_draft, draft_ok;	/* note 10: drafts evaluated, accepted */
 		double ms_decode, ms_choose[ST_N], ms_start, ms_fork;
 	} st;
 };
@@ -230,13 +252,15 @@ struct stream {
 	uint32_t pos;		/* next position of seq */
 	int32_t next;		/* PH_GEN: the token chosen, evaluated in the next batch */
 	int32_t at;		/* batch entry holding this stream's logits, or -1 */
+	int32_t draft[DRAFT_MAX];	/* note 10: after next in the batch, from entry dat */
+	uint32_t n_draft;
+	int32_t dat;
 	GChecksum *ck;		/* the stage's prompt text(s) */
 	struct dk_buf out;	/* the output bytes */
 	struct gram_state g;	/* entities */
 	struct samp samp;	/* summarize, per window */
 	int samp_on;
-	struct tok_ids gen;	/* summarize: this window's tokens */
-	uint32_t n_gen;		/* entities: tokens chosen */
+	struct tok_ids gen;	/* tokens chosen (summarize: in this window) */
 	double t0, ms;		/* start; wall time from start to done (the stages overlap) */
 	/* summarize map-reduce (note 3): window cur[off, off + win) */
 	char *cur;
@@ -295,6 +319,11 @@ int llm_suffix_ids(const struct llm *l, int st, const struct call *k, const stru
 int llm_reserve(const struct llm *l, const struct call *k, uint32_t *out, struct dk_err *err);
 int llm_fit(const struct llm *l, const char *text, size_t len, const struct call *k,
 	    uint32_t room, size_t *out, struct dk_err *err);
+
+/* llm_draft.c (note 10): up to max tokens into out, the continuation of
+ * gen's last tokens in gen, else in src[0], src[1], ...; returns how many */
+uint32_t llm_draft_lookup(const struct tok_ids *gen, const struct tok_ids *const *src, int n_src,
+			  int32_t *out, uint32_t max);
 
 /* llm_output.c (notes 4, 5) */
 double llm_log_softmax_at(const float *lg, uint32_t n, int32_t id);

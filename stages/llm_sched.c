@@ -372,11 +372,59 @@ static void add_prompt(struct llm *l, struct job *j, struct stream *s)
 	}
 }
 
+/* draft_room - note 10: drafts stop where the stream's budget or context does */
+static uint32_t draft_room(const struct llm *l, const struct job *j, int st, const struct stream *s)
+{
+	uint32_t budget = st == ST_ENTITIES ? j->k.entity_max_tokens : j->k.summary_max_tokens;
+	uint32_t room = budget > s->gen.n ? budget - (uint32_t)s->gen.n : 0;
+
+	if (s->pos + room > j->k.n_ctx)
+		room = j->k.n_ctx > s->pos ? j->k.n_ctx - s->pos : 0;
+	return room < l->o.draft ? room : l->o.draft;
+}
+
+/* add_draft - note 10: the stream's guesses after its next token, from batch entry s->dat */
+static void add_draft(struct llm *l, struct job *j, int st, struct stream *s, uint32_t max)
+{
+	const struct tok_ids *src[2] = { &s->in, &j->pre };
+	uint32_t room = draft_room(l, j, st, s);
+
+	s->n_draft = llm_draft_lookup(&s->gen, src, 2, s->draft, max < room ? max : room);
+	s->dat = (int32_t)l->b_n;
+	for (uint32_t k = 0; k < s->n_draft; k++)
+		add(l, j, s->draft[k], (int32_t)s->pos++, s->seq, 1);
+	l->st.tok_draft += s->n_draft;
+}
+
+/* add_drafts - note 10: a batch of fewer than DRAFT_FILL tokens is filled
+ * with drafts, shared evenly by the streams generating in it */
+static void add_drafts(struct llm *l)
+{
+	uint32_t n = 0, each;
+
+	if (l->o.draft == 0 || l->b_n >= DRAFT_FILL)
+		return;
+	for (uint32_t k = 0; k < l->o.parallel; k++)
+		for (int st = 0; l->slot[k] && st < ST_N; st++)
+			n += l->slot[k]->s[st].ph == PH_GEN && l->slot[k]->s[st].at >= 0;
+	if (n == 0 || (each = (DRAFT_FILL - l->b_n) / n) == 0)
+		return;
+	if (each > DRAFT_MAX)
+		each = DRAFT_MAX;
+	for (uint32_t k = 0; k < l->o.parallel; k++)
+		for (int st = 0; l->slot[k] && st < ST_N; st++) {
+			struct stream *s = &l->slot[k]->s[st];
+
+			if (s->ph == PH_GEN && s->at >= 0)
+				add_draft(l, l->slot[k], st, s, each);
+		}
+}
+
 /*
  * build_batch - note 7: one document's label pass first (it must fit one batch), then
  * one token of every generating stream, then prompts, then shared heads
  * (note 8), then prefixes of jobs not waiting for theirs, while the batch
- * has room
+ * has room; a batch still small then takes drafts (note 10)
  */
 static void build_batch(struct llm *l)
 {
@@ -419,6 +467,7 @@ static void build_batch(struct llm *l)
 			l->st.tok_prefix++;
 		}
 	}
+	add_drafts(l);
 }
 
 /* ---- what the logits decide */
@@ -498,15 +547,15 @@ static int entities_next(struct llm *l, struct job *j, struct stream *s, const f
 {
 	int32_t id = -1;
 
-	if (!gram_complete(&s->g) && s->n_gen < j->k.entity_max_tokens && s->pos < j->k.n_ctx)
+	if (!gram_complete(&s->g) && s->gen.n < j->k.entity_max_tokens && s->pos < j->k.n_ctx)
 		id = llm_pick(l, lg, &s->g);
 	if (id >= 0) {
 		const char *b = l->pieces + l->piece_off[id];
 		uint32_t n = l->piece_off[id + 1] - l->piece_off[id];
 
-		if (gram_feed(&s->g, b, n) != 0 || dk_buf_add(&s->out, b, n) != 0)
+		if (gram_feed(&s->g, b, n) != 0 || dk_buf_add(&s->out, b, n) != 0 ||
+		    tok_ids_push(&s->gen, id) != 0)
 			return dk_err_set(err, DK_ENOMEM, "out of memory");
-		s->n_gen++;
 		if (!gram_complete(&s->g)) {
 			s->next = id;
 			s->ph = PH_GEN;
@@ -591,23 +640,51 @@ static int summary_next(struct llm *l, struct job *j, struct stream *s, const fl
 	return 0;
 }
 
+static int choose(struct llm *l, struct job *j, int st, const float *lg, struct dk_err *err)
+{
+	struct stream *s = &j->s[st];
+
+	return st == ST_CLASSIFY ? labels_first(l, j, s, lg, err) :
+	       st == ST_ENTITIES ? entities_next(l, j, s, lg, err) : summary_next(l, j, s, lg, err);
+}
+
+/*
+ * choose_drafted - note 10: the choice from the next token's logits, then
+ * one from each draft's while the draft is the choice before it; the
+ * cells of the drafts not taken are cut
+ */
+static int choose_drafted(struct llm *l, struct job *j, int st, struct dk_err *err)
+{
+	struct stream *s = &j->s[st];
+	uint32_t nd = s->n_draft, k;
+	int rc;
+
+	s->n_draft = 0;
+	s->pos -= nd;
+	rc = choose(l, j, st, eng_logits(l->c, (uint32_t)s->at), err);
+	for (k = 0; rc == 0 && k < nd && s->ph == PH_GEN && s->next == s->draft[k]; k++) {
+		s->pos++;
+		l->st.draft_ok++;
+		rc = choose(l, j, st, eng_logits(l->c, (uint32_t)s->dat + k), err);
+	}
+	if (rc == 0 && k < nd && s->ph == PH_GEN)
+		rc = eng_kv_truncate(l->c, s->seq, s->pos, err);
+	return rc;
+}
+
 static int stream_logits(struct llm *l, struct job *j, int st, struct dk_err *err)
 {
 	struct stream *s = &j->s[st];
-	const float *lg;
 	double t = llm_now_ms();
 	int rc;
 
 	if (s->ph == PH_IDLE || s->ph == PH_DONE || s->at < 0)
 		return 0;
-	if (s->ph == PH_LABELS) {
+	if (s->ph == PH_LABELS)
 		rc = labels_scored(l, j, s, err);
-	} else {
-		lg = eng_logits(l->c, (uint32_t)s->at);
-		s->at = -1;
-		rc = st == ST_CLASSIFY ? labels_first(l, j, s, lg, err) :
-		     st == ST_ENTITIES ? entities_next(l, j, s, lg, err) : summary_next(l, j, s, lg, err);
-	}
+	else
+		rc = choose_drafted(l, j, st, err);
+	s->at = -1;
 	l->st.ms_choose[st] += llm_now_ms() - t;
 	return rc;
 }
@@ -868,6 +945,13 @@ int llm_submit(struct llm *l, uint64_t tag, const struct llm_doc *d, struct dk_e
 size_t llm_pending(const struct llm *l)
 {
 	return l->n_jobs;
+}
+
+/* llm_drafts - see llm.h */
+void llm_drafts(const struct llm *l, uint64_t *evaluated, uint64_t *accepted)
+{
+	*evaluated = l->st.tok_draft;
+	*accepted = l->st.draft_ok;
 }
 
 /* llm_take - see llm.h: finished jobs leave in any order */

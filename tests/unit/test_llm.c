@@ -79,6 +79,7 @@ static const char *short_taxonomy(void)
 
 static const char *taxonomy_file;
 static uint32_t parallel;	/* opts.parallel of the next open_llm() */
+static uint32_t draft = 4;	/* opts.draft of the next open_llm() */
 
 static struct llm *open_llm(const char *model, uint32_t threads, uint32_t n_ctx, const char *pin,
 			    struct dk_err *e)
@@ -97,6 +98,7 @@ static struct llm *open_llm(const char *model, uint32_t threads, uint32_t n_ctx,
 	o.entity_max_tokens = 48;
 	o.summary_max_tokens = 16;
 	o.parallel = parallel;
+	o.draft = draft;
 	if (llm_open(&l, &o, e) != 0)
 		return NULL;
 	return l;
@@ -308,6 +310,65 @@ static void test_batched(void)
 	}
 	llm_close(l1);
 	llm_close(l2);
+}
+
+/* run_drafts - text's decisions on model m, with draft tokens or without */
+static void run_drafts(const char *m, const char *text, uint32_t n_ctx, uint32_t with,
+		       struct llm_result *r, uint64_t *evaluated, uint64_t *accepted)
+{
+	struct dk_err e;
+	struct llm *l;
+
+	draft = with;
+	l = open_llm(m, 1, n_ctx, NULL, &e);
+	draft = 4;
+	REQUIREF(l != NULL, "open %.200s: %.200s", m, e.msg);
+	REQUIREF(llm_run(l, text, strlen(text), "en", NULL, 0, NULL, 0, r, &e) == 0, "%.200s: %.200s",
+		 m, e.msg);
+	llm_drafts(l, evaluated, accepted);
+	llm_close(l);
+}
+
+/*
+ * llm_impl.h note 10: drafts change the steps, never the bytes. Every
+ * architecture (gemma3's sliding window among them) and a map-reduce
+ * summary, whose windows restart the stream with drafts in flight; some
+ * drafts must be taken and some refused, or the test proves nothing
+ */
+static void test_drafts(void)
+{
+	static const enum mkmodel_arch archs[] = { MK_LLAMA, MK_QWEN2, MK_QWEN3, MK_GEMMA3, MK_PHI3 };
+	GString *lng = g_string_new(NULL);
+	uint64_t ev = 0, ok = 0;
+
+	for (int i = 0; i < 12; i++)
+		g_string_append(lng, letter);
+	taxonomy_file = short_taxonomy();
+	for (size_t a = 0; a <= sizeof archs / sizeof archs[0]; a++) {
+		int is_long = a == sizeof archs / sizeof archs[0];
+		const char *m = fixture(is_long ? MK_QWEN2 : archs[a], 1), *text = is_long ? lng->str : letter;
+		struct llm_result plain, drafted;
+		uint64_t e0, a0, e1, a1;
+
+		REQUIRE(m != NULL);
+		run_drafts(m, text, is_long ? 1024 : 2048, 0, &plain, &e0, &a0);
+		run_drafts(m, text, is_long ? 1024 : 2048, 4, &drafted, &e1, &a1);
+		CHECK(e0 == 0 && a0 == 0);
+		for (int k = 0; k < 3; k++)
+			CHECKF(strcmp(plain.dec[k].output, drafted.dec[k].output) == 0,
+			       "%.200s stage %d: drafts changed the output", m, k);
+		if (is_long)
+			CHECKF(strstr(drafted.dec[2].params, "\"chunks\":0") == NULL, "no map-reduce: %.200s",
+			       drafted.dec[2].params);
+		ev += e1;
+		ok += a1;
+		llm_result_release(&plain);
+		llm_result_release(&drafted);
+	}
+	taxonomy_file = NULL;
+	CHECKF(ok > 0 && ok < ev, "drafts evaluated %llu, accepted %llu", (unsigned long long)ev,
+	       (unsigned long long)ok);
+	g_string_free(lng, TRUE);
 }
 
 /* a pinned sha256 that differs: refused with one clear error */
@@ -539,6 +600,7 @@ int main(void)
 	RUN(test_archs);
 	RUN(test_long_document);
 	RUN(test_batched);
+	RUN(test_drafts);
 	RUN(test_combine);
 	RUN(test_record_and_tamper);
 	RUN(test_summary_language);
