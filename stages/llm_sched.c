@@ -400,23 +400,23 @@ static void add_draft(struct llm *l, struct job *j, int st, struct stream *s, ui
  * with drafts, shared evenly by the streams generating in it */
 static void add_drafts(struct llm *l)
 {
-	uint32_t n = 0, each;
+	uint32_t n = 0, i = 0, each, extra;
 
 	if (l->o.draft == 0 || l->b_n >= DRAFT_FILL)
 		return;
 	for (uint32_t k = 0; k < l->o.parallel; k++)
 		for (int st = 0; l->slot[k] && st < ST_N; st++)
 			n += l->slot[k]->s[st].ph == PH_GEN && l->slot[k]->s[st].at >= 0;
-	if (n == 0 || (each = (DRAFT_FILL - l->b_n) / n) == 0)
+	if (n == 0)
 		return;
-	if (each > DRAFT_MAX)
-		each = DRAFT_MAX;
+	each = (DRAFT_FILL - l->b_n) / n;
+	extra = (DRAFT_FILL - l->b_n) % n;	/* one more for the first streams */
 	for (uint32_t k = 0; k < l->o.parallel; k++)
 		for (int st = 0; l->slot[k] && st < ST_N; st++) {
 			struct stream *s = &l->slot[k]->s[st];
 
 			if (s->ph == PH_GEN && s->at >= 0)
-				add_draft(l, l->slot[k], st, s, each);
+				add_draft(l, l->slot[k], st, s, each + (i++ < extra));
 		}
 }
 
