@@ -42,8 +42,8 @@ struct eng_mm {
 	eng_tile_fn tile;
 };
 
-/* ENG_ATTN_TOKENS - most tokens the forward pass gives one eng_attn call
- * (engine/ctx.c sizes the att and qf scratch for it) */
+/* ENG_ATTN_TOKENS - most tokens, in all its runs, the forward pass gives
+ * one attn call (engine/ctx.c sizes the att and qf scratch for it) */
 #define ENG_ATTN_TOKENS 32
 
 /* struct eng_attn - attention for nt tokens of one sequence at consecutive
@@ -56,7 +56,12 @@ struct eng_mm {
  * sequence's cells (engine/ctx.c note 4): position j is read at seg[i].k
  * and seg[i].v + j * kv_stride for the first i with j < seg[i].end; the
  * rest at k and v. The result is the same bits as from one contiguous
- * copy: a row's operations run over the same values in the same order */
+ * copy: a row's operations run over the same values in the same order.
+ * A call takes n such runs (up to ENG_ATTN_TOKENS tokens in all, one
+ * layer's KV head: the same D, nq, kv_stride, window, scale, softcap and
+ * att_stride; their own q, out, cells, scratch) so that runs reading the
+ * same cells read them once for all (attn_avx512.c note 12); every row's
+ * result is still what its run alone would give */
 struct eng_attn_seg {
 	int32_t end;			/* one past the last position of the range */
 	const ggml_half *k, *v;		/* position 0 of the owner's cache rows */
@@ -125,10 +130,10 @@ struct eng_kernels {
 			size_t os, float eps);
 	/* y[i] = x[i] in F16, bitwise as ggml_fp32_to_fp16 */
 	void (*f32_to_f16)(int64_t n, const float *x, ggml_half *y);
-	/* the heads of a run of tokens that share a KV head (struct eng_attn),
-	 * one fixed order of operations per row; NULL: the forward pass's own
-	 * loop over vec_dot and axpy_f16 */
-	void (*attn)(const struct eng_attn *a);
+	/* the heads of n runs of tokens that share a KV head (struct
+	 * eng_attn a[0..n)), one fixed order of operations per row; NULL: the
+	 * forward pass's own loop over vec_dot and axpy_f16 */
+	void (*attn)(const struct eng_attn *a, int n);
 };
 
 const struct eng_kernels *eng_kernels_select(int want_ref);

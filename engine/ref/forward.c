@@ -10,18 +10,25 @@
  * DESIGN NOTES
  *	1. eng_matmul() (engine/matmul.c) is the hot spot; its result does
  *	   not depend on the thread count or on how the batch is split.
- *	2. Attention work items are (run, KV head) pairs: a run is up to
+ *	2. Attention work items are (call, KV head) pairs. A run is up to
  *	   ENG_ATTN_TOKENS consecutive batch entries of one sequence at
  *	   consecutive positions (a prefill chunk), so a kernel call reads
  *	   the sequence's cache rows once for all its tokens and for the
- *	   query heads sharing the KV head. Items go to threads by their
- *	   estimated cost (tokens times positions seen), contiguously, so a
- *	   prompt's late tokens do not all land on one thread. Each item uses
- *	   only its thread's scratch (att, att16, q16, qf) and is one call of
- *	   the table's attn kernel (struct eng_attn) or, where the table has
- *	   none, attend_dots() per row; either is one fixed order of
- *	   operations per (token, head) whatever the run around it, so
- *	   neither the runs nor the split ever change a logit.
+ *	   query heads sharing the KV head. A call is consecutive runs
+ *	   holding at most ENG_ATTN_TOKENS tokens together: a generation
+ *	   step's one-token runs (one per sequence in flight) go in one call,
+ *	   and the kernel reads the cells they share (the shared head, a
+ *	   document's prefix: ctx.c note 4) once for all of them
+ *	   (attn_avx512.c note 12). Where a layer has fewer KV heads than
+ *	   threads, calls hold fewer tokens so that every thread gets work.
+ *	   Items go to threads by their estimated cost (tokens times
+ *	   positions seen), contiguously, so a prompt's late tokens do not
+ *	   all land on one thread. Each item uses only its thread's scratch
+ *	   (att, att16, q16, qf) and is one call of the table's attn kernel
+ *	   (struct eng_attn) or, where the table has none, attend_dots() per
+ *	   row; either is one fixed order of operations per (token, head)
+ *	   whatever the runs and calls around it, so neither the packing nor
+ *	   the split ever change a logit.
  *	   SwiGLU and the F16 stores into the KV cache go through the table
  *	   too (vectorized; the F16 stores bitwise the reference).
  *	3. RoPE angles come from engine/rope.c (ggml's recipe), one table
@@ -136,9 +143,45 @@ static int64_t run_cost(const struct eng_ctx *c, const struct att_job *j, uint32
 	return (int64_t)(e - t) * (j->pos[e - 1] - lo + 1);
 }
 
-/* attend - one (run t..t+nt-1, KV head): the G query heads of each token that share it */
-static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t nt,
-		   uint32_t kvh, int ith)
+/* call_end - one past the call from token t: whole runs while they hold
+ * at most cap tokens together (note 2) */
+static uint32_t call_end(const struct att_job *j, uint32_t t, uint32_t cap)
+{
+	uint32_t e = run_end(j, t), f;
+
+	while (e < j->n_tok && (f = run_end(j, e)) - t <= cap)
+		e = f;
+	return e;
+}
+
+/* call_cap - the most tokens a call packs: ENG_ATTN_TOKENS, or where the
+ * layer has fewer KV heads than threads, about the batch's tokens times
+ * KV heads over threads, so that every thread gets items (note 2) */
+static uint32_t call_cap(const struct eng_ctx *c, const struct att_job *j, int nth)
+{
+	uint64_t H = c->m->hp.n_head_kv, share = ((uint64_t)j->n_tok * H + (uint64_t)nth - 1) / (uint64_t)nth;
+
+	if (H >= (uint64_t)nth || share >= ENG_ATTN_TOKENS)
+		return ENG_ATTN_TOKENS;
+	return share > 0 ? (uint32_t)share : 1;
+}
+
+/* call_cost - the runs' costs from token t to e: the split's weight */
+static int64_t call_cost(const struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t e)
+{
+	int64_t w = 0;
+
+	for (uint32_t f; t < e; t = f) {
+		f = run_end(j, t);
+		w += run_cost(c, j, t, f);
+	}
+	return w;
+}
+
+/* run_attn - struct eng_attn of the run t..t+nt-1 for KV head kvh, its
+ * shared ranges in seg, its scratch at token u of the call on thread ith */
+static struct eng_attn run_attn(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t nt,
+				uint32_t kvh, uint32_t u, int ith, struct eng_attn_seg *seg)
 {
 	const struct eng_model *m = c->m;
 	const struct eng_hparams *hp = &m->hp;
@@ -146,7 +189,7 @@ static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint3
 	int32_t s = seq_of(j, t);
 	size_t base = eng_kv_cell(c, j->layer, s, kvh);
 	size_t qoff = (size_t)t * m->q_dim + (size_t)kvh * G * D;
-	struct eng_attn_seg seg[ENG_KV_PARTS];
+	size_t row0 = ((size_t)ith * ENG_ATTN_TOKENS + u) * G;	/* the call's scratch rows */
 	int n_seg = c->kv_nparts[s];
 
 	/* positions shared from other sequences: their owners' cells (ctx.c note 4) */
@@ -155,43 +198,60 @@ static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint3
 		size_t ob = eng_kv_cell(c, j->layer, pt->owner, kvh);
 		seg[i] = (struct eng_attn_seg){ (int32_t)pt->end, c->k_cache + ob, c->v_cache + ob };
 	}
-	struct eng_attn a = {
+	return (struct eng_attn){
 		.D = D, .nq = (int)G, .nt = (int)nt, .q = c->q + qoff, .tok_stride = m->q_dim,
 		.k = c->k_cache + base, .v = c->v_cache + base, .kv_stride = D, .seg = seg, .n_seg = n_seg,
 		.j0 = 0, .p = j->pos[t], .window = window(c, j),
 		.scale = hp->attn_scale, .softcap = hp->attn_softcap,
-		.att = c->att + (size_t)ith * ENG_ATTN_TOKENS * G * c->p.n_ctx, .att_stride = c->p.n_ctx,
-		.qf = c->qf + (size_t)ith * ENG_ATTN_TOKENS * G * D, .out = c->xb + qoff,
+		.att = c->att + row0 * c->p.n_ctx, .att_stride = c->p.n_ctx,
+		.qf = c->qf + row0 * D, .out = c->xb + qoff,
 	};
+}
 
+/* attend - one (call t..e-1, KV head): its runs' query heads that share
+ * the KV head, in one kernel call so that runs reading the same cells
+ * read them once (note 2) */
+static void attend(struct eng_ctx *c, const struct att_job *j, uint32_t t, uint32_t e,
+		   uint32_t kvh, int ith)
+{
+	struct eng_attn a[ENG_ATTN_TOKENS];
+	struct eng_attn_seg seg[ENG_ATTN_TOKENS][ENG_KV_PARTS];
+	int n = 0;
+
+	for (uint32_t u = t, f; u < e; u = f, n++) {
+		f = run_end(j, u);
+		a[n] = run_attn(c, j, u, f - u, kvh, u - t, ith, seg[n]);
+	}
 	if (c->kern->attn != NULL) {
-		c->kern->attn(&a);
+		c->kern->attn(a, n);
 		return;
 	}
-	for (int r = 0; r < a.nt * a.nq; r++)
-		attend_dots(c, &a, r / a.nq, r % a.nq, c->q16 + (size_t)ith * D,
-			    c->att16 + (size_t)ith * c->p.n_ctx);
+	uint32_t D = c->m->hp.head_dim;
+	for (int i = 0; i < n; i++)
+		for (int r = 0; r < a[i].nt * a[i].nq; r++)
+			attend_dots(c, &a[i], r / a[i].nq, r % a[i].nq, c->q16 + (size_t)ith * D,
+				    c->att16 + (size_t)ith * c->p.n_ctx);
 }
 
 /* att_worker - the items whose cost midpoint falls in this thread's share
- * of the total (note 2): runs in batch order, KV heads within a run */
+ * of the total (note 2): calls in batch order, KV heads within a call */
 static void att_worker(void *arg, int ith, int nth)
 {
 	const struct att_job *j = arg;
 	struct eng_ctx *c = j->c;
-	uint32_t H = c->m->hp.n_head_kv;
+	uint32_t H = c->m->hp.n_head_kv, cap = call_cap(c, j, nth);
 	int64_t total = 0, done = 0;
 
 	for (uint32_t t = 0, e; t < j->n_tok; t = e) {
-		e = run_end(j, t);
-		total += run_cost(c, j, t, e) * H;
+		e = call_end(j, t, cap);
+		total += call_cost(c, j, t, e) * H;
 	}
 	for (uint32_t t = 0, e; t < j->n_tok; t = e) {
-		e = run_end(j, t);
-		int64_t w = run_cost(c, j, t, e);
+		e = call_end(j, t, cap);
+		int64_t w = call_cost(c, j, t, e);
 		for (uint32_t h = 0; h < H; h++, done += w)
 			if ((2 * done + w) * nth / (2 * total) == ith)
-				attend(c, j, t, e - t, h, ith);
+				attend(c, j, t, e, h, ith);
 	}
 }
 

@@ -10,7 +10,12 @@
  *	the aggregate rate (B * N / time); with -p as well, a prefix-reuse line
  *	follows: the prompt evaluated once into sequence 0 and its KV cache
  *	forked to the other B - 1 sequences (eng_kv_copy_prefix), against
- *	evaluating it B times (B x the pp median). Each figure is the median of R runs
+ *	evaluating it B times (B x the pp median), and a shared-prefix
+ *	generation line (tg-shared): the prompt in sequence 0, shared with the
+ *	other B - 1 by reference (eng_kv_share_prefix), then N steps of one
+ *	token of each of the B sequences, aggregate tokens/s, as the pipeline's
+ *	stage streams generate over their document's prefix (engine/kernels/
+ *	avx512/attn_avx512.c note 12). Each figure is the median of R runs
  *	(after one untimed warm-up run) with its min and max. Then it reports
  *	peak RSS (before the probe below), a memory-read bandwidth probe with T
  *	threads, and the generation bound for the file (file bytes / bandwidth:
@@ -156,6 +161,49 @@ static double report(const char *what, uint32_t n, double *secs, uint32_t r)
 	return med;
 }
 
+/* shared_steps - seconds for o->tg steps of one token of each sequence,
+ * all of them sharing the o->pp-token prompt of sequence 0; the cache
+ * cut back to the prompt first */
+static int shared_steps(struct eng_ctx *c, const struct opts *o, const int32_t *tok, int32_t *pos,
+			int32_t *seq, int8_t *want, double *secs, struct dk_err *err)
+{
+	int32_t *step_tok = pos + o->nseq;
+	int rc = 0;
+
+	for (uint32_t s = 0; s < o->nseq && rc == 0; s++)
+		rc = eng_kv_truncate(c, (int32_t)s, o->pp, err);
+	double t0 = now_s();
+	for (uint32_t t = 0; t < o->tg && rc == 0; t++) {
+		for (uint32_t s = 0; s < o->nseq; s++) {
+			step_tok[s] = tok[t * o->nseq + s];
+			pos[s] = (int32_t)(o->pp + t);
+			seq[s] = (int32_t)s;
+			want[s] = 1;
+		}
+		struct eng_batch b = { o->nseq, step_tok, pos, seq, want };
+		rc = eng_decode(c, &b, err);
+	}
+	*secs = now_s() - t0;
+	return rc;
+}
+
+/* shared_gen - the tg-shared line (SUMMARY): the prompt evaluated once and
+ * shared, then a warm-up and R timed runs of shared_steps */
+static int shared_gen(struct eng_ctx *c, const struct opts *o, const int32_t *tok, int32_t *pos,
+		      int32_t *seq, int8_t *want, double *secs, struct dk_err *err)
+{
+	double eval_s;
+	int rc = run_pp(c, o, tok, pos, &eval_s, err);
+
+	for (uint32_t s = 1; s < o->nseq && rc == 0; s++)
+		rc = eng_kv_share_prefix(c, 0, (int32_t)s, o->pp, err);
+	for (uint32_t r = 0; r <= o->reps && rc == 0; r++)
+		rc = shared_steps(c, o, tok, pos, seq, want, &secs[r ? r - 1 : 0], err);
+	if (rc == 0)
+		report("tg-shared", o->tg * o->nseq, secs, o->reps);
+	return rc;
+}
+
 struct probe {
 	const uint8_t *buf;
 	size_t bytes;
@@ -272,7 +320,7 @@ static int run(const struct opts *o)
 		goto out;
 	const struct eng_hparams *hp = eng_model_hparams(m);
 	struct eng_ctx_params cp = { 0 };
-	cp.n_ctx = (o->pp > o->tg ? o->pp : o->tg) + 1;
+	cp.n_ctx = o->pp + o->tg + 1;	/* the shared-prefix steps go on from the prompt */
 	cp.n_threads = o->threads;
 	cp.n_seq_max = o->nseq;
 	cp.n_batch = o->pp > o->nseq ? o->pp : o->nseq;
@@ -288,6 +336,9 @@ static int run(const struct opts *o)
 	if (o->tg > 0 && (rc = measure(c, o, 1, tok, pos, seq, want, secs, &tg_tps, &err)) != 0)
 		goto out;
 	if (o->pp > 0 && o->nseq > 1 && (rc = prefix_reuse(c, o, tok, pos, pp_tps, &err)) != 0)
+		goto out;
+	if (o->pp > 0 && o->tg > 0 && o->nseq > 1 &&
+	    (rc = shared_gen(c, o, tok, pos, seq, want, secs, &err)) != 0)
 		goto out;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);

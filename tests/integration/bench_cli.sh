@@ -1,6 +1,7 @@
 # docket bench on a tiny generated model: both phases run, the figures are
 # positive, the last line is the machine-readable summary, -b runs several
-# sequences, and bad options give EX_USAGE (64).
+# sequences (and then reports generation over a shared prompt), and bad
+# options give EX_USAGE (64).
 . "$(dirname "$0")/lib.sh"
 
 m=$T_TMP/tiny.gguf
@@ -14,7 +15,8 @@ for b in 1 3; do
 	last=$(tail -n 1 "$T_TMP/out")
 	if echo "$last" | grep -q "^docket-bench model=$m type=Q4_K_M threads=2 pp=16 pp_tps=[0-9.]* tg=4 tg_tps=[0-9.]* rss_mb=[0-9.]*$" &&
 		! echo "$last" | grep -q '_tps=0.00' && grep -q '^pp  *16 tokens' "$T_TMP/out" &&
-		grep -q "^tg  *$((4 * b)) tokens" "$T_TMP/out"; then
+		grep -q "^tg  *$((4 * b)) tokens" "$T_TMP/out" &&
+		{ [ $b -eq 1 ] || grep -q "^tg-shared  *$((4 * b)) tokens  *[1-9]" "$T_TMP/out"; }; then
 		pass "summary_b$b"
 	else
 		fail "summary_b$b" "unexpected output: $(head -c 400 "$T_TMP/out") $(cat "$T_TMP/err")"

@@ -330,7 +330,7 @@ static void att_worker(void *arg, int ith, int nth)
 			.att = e->att + (size_t)ith * k->g * k->b, .att_stride = (size_t)k->b,
 			.qf = e->qf + (size_t)ith * k->g * k->a, .out = e->out + t * row + off,
 		};
-		e->kern->attn(&a);
+		e->kern->attn(&a, 1);
 	}
 }
 

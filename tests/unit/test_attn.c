@@ -7,7 +7,9 @@
  * over head dims with tails, group sizes beyond the kernel's row block,
  * runs across K/V blocks, sliding windows inside the run, softcap and
  * strided rows. Each row computed alone (one token, one head) must give
- * the same bits as within its call (the basis of determinism).
+ * the same bits as within its call (the basis of determinism); so must
+ * every row of runs that read shared cells in one call (note 12), also
+ * against the run alone over a contiguous copy of its cells.
  */
 #include <math.h>
 
@@ -131,7 +133,7 @@ static int attn_case(const struct eng_kernels *fast, const struct shape *sh)
 		.scale = 1.0f / sqrtf((float)D), .softcap = sh->softcap,
 		.att = att, .att_stride = MAXP, .qf = qf, .out = out,
 	};
-	fast->attn(&a);
+	fast->attn(&a, 1);
 	for (int t = 0; t < sh->nt; t++) {
 		if (out[(size_t)t * tok + (size_t)sh->nq * (size_t)D] != 12345.0f) {
 			printf("attn D=%lld nq=%d nt=%d: wrote past token %d's heads\n", (long long)D,
@@ -146,7 +148,7 @@ static int attn_case(const struct eng_kernels *fast, const struct shape *sh)
 			a1.p = sh->p + t;
 			a1.out = one;
 			one[D] = 12345.0f;
-			fast->attn(&a1);
+			fast->attn(&a1, 1);
 			attn_double(&a, t, h, want);
 			for (int64_t i = 0; i < D; i++) {
 				float o = out[off + (size_t)i];
@@ -208,10 +210,115 @@ static void test_attn(void)
 	       fast->name);
 }
 
+enum { NRUN = 6, RSTRIDE = MAXD + 8 };
+
+/* cells - random F16 K and V rows for MAXP positions */
+static void cells(ggml_half *k, ggml_half *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		k[i] = ggml_fp32_to_fp16(rndf() * 2.0f);
+		v[i] = ggml_fp32_to_fp16(rndf());
+	}
+}
+
+/* runs_case - NRUN runs in one call, reading a head's cells below hl, a
+ * document's below dl[d] (d = run % 2) and then their own, as
+ * eng_kv_share_prefix leaves them; run 0 is document 0's owner going on
+ * (its own cells are what the others share), run 1 holds 3 tokens. Each
+ * row must be bitwise what its run gives alone and what it gives alone
+ * over one contiguous copy of the cells it reads (note 12) */
+static int runs_case(const struct eng_kernels *fast, int64_t D, int nq, int32_t window, float softcap)
+{
+	static ggml_half hk[MAXP * RSTRIDE], hv[MAXP * RSTRIDE], dk[2][MAXP * RSTRIDE], dv[2][MAXP * RSTRIDE];
+	static ggml_half ok[NRUN][MAXP * RSTRIDE], ov[NRUN][MAXP * RSTRIDE], ck[MAXP * RSTRIDE], cv[MAXP * RSTRIDE];
+	static float q[MAXT * (MAXG + 1) * MAXD], att[MAXR * MAXP], qf[MAXR * MAXD];
+	static float out[MAXT * (MAXG + 1) * MAXD], one[MAXT * (MAXG + 1) * MAXD];
+	static float copy[4 * (MAXG + 1) * MAXD];
+	const size_t n = (size_t)MAXP * RSTRIDE, tok = (size_t)(nq + 1) * (size_t)D;
+	const int32_t hl = 70, dl[2] = { 100, 85 };
+	struct eng_attn a[NRUN];
+	struct eng_attn_seg seg[NRUN][2];
+	size_t t0 = 0;
+
+	cells(hk, hv, n);
+	for (int d = 0; d < 2; d++)
+		cells(dk[d], dv[d], n);
+	for (int i = 0; i < NRUN; i++) {
+		int d = i % 2, nt = i == 1 ? 3 : 1;
+		cells(ok[i], ov[i], n);
+		seg[i][0] = (struct eng_attn_seg){ hl, hk, hv };
+		seg[i][1] = (struct eng_attn_seg){ dl[d], dk[d], dv[d] };
+		a[i] = (struct eng_attn){
+			.D = D, .nq = nq, .nt = nt, .q = q + t0 * tok, .tok_stride = tok,
+			.k = i == 0 ? dk[0] : ok[i], .v = i == 0 ? dv[0] : ov[i], .kv_stride = RSTRIDE,
+			.seg = seg[i], .n_seg = i == 0 ? 1 : 2, .j0 = 0,
+			.p = i == 0 ? dl[0] + 6 : dl[d] + 1 + rnd_int(MAXP - dl[d] - nt - 1), .window = window,
+			.scale = 1.0f / sqrtf((float)D), .softcap = softcap,
+			.att = att + t0 * (size_t)nq * MAXP, .att_stride = MAXP,
+			.qf = qf + t0 * (size_t)nq * (size_t)D, .out = out + t0 * tok,
+		};
+		t0 += (size_t)nt;
+	}
+	for (size_t i = 0; i < t0 * tok; i++) {
+		q[i] = rndf() * 2.0f;
+		out[i] = 12345.0f;
+	}
+	memcpy(one, out, t0 * tok * sizeof *out);
+	fast->attn(a, NRUN);
+	for (int i = 0; i < NRUN; i++) {
+		struct eng_attn b = a[i], c = a[i];
+		const ggml_half *k, *v;
+		b.out = one + (a[i].out - out);
+		fast->attn(&b, 1);
+		for (int32_t j = 0; j <= a[i].p + a[i].nt - 1; j++) {	/* the copy */
+			eng_attn_part(&a[i], j, &k, &v);
+			memcpy(ck + (size_t)j * RSTRIDE, k + (size_t)j * RSTRIDE, RSTRIDE * sizeof *ck);
+			memcpy(cv + (size_t)j * RSTRIDE, v + (size_t)j * RSTRIDE, RSTRIDE * sizeof *cv);
+		}
+		c.k = ck;
+		c.v = cv;
+		c.n_seg = 0;
+		c.out = copy;
+		memcpy(copy, b.out, (size_t)a[i].nt * tok * sizeof *copy);
+		fast->attn(&c, 1);
+		for (int t = 0; t < a[i].nt; t++)
+			for (int h = 0; h <= nq; h++) {
+				size_t off = (size_t)t * tok + (size_t)h * (size_t)D;
+				const float *x = a[i].out + off;
+				if (memcmp(x, b.out + off, (size_t)D * sizeof *x) != 0 ||
+				    memcmp(x, c.out + off, (size_t)D * sizeof *x) != 0) {
+					printf("attn runs D=%lld nq=%d window=%d softcap=%g: run %d token %d head %d "
+					       "differs from its run alone or over a copy%s\n", (long long)D, nq,
+					       window, softcap, i, t, h, h == nq ? " (wrote past the heads)" : "");
+					return 0;
+				}
+			}
+	}
+	return 1;
+}
+
+/* test_attn_runs - runs sharing cells in one call (note 12) against each
+ * run alone, over head dims with tails, group sizes, windows and softcap */
+static void test_attn_runs(void)
+{
+	const struct eng_kernels *fast = eng_kernels_select(0);
+	static const int64_t dims[] = { 8, 64, 72, 256 };
+	static const int nqs[] = { 1, 2, 7 };
+	int ok = 1;
+
+	if (fast->attn == NULL)
+		SKIP("table %s has no attention kernel", fast->name);
+	for (int i = 0; i < 24 && ok; i++)
+		ok &= runs_case(fast, dims[i % 4], nqs[i % 3], i % 4 == 1 ? 0 : 20 + rnd_int(90),
+				i % 5 == 0 ? 1.5f : 0.0f);
+	CHECKF(ok, "%s attention over shared cells differs from a run alone (see above)", fast->name);
+}
+
 int main(void)
 {
 	RUN(test_f32_to_f16);
 	RUN(test_swiglu);
 	RUN(test_attn);
+	RUN(test_attn_runs);
 	return TEST_END();
 }

@@ -2,7 +2,7 @@
  * NAME
  *	attn_avx512 - AVX-512 attention, SwiGLU gate and F16 stores
  * DESIGN NOTES
- *	1. attn() is a run of tokens' query heads of one KV head. Q is rounded
+ *	1. attn() is runs of tokens' query heads of one KV head. Q is rounded
  *	   to F16 once (into qf) and widened back: F16 times F16 is exact in
  *	   float, so each score is the exact products summed in one fixed
  *	   order (16 lanes per chunk of the head, chunks in order, then the
@@ -65,7 +65,25 @@
  *	   is one position's chain, and the V chains go through out between
  *	   blocks (note 2). Prefetches past a range's end touch the owner's
  *	   later cells, in the cache and harmless.
+ *	12. A call holds several runs (a generation step: one token of each
+ *	   sequence in flight), and where runs read the same cells (a shared
+ *	   head or document prefix: the same owner's k) their rows go through
+ *	   each block of those positions together, in row groups as one
+ *	   run's rows do, so the block's K and V come from memory once for
+ *	   all of them; each run's other positions follow in their own
+ *	   blocks. Blocks end where any run's range or visibility changes
+ *	   (block_end), so within a block every run reads one owner's cells
+ *	   or none. Scores are per position (note 1), softmax per row after
+ *	   all scores, and the V chains walk the blocks in ascending position
+ *	   through out (note 2): a row's operations are those of its run
+ *	   alone, whichever rows share its blocks. Runs go together only
+ *	   where a token has at most MAX_ROWS / 2 rows (gemma3-4b: 2); with
+ *	   more (qwen2.5-0.5b: 7) a run's own row group already widens each K
+ *	   and V row for nearly MAX_ROWS rows, and a call over all runs at
+ *	   once measured 2-5% slower (every run's scores live at once, 400 KB
+ *	   at 13 tokens, against 30 KB a run), so those runs go one by one.
  */
+#include <assert.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -162,30 +180,6 @@ static inline __mmask16 chunk_mask(int64_t D, int64_t d)
 	return d >= D ? (__mmask16)0 : tail_mask(D - d);
 }
 
-/* struct span - positions rows r0 .. r0 + NR - 1 see: each row's lo..hi,
- * their union ulo..uhi and the part clo..chi all of them see (note 8) */
-struct span {
-	int32_t lo[MAX_ROWS], hi[MAX_ROWS];
-	int32_t ulo, uhi, clo, chi;
-};
-
-static inline void span_of(const struct eng_attn *a, int r0, int NR, struct span *s)
-{
-	s->ulo = INT32_MAX;
-	s->uhi = -1;
-	s->clo = -1;
-	s->chi = INT32_MAX;
-	for (int r = 0; r < NR; r++) {
-		int t = (r0 + r) / a->nq;
-		s->lo[r] = eng_attn_lo(a, t);
-		s->hi[r] = a->p + t;
-		s->ulo = s->lo[r] < s->ulo ? s->lo[r] : s->ulo;
-		s->clo = s->lo[r] > s->clo ? s->lo[r] : s->clo;
-		s->uhi = s->hi[r] > s->uhi ? s->hi[r] : s->uhi;
-		s->chi = s->hi[r] < s->chi ? s->hi[r] : s->chi;
-	}
-}
-
 /* row_off - where row r (token r / nq, head r % nq) sits in q and in out */
 static inline size_t row_off(const struct eng_attn *a, int r)
 {
@@ -218,13 +212,50 @@ hsum16(const __m512 *v, const int n, float scale, float *res)
 		res[i] = out[4 * (i % 4) + i / 4];
 }
 
-/* score_pos - att[r][j..j+P) for NR rows from r0: each K row widened once
- * for all NR rows, P positions' chains interleaved (note 6) */
-static inline __attribute__((always_inline)) void
-score_pos(const struct eng_attn *a, int r0, const int NR, int32_t j, const int P)
+/* struct grp - a row group (note 5): up to MAX_ROWS rows of runs that read
+ * the same cells over a block (note 12), each row's F16-rounded query,
+ * scores and output, the positions lo..hi it sees, their union ulo..uhi
+ * and the part clo..chi all of them see (note 8) */
+struct grp {
+	const float *qf[MAX_ROWS];
+	float *att[MAX_ROWS], *out[MAX_ROWS];
+	int32_t lo[MAX_ROWS], hi[MAX_ROWS];
+	int32_t ulo, uhi, clo, chi;
+};
+
+/* grp_row - row (t, h) of run a into slot i of g; lo: eng_attn_lo(a, t) */
+static inline void grp_row(struct grp *g, int i, const struct eng_attn *a, int t, int h, int32_t lo)
 {
-	int64_t D = a->D;
-	const float *qf = a->qf + (size_t)r0 * D;
+	size_t r = (size_t)t * (size_t)a->nq + (size_t)h;
+
+	g->qf[i] = a->qf + r * (size_t)a->D;
+	g->att[i] = a->att + r * a->att_stride;
+	g->out[i] = a->out + (size_t)t * a->tok_stride + (size_t)h * (size_t)a->D;
+	g->lo[i] = lo;
+	g->hi[i] = a->p + t;
+}
+
+/* grp_span - the union and common part of the n rows' positions */
+static void grp_span(struct grp *g, int n)
+{
+	g->ulo = INT32_MAX;
+	g->uhi = -1;
+	g->clo = -1;
+	g->chi = INT32_MAX;
+	for (int r = 0; r < n; r++) {
+		g->ulo = g->lo[r] < g->ulo ? g->lo[r] : g->ulo;
+		g->clo = g->lo[r] > g->clo ? g->lo[r] : g->clo;
+		g->uhi = g->hi[r] > g->uhi ? g->hi[r] : g->uhi;
+		g->chi = g->hi[r] < g->chi ? g->hi[r] : g->chi;
+	}
+}
+
+/* score_pos - att[r][j..j+P) for the NR rows of g: each K row of b's cells
+ * widened once for all NR rows, P positions' chains interleaved (note 6) */
+static inline __attribute__((always_inline)) void
+score_pos(const struct eng_attn *b, const struct grp *g, const int NR, int32_t j, const int P)
+{
+	int64_t D = b->D;
 	__m512 acc[2 * MAX_ROWS];
 
 	UNROLL for (int i = 0; i < P * NR; i++)
@@ -233,64 +264,60 @@ score_pos(const struct eng_attn *a, int r0, const int NR, int32_t j, const int P
 		__mmask16 m = tail_mask(D - d);
 		__m512 kv[8];
 		UNROLL for (int p = 0; p < P; p++)
-			kv[p] = load_f16(m, a->k + (size_t)(j + p) * a->kv_stride + d);
+			kv[p] = load_f16(m, b->k + (size_t)(j + p) * b->kv_stride + d);
 		if ((d & 31) == 0)	/* a cache line: 32 halves */
 			UNROLL for (int p = 0; p < P; p++)
-				_mm_prefetch((const char *)(a->k + (size_t)(j + p + PF) * a->kv_stride + d),
+				_mm_prefetch((const char *)(b->k + (size_t)(j + p + PF) * b->kv_stride + d),
 					     _MM_HINT_T2);
 		UNROLL for (int r = 0; r < NR; r++) {
-			__m512 q = _mm512_maskz_loadu_ps(m, qf + (size_t)r * D + d);
+			__m512 q = _mm512_maskz_loadu_ps(m, g->qf[r] + d);
 			UNROLL for (int p = 0; p < P; p++)
 				acc[r * P + p] = _mm512_fmadd_ps(q, kv[p], acc[r * P + p]);
 		}
 	}
 	float sc[2 * MAX_ROWS];
-	hsum16(acc, P * NR, a->scale, sc);
+	hsum16(acc, P * NR, b->scale, sc);
 	UNROLL for (int r = 0; r < NR; r++)
 		UNROLL for (int p = 0; p < P; p++) {
 			float x = sc[r * P + p];
-			if (a->softcap > 0.0f)
-				x = a->softcap * tanhf(x / a->softcap);
-			a->att[(size_t)(r0 + r) * a->att_stride + (size_t)(j + p)] = x;
+			if (b->softcap > 0.0f)
+				x = b->softcap * tanhf(x / b->softcap);
+			g->att[r][j + p] = x;
 		}
 }
 
-/* score_block - att[r][j] for NR rows from r0 over the positions of
+/* score_block - att[r][j] for the NR rows of g over the positions of
  * jb..je any of them sees (notes 5, 6, 8); always inlined so that the
  * accumulators live in registers */
 static inline __attribute__((always_inline)) void
-score_block(const struct eng_attn *a, int r0, const int NR, int32_t jb, int32_t je)
+score_block(const struct eng_attn *b, const struct grp *g, const int NR, int32_t jb, int32_t je)
 {
 	const int P = NR <= 2 ? 8 : NR <= 4 ? 4 : 2;	/* P * NR <= 2 MAX_ROWS */
-	struct span s;
+	int32_t j = jb > g->ulo ? jb : g->ulo, hi = je < g->uhi ? je : g->uhi;
 
-	span_of(a, r0, NR, &s);
-	int32_t j = jb > s.ulo ? jb : s.ulo, hi = je < s.uhi ? je : s.uhi;
 	for (; j + P - 1 <= hi; j += P)
-		score_pos(a, r0, NR, j, P);
+		score_pos(b, g, NR, j, P);
 	for (; j <= hi; j++)
-		score_pos(a, r0, NR, j, 1);
+		score_pos(b, g, NR, j, 1);
 }
 
 /* vsum_run - C chunks at d of NR rows' V sums over positions j..je;
  * masked: row r only where it sees j (note 8) */
 static inline __attribute__((always_inline)) void
-vsum_run(const struct eng_attn *a, int r0, const int NR, const int C, int64_t d, const __mmask16 *m,
-	 __m512 *acc, const struct span *s, int32_t j, int32_t je, const int masked)
+vsum_run(const struct eng_attn *b, const struct grp *g, const int NR, const int C, int64_t d,
+	 const __mmask16 *m, __m512 *acc, int32_t j, int32_t je, const int masked)
 {
-	const float *att = a->att + (size_t)r0 * a->att_stride;
-
 	for (; j <= je; j++) {
-		const ggml_half *v = a->v + (size_t)j * a->kv_stride + d;
+		const ggml_half *v = b->v + (size_t)j * b->kv_stride + d;
 		__m512 vv[8];
 		UNROLL for (int c = 0; c < C; c++)
 			vv[c] = load_f16(m[c], v + 16 * c);
 		UNROLL for (int c = 0; c < C; c += 2)
-			_mm_prefetch((const char *)(v + (size_t)PF * a->kv_stride + 16 * c), _MM_HINT_T2);
+			_mm_prefetch((const char *)(v + (size_t)PF * b->kv_stride + 16 * c), _MM_HINT_T2);
 		UNROLL for (int r = 0; r < NR; r++) {
-			__m512 w = _mm512_set1_ps(att[(size_t)r * a->att_stride + (size_t)j]);
+			__m512 w = _mm512_set1_ps(g->att[r][j]);
 			if (masked) {
-				__mmask16 k = j >= s->lo[r] && j <= s->hi[r] ? (__mmask16)0xffff : 0;
+				__mmask16 k = j >= g->lo[r] && j <= g->hi[r] ? (__mmask16)0xffff : 0;
 				UNROLL for (int c = 0; c < C; c++)
 					acc[r * C + c] = _mm512_mask3_fmadd_ps(w, vv[c], acc[r * C + c], k);
 			} else {
@@ -301,29 +328,24 @@ vsum_run(const struct eng_attn *a, int r0, const int NR, const int C, int64_t d,
 	}
 }
 
-/* vsum_block - NR rows from r0: out[r] += att[r][j] V[j] over the
- * positions of jb..je each row sees, each V row widened once for all NR
- * rows, C 16-lane chunks of every out row in registers across the block
- * (notes 2, 6, 8) */
+/* vsum_block - the NR rows of g: out[r] += att[r][j] V[j] over the
+ * positions of jb..je each row sees, each V row of b's cells widened once
+ * for all NR rows, C 16-lane chunks of every out row in registers across
+ * the block (notes 2, 6, 8) */
 static inline __attribute__((always_inline)) void
-vsum_block(const struct eng_attn *a, int r0, const int NR, int32_t jb, int32_t je)
+vsum_block(const struct eng_attn *b, const struct grp *g, const int NR, int32_t jb, int32_t je)
 {
-	int64_t D = a->D;
+	int64_t D = b->D;
 	const int C = NR <= 2 ? 8 : NR <= 4 ? 4 : 2;	/* C * NR <= 2 MAX_ROWS */
-	struct span s;
-	float *o[MAX_ROWS];
+	int32_t lo = jb > g->ulo ? jb : g->ulo, hi = je < g->uhi ? je : g->uhi;
+	int32_t c0 = lo > g->clo ? lo : g->clo, c1 = hi < g->chi ? hi : g->chi;
 
-	span_of(a, r0, NR, &s);
-	int32_t lo = jb > s.ulo ? jb : s.ulo, hi = je < s.uhi ? je : s.uhi;
-	int32_t c0 = lo > s.clo ? lo : s.clo, c1 = hi < s.chi ? hi : s.chi;
 	if (lo > hi)
 		return;
 	if (c0 > c1) {	/* no position every row sees: all of lo..hi masked */
 		c0 = hi + 1;
 		c1 = hi;
 	}
-	UNROLL for (int r = 0; r < NR; r++)
-		o[r] = a->out + row_off(a, r0 + r);
 	for (int64_t d = 0; d < D; d += 16 * C) {
 		__mmask16 m[8];
 		__m512 acc[2 * MAX_ROWS];
@@ -331,31 +353,42 @@ vsum_block(const struct eng_attn *a, int r0, const int NR, int32_t jb, int32_t j
 			m[c] = chunk_mask(D, d + 16 * c);
 		UNROLL for (int r = 0; r < NR; r++)
 			UNROLL for (int c = 0; c < C; c++)
-				acc[r * C + c] = _mm512_maskz_loadu_ps(m[c], o[r] + d + 16 * c);
-		vsum_run(a, r0, NR, C, d, m, acc, &s, lo, c0 - 1, 1);
-		vsum_run(a, r0, NR, C, d, m, acc, &s, c0, c1, 0);
-		vsum_run(a, r0, NR, C, d, m, acc, &s, c1 + 1, hi, 1);
+				acc[r * C + c] = _mm512_maskz_loadu_ps(m[c], g->out[r] + d + 16 * c);
+		vsum_run(b, g, NR, C, d, m, acc, lo, c0 - 1, 1);
+		vsum_run(b, g, NR, C, d, m, acc, c0, c1, 0);
+		vsum_run(b, g, NR, C, d, m, acc, c1 + 1, hi, 1);
 		UNROLL for (int r = 0; r < NR; r++)
 			UNROLL for (int c = 0; c < C; c++)
-				_mm512_mask_storeu_ps(o[r] + d + 16 * c, m[c], acc[r * C + c]);
+				_mm512_mask_storeu_ps(g->out[r] + d + 16 * c, m[c], acc[r * C + c]);
 	}
 }
 
-/* FOR_GROUPS - fn(a, r0, NR, jb, je) for every group of up to MAX_ROWS
- * rows, NR a constant in each call so that fn's arrays stay in registers */
-#define FOR_GROUPS(fn, a, R, jb, je)							\
-	for (int r0 = 0; r0 < (R); r0 += MAX_ROWS) {					\
-		switch ((R) - r0 < MAX_ROWS ? (R) - r0 : MAX_ROWS) {			\
-		case 1: fn(a, r0, 1, jb, je); break;					\
-		case 2: fn(a, r0, 2, jb, je); break;					\
-		case 3: fn(a, r0, 3, jb, je); break;					\
-		case 4: fn(a, r0, 4, jb, je); break;					\
-		case 5: fn(a, r0, 5, jb, je); break;					\
-		case 6: fn(a, r0, 6, jb, je); break;					\
-		case 7: fn(a, r0, 7, jb, je); break;					\
-		default: fn(a, r0, 8, jb, je); break;					\
-		}									\
+/* BY_NR - fn(b, g, NR, jb, je) with NR a constant in each call, so that
+ * fn's arrays stay in registers */
+#define BY_NR(fn, b, g, n, jb, je)					\
+	switch (n) {							\
+	case 1: fn(b, g, 1, jb, je); break;				\
+	case 2: fn(b, g, 2, jb, je); break;				\
+	case 3: fn(b, g, 3, jb, je); break;				\
+	case 4: fn(b, g, 4, jb, je); break;				\
+	case 5: fn(b, g, 5, jb, je); break;				\
+	case 6: fn(b, g, 6, jb, je); break;				\
+	case 7: fn(b, g, 7, jb, je); break;				\
+	default: fn(b, g, 8, jb, je); break;				\
 	}
+
+typedef void (*grp_fn)(const struct eng_attn *b, const struct grp *g, int n, int32_t jb,
+		       int32_t je);
+
+static void score_grp(const struct eng_attn *b, const struct grp *g, int n, int32_t jb, int32_t je)
+{
+	BY_NR(score_block, b, g, n, jb, je)
+}
+
+static void vsum_grp(const struct eng_attn *b, const struct grp *g, int n, int32_t jb, int32_t je)
+{
+	BY_NR(vsum_block, b, g, n, jb, je)
+}
 
 /* softmax_row - row r's probabilities: its max over lo..hi (note 9; a
  * NaN score is passed over, as a scalar x > max would), then softmax16 */
@@ -371,48 +404,115 @@ static void softmax_row(const struct eng_attn *a, int r)
 }
 
 /* block_end - the last position of the block from jb (at most BLOCK of
- * them, none past uhi, all in one owner's cells); b->k and b->v become
- * that owner's (note 11) */
-static int32_t block_end(const struct eng_attn *a, int32_t jb, int32_t uhi, struct eng_attn *b)
+ * them, none past end), such that every run sees all of it or none of it
+ * and reads all of it from one owner's cells; on[i] says whether run i
+ * sees it, k[i], v[i] its cells there (notes 11, 12) */
+static int32_t block_end(const struct eng_attn *a, int n, int32_t jb, int32_t end, int8_t *on,
+			 const ggml_half **k, const ggml_half **v)
 {
-	int32_t end = eng_attn_part(a, jb, &b->k, &b->v);
-	int32_t je = uhi - jb < BLOCK ? uhi : jb + BLOCK - 1;
+	int32_t je = end - jb < BLOCK ? end : jb + BLOCK - 1;
 
-	return je < end - 1 ? je : end - 1;
+	for (int i = 0; i < n; i++) {
+		int32_t lo = eng_attn_lo(&a[i], 0), hi = a[i].p + a[i].nt - 1;
+		on[i] = lo <= jb && jb <= hi;
+		if (lo > jb && lo - 1 < je)
+			je = lo - 1;
+		if (!on[i])
+			continue;
+		int32_t e = eng_attn_part(&a[i], jb, &k[i], &v[i]) - 1;
+		je = e < je ? e : je;
+		je = hi < je ? hi : je;
+	}
+	return je;
 }
 
-/* attn - see struct eng_attn: Q to F16, scores block by block, softmax
- * per row, V sums block by block (notes 1, 2, 5, 7) */
-static void attn(const struct eng_attn *a)
+/* over - fn for every block of positions, ascending, and in it for the
+ * rows of every set of runs that read the same cells there, MAX_ROWS
+ * rows at a time (notes 7, 12): one pass over each block's K or V for
+ * all of them. Same k means the same owner's cells, so the same v */
+static void over(const struct eng_attn *a, int n, grp_fn fn)
+{
+	int32_t jb = INT32_MAX, end = -1, je;
+	int8_t on[ENG_ATTN_TOKENS];
+	const ggml_half *k[ENG_ATTN_TOKENS], *v[ENG_ATTN_TOKENS];
+
+	for (int i = 0; i < n; i++) {
+		int32_t lo = eng_attn_lo(&a[i], 0), hi = a[i].p + a[i].nt - 1;
+		jb = lo < jb ? lo : jb;
+		end = hi > end ? hi : end;
+	}
+	for (; jb <= end; jb = je + 1) {
+		je = block_end(a, n, jb, end, on, k, v);
+		for (int i = 0; i < n; i++) {
+			if (!on[i])
+				continue;
+			struct eng_attn b = a[i];
+			struct grp g;
+			int nr = 0;
+			b.k = k[i];
+			b.v = v[i];
+			for (int x = i; x < n; x++) {
+				if (!on[x] || k[x] != k[i])
+					continue;
+				on[x] = 0;
+				for (int t = 0; t < a[x].nt; t++) {
+					int32_t lo = eng_attn_lo(&a[x], t);
+					for (int h = 0; h < a[x].nq; h++) {
+						grp_row(&g, nr++, &a[x], t, h, lo);
+						if (nr == MAX_ROWS) {
+							grp_span(&g, nr);
+							fn(&b, &g, nr, jb, je);
+							nr = 0;
+						}
+					}
+				}
+			}
+			if (nr > 0) {
+				grp_span(&g, nr);
+				fn(&b, &g, nr, jb, je);
+			}
+		}
+	}
+}
+
+/* attn_runs - runs a[0..n) together: Q to F16 and outputs to +0, scores
+ * block by block, softmax per row, V sums block by block (notes 1, 2, 5,
+ * 7, 12) */
+static void attn_runs(const struct eng_attn *a, int n)
 {
 	int64_t D = a->D;
-	int R = a->nt * a->nq;
-	int32_t ulo = eng_attn_lo(a, 0), uhi = a->p + a->nt - 1;
 
-	for (int r = 0; r < R; r++) {
-		const float *q = a->q + row_off(a, r);
-		float *out = a->out + row_off(a, r);
-		for (int64_t d = 0; d < D; d += 16) {
-			__mmask16 m = tail_mask(D - d);
-			__m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, q + d),
-						    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-			_mm512_mask_storeu_ps(a->qf + (size_t)r * D + d, m, _mm512_cvtph_ps(h));
+	for (int i = 0; i < n; i++)
+		for (int r = 0; r < a[i].nt * a[i].nq; r++) {
+			const float *q = a[i].q + row_off(&a[i], r);
+			float *out = a[i].out + row_off(&a[i], r), *qf = a[i].qf + (size_t)r * D;
+			for (int64_t d = 0; d < D; d += 16) {
+				__mmask16 m = tail_mask(D - d);
+				__m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, q + d),
+							    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+				_mm512_mask_storeu_ps(qf + d, m, _mm512_cvtph_ps(h));
+			}
+			for (int64_t d = 0; d < D; d += 16)	/* +0: where every V chain starts */
+				_mm512_mask_storeu_ps(out + d, tail_mask(D - d), _mm512_setzero_ps());
 		}
-		for (int64_t d = 0; d < D; d += 16)	/* +0: where every V chain starts */
-			_mm512_mask_storeu_ps(out + d, tail_mask(D - d), _mm512_setzero_ps());
+	over(a, n, score_grp);
+	for (int i = 0; i < n; i++)
+		for (int r = 0; r < a[i].nt * a[i].nq; r++)
+			softmax_row(&a[i], r);
+	over(a, n, vsum_grp);
+}
+
+/* attn - see struct eng_attn: the runs together, or one by one where a
+ * token has more than MAX_ROWS / 2 rows (note 12) */
+static void attn(const struct eng_attn *a, int n)
+{
+	assert(n >= 1 && n <= ENG_ATTN_TOKENS);
+	if (2 * a->nq <= MAX_ROWS) {
+		attn_runs(a, n);
+		return;
 	}
-	for (int32_t jb = ulo, je; jb <= uhi; jb = je + 1) {
-		struct eng_attn b = *a;
-		je = block_end(a, jb, uhi, &b);
-		FOR_GROUPS(score_block, &b, R, jb, je)
-	}
-	for (int r = 0; r < R; r++)
-		softmax_row(a, r);
-	for (int32_t jb = ulo, je; jb <= uhi; jb = je + 1) {
-		struct eng_attn b = *a;
-		je = block_end(a, jb, uhi, &b);
-		FOR_GROUPS(vsum_block, &b, R, jb, je)
-	}
+	for (int i = 0; i < n; i++)
+		attn_runs(&a[i], 1);
 }
 
 void eng_kernels_attn_avx512_fill(struct eng_kernels *k)
