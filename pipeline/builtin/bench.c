@@ -99,18 +99,23 @@ static int run_pp(struct eng_ctx *c, const struct opts *o, const int32_t *tok,
 	return rc;
 }
 
-/* run_tg - seconds for o->tg steps of o->nseq sequences, one token each;
- * tok holds tg * nseq ids, pos 2 * nseq slots */
-static int run_tg(struct eng_ctx *c, const struct opts *o, const int32_t *tok,
+/* run_tg - seconds for o->tg steps of o->nseq sequences, one token each,
+ * from position p0: from an empty cache (0), or going on from the prompt
+ * every sequence holds (o->pp), the cache cut back to it first; tok holds
+ * tg * nseq ids, pos 2 * nseq slots */
+static int run_tg(struct eng_ctx *c, const struct opts *o, uint32_t p0, const int32_t *tok,
 		  int32_t *pos, int32_t *seq, int8_t *want, double *secs, struct dk_err *err)
 {
 	int32_t *step_tok = pos + o->nseq;
-	int rc = eng_kv_clear(c, -1, err);
+	int rc = p0 == 0 ? eng_kv_clear(c, -1, err) : 0;
+
+	for (uint32_t s = 0; s < o->nseq && p0 > 0 && rc == 0; s++)
+		rc = eng_kv_truncate(c, (int32_t)s, p0, err);
 	double t0 = now_s();
 	for (uint32_t t = 0; t < o->tg && rc == 0; t++) {
 		for (uint32_t s = 0; s < o->nseq; s++) {
 			step_tok[s] = tok[t * o->nseq + s];
-			pos[s] = (int32_t)t;
+			pos[s] = (int32_t)(p0 + t);
 			seq[s] = (int32_t)s;
 			want[s] = 1;
 		}
@@ -161,34 +166,8 @@ static double report(const char *what, uint32_t n, double *secs, uint32_t r)
 	return med;
 }
 
-/* shared_steps - seconds for o->tg steps of one token of each sequence,
- * all of them sharing the o->pp-token prompt of sequence 0; the cache
- * cut back to the prompt first */
-static int shared_steps(struct eng_ctx *c, const struct opts *o, const int32_t *tok, int32_t *pos,
-			int32_t *seq, int8_t *want, double *secs, struct dk_err *err)
-{
-	int32_t *step_tok = pos + o->nseq;
-	int rc = 0;
-
-	for (uint32_t s = 0; s < o->nseq && rc == 0; s++)
-		rc = eng_kv_truncate(c, (int32_t)s, o->pp, err);
-	double t0 = now_s();
-	for (uint32_t t = 0; t < o->tg && rc == 0; t++) {
-		for (uint32_t s = 0; s < o->nseq; s++) {
-			step_tok[s] = tok[t * o->nseq + s];
-			pos[s] = (int32_t)(o->pp + t);
-			seq[s] = (int32_t)s;
-			want[s] = 1;
-		}
-		struct eng_batch b = { o->nseq, step_tok, pos, seq, want };
-		rc = eng_decode(c, &b, err);
-	}
-	*secs = now_s() - t0;
-	return rc;
-}
-
 /* shared_gen - the tg-shared line (SUMMARY): the prompt evaluated once and
- * shared, then a warm-up and R timed runs of shared_steps */
+ * shared, then a warm-up and R timed runs of run_tg going on from it */
 static int shared_gen(struct eng_ctx *c, const struct opts *o, const int32_t *tok, int32_t *pos,
 		      int32_t *seq, int8_t *want, double *secs, struct dk_err *err)
 {
@@ -198,7 +177,7 @@ static int shared_gen(struct eng_ctx *c, const struct opts *o, const int32_t *to
 	for (uint32_t s = 1; s < o->nseq && rc == 0; s++)
 		rc = eng_kv_share_prefix(c, 0, (int32_t)s, o->pp, err);
 	for (uint32_t r = 0; r <= o->reps && rc == 0; r++)
-		rc = shared_steps(c, o, tok, pos, seq, want, &secs[r ? r - 1 : 0], err);
+		rc = run_tg(c, o, o->pp, tok, pos, seq, want, &secs[r ? r - 1 : 0], err);
 	if (rc == 0)
 		report("tg-shared", o->tg * o->nseq, secs, o->reps);
 	return rc;
@@ -288,7 +267,7 @@ static int measure(struct eng_ctx *c, const struct opts *o, int tg, const int32_
 		   struct dk_err *err)
 {
 	for (uint32_t r = 0; r <= o->reps; r++) {
-		int rc = tg ? run_tg(c, o, tok, pos, seq, want, &secs[r ? r - 1 : 0], err)
+		int rc = tg ? run_tg(c, o, 0, tok, pos, seq, want, &secs[r ? r - 1 : 0], err)
 			    : run_pp(c, o, tok, pos, &secs[r ? r - 1 : 0], err);
 		if (rc != 0)
 			return rc;
